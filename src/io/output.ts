@@ -1,0 +1,85 @@
+/**
+ * Writing results: to stdout, or to a file atomically (a temp file beside it, then rename), so a
+ * failed or interrupted run never leaves a half-written graph behind.
+ */
+import { describeFileError } from "../cli/errors.ts";
+
+const encoder = new TextEncoder();
+
+/** Something text can be written to in pieces. */
+export interface TextSink {
+  write(text: string): Promise<void>;
+}
+
+/**
+ * Buffers small writes into 256 KB blocks before handing them to `writer`: fewer syscalls and
+ * no per-line promise on the hot path.
+ */
+export class BufferedTextWriter implements TextSink {
+  #parts: string[] = [];
+  #size = 0;
+  constructor(private readonly writer: WritableStreamDefaultWriter<Uint8Array>) {}
+
+  async write(text: string): Promise<void> {
+    this.#parts.push(text);
+    this.#size += text.length;
+    if (this.#size >= 1 << 18) await this.flush();
+  }
+
+  async flush(): Promise<void> {
+    if (this.#size === 0) return;
+    const block = this.#parts.join("");
+    this.#parts = [];
+    this.#size = 0;
+    await this.writer.write(encoder.encode(block));
+  }
+}
+
+/**
+ * Runs `produce` with a sink that writes to `path` (or stdout when `path` is undefined or `-`).
+ * A file is written to `path.tmp-PID` and renamed over `path` only when `produce` succeeds.
+ */
+export async function writeOutput(
+  path: string | undefined,
+  produce: (sink: TextSink) => Promise<void>,
+): Promise<void> {
+  if (path === undefined || path === "-") {
+    const writer = Deno.stdout.writable.getWriter();
+    const sink = new BufferedTextWriter(writer);
+    try {
+      await produce(sink);
+      await sink.flush();
+    } finally {
+      writer.releaseLock();
+    }
+    return;
+  }
+  const tmp = `${path}.tmp-${Deno.pid}`;
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(tmp, { write: true, create: true, truncate: true });
+  } catch (err) {
+    throw describeFileError(path, err);
+  }
+  const writer = file.writable.getWriter();
+  const sink = new BufferedTextWriter(writer);
+  try {
+    await produce(sink);
+    await sink.flush();
+    await writer.close();
+    await Deno.rename(tmp, path);
+  } catch (err) {
+    try {
+      await writer.abort();
+    } catch { /* already closed */ }
+    await Deno.remove(tmp).catch(() => {});
+    throw err instanceof Deno.errors.NotFound || err instanceof Deno.errors.PermissionDenied
+      ? describeFileError(path, err)
+      : err;
+  }
+}
+
+/** Writes a whole string to `path` atomically (or to stdout). */
+export function writeTextOutput(path: string | undefined, text: string): Promise<void> {
+  return writeOutput(path, (sink) => sink.write(text));
+}

@@ -1,0 +1,46 @@
+import assert from "node:assert/strict";
+import { runFlame } from "./helpers.ts";
+
+Deno.test("--version prints the version", async () => {
+  const r = await runFlame(["--version"]);
+  assert.equal(r.code, 0);
+  assert.match(r.stdout, /^flame \d+\.\d+\.\d+\n$/);
+});
+
+Deno.test("--help lists every command with examples", async () => {
+  const r = await runFlame(["--help"]);
+  assert.equal(r.code, 0);
+  for (const name of ["run", "record", "report", "collapse", "svg", "diff", "files"]) {
+    assert.match(r.stdout, new RegExp(`^  ${name} `, "m"));
+  }
+  assert.match(r.stdout, /Examples:/);
+});
+
+Deno.test("an unknown command prints one line and a hint, exit 2", async () => {
+  const r = await runFlame(["colapse"]);
+  assert.equal(r.code, 2);
+  assert.equal(r.stdout, "");
+  assert.match(
+    r.stderr,
+    /^flame: error: unknown command 'colapse'\n {2}hint: did you mean 'flame collapse'/,
+  );
+  assert.doesNotMatch(r.stderr, /at .*\.ts:\d+/);
+});
+
+Deno.test("an unknown option prints one line and a hint, exit 2", async () => {
+  const r = await runFlame(["collapse", "--bogus"]);
+  assert.equal(r.code, 2);
+  assert.match(
+    r.stderr,
+    /^flame: error: collapse: unknown option '--bogus'\n {2}hint: run 'flame collapse --help'/,
+  );
+});
+
+Deno.test("every command has --help with usage and examples", async () => {
+  for (const name of ["run", "record", "report", "collapse", "svg", "diff", "files"]) {
+    const r = await runFlame([name, "--help"]);
+    assert.equal(r.code, 0, name);
+    assert.match(r.stdout, /^Usage: flame /, name);
+    assert.match(r.stdout, /Examples:/, name);
+  }
+});
