@@ -1,0 +1,31 @@
+/**
+ * The contract every collapser keeps: decoded text in (any chunk boundaries), folded stacks out.
+ * Collapsers know nothing of where the text came from or how it will be drawn.
+ */
+import type { FoldedStacks } from "../folded/stacks.ts";
+
+/** What a collapser produced. */
+export interface CollapseResult {
+  /** Folded stacks, root frame first. */
+  stacks: FoldedStacks;
+  /** Samples (stacks) that were folded. */
+  samples: number;
+  /** One-line warnings for the user (odd input that was still folded, dropped data). */
+  warnings: string[];
+}
+
+/** A streaming collapser: `push` text as it arrives, then `finish` once. */
+export interface Collapser {
+  /** Feeds decoded text; chunks may end anywhere, even inside a line. */
+  push(chunk: string): void;
+  /** Ends the input. Throws InputFormatError when the input is not of this format at all. */
+  finish(): CollapseResult;
+}
+
+/** The input is not what the collapser reads: the CLI prints it with the file name, exit 1. */
+export class InputFormatError extends Error {
+  constructor(message: string, readonly line?: number) {
+    super(message);
+    this.name = "InputFormatError";
+  }
+}
