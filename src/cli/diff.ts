@@ -5,10 +5,12 @@
  */
 import type { Command } from "./command.ts";
 import { flagValue, parseCommandArgs, stringValue } from "./args.ts";
+import { RENDER_OPTIONS, RENDER_OPTIONS_HELP, renderOptionsFrom } from "./render_options.ts";
 import { FlameError, UsageError } from "./errors.ts";
 import { warn } from "./log.ts";
 import { type Input, openInput } from "../io/input.ts";
-import { writeOutput } from "../io/output.ts";
+import { writeOutput, writeTextOutput } from "../io/output.ts";
+import { renderSvg } from "../render/mod.ts";
 import { readFolded } from "../folded/parse.ts";
 import type { FoldedStacks } from "../folded/stacks.ts";
 import {
@@ -16,10 +18,12 @@ import {
   type DiffLine,
   type DiffOptions,
   diffStacks,
+  diffToFolded,
   formatDiffLine,
 } from "../folded/diff.ts";
 
 const OPTIONS = {
+  ...RENDER_OPTIONS,
   output: { type: "string", short: "o" },
   folded: { type: "boolean" },
   normalize: { type: "boolean", short: "n" },
@@ -40,6 +44,8 @@ Options:
   -s, --strip-hex     read every hex number (0x7f3a...) as 0x..., so stacks that differ
                       only in addresses match
   -h, --help          show this help
+
+${RENDER_OPTIONS_HELP}
 
 Examples:
   flame diff before.folded after.folded -o diff.svg
@@ -76,7 +82,14 @@ async function run(argv: string[]): Promise<number> {
     await writeOutput(output, (sink) => writeDiffLines(lines, sink));
     return 0;
   }
-  throw new FlameError("diff: the SVG renderer is not built yet; use --folded");
+  const render = renderOptionsFrom("diff", values);
+  // Say what is compared unless the user chose a subtitle.
+  render.subtitle ??= `${before.name} vs ${after.name}: widths from AFTER, ` +
+    (render.negate ? "blue grew, red shrank" : "red grew, blue shrank");
+  const result = renderSvg(diffToFolded(lines), render);
+  for (const w of result.warnings) warn(w);
+  await writeTextOutput(output, result.svg);
+  return 0;
 }
 
 /** Checks there are exactly two inputs, at most one of them stdin. */
@@ -104,11 +117,11 @@ async function readProfile(input: Input, options: DiffOptions): Promise<FoldedSt
     addDiffInput(stacks, line, options);
   });
   if (valid === 0) {
-    const why = stats.invalid > 0
-      ? `none of its ${stats.invalid} line${plural(stats.invalid)} is a folded stack`
+    const what = stats.invalid > 0
+      ? `only ${stats.invalid} line${plural(stats.invalid)} of other text`
       : "it is empty";
     throw new FlameError(
-      `${input.name}: no folded stacks ('frame;frame;leaf COUNT' lines): ${why}`,
+      `${input.name}: no folded stacks (lines like 'main;parse;lex 42'): ${what}`,
     );
   }
   if (stats.invalid > 0) {
