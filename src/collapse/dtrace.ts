@@ -31,6 +31,10 @@ const MAX_HEADER_LINES = 20;
 const MAX_GROUPS = 8;
 /** No DTrace stack is this deep (its `ustackframes` limit is far lower). */
 const MAX_FRAMES = 1 << 20;
+/** Frame lines whose folding is remembered: the same frames recur in stack after stack. */
+const CACHE_LIMIT = 1 << 16;
+
+const DIGITS = /^\d+$/;
 
 /** A line holding only a count: the end of a stack. */
 export function isCountLine(line: string): boolean {
@@ -196,6 +200,7 @@ export class DtraceCollapser implements Collapser {
   #sawFrameLike = false;
   #emptyStacks = 0;
   #nonDtraceLine = "";
+  readonly #cache = new Map<string, string[]>();
 
   /** `includeOffset`: keep `+0xoffset` on every frame but the leaf. */
   constructor(options: DtraceOptions = {}) {
@@ -230,16 +235,14 @@ export class DtraceCollapser implements Collapser {
 
   #onLine(line: string, lineNo: number): void {
     if (this.#inHeader && !this.#skipHeader(line, lineNo)) return;
-    if (isCountLine(line)) {
-      this.#endStack(Number(line.trim()));
-      return;
-    }
     const text = line.trim();
     if (text === "") {
       if (this.#frames.length > 0) this.#blankSinceFrame = true;
       return;
     }
-    this.#addFrame(text, lineNo);
+    const c = text.charCodeAt(0);
+    if (c >= 48 && c <= 57 && DIGITS.test(text)) this.#endStack(Number(text));
+    else this.#addFrame(text, lineNo);
   }
 
   /**
@@ -280,10 +283,17 @@ export class DtraceCollapser implements Collapser {
       this.#groups++;
     }
     this.#blankSinceFrame = false;
-    if (looksLikeFrame(text)) this.#sawFrameLike = true;
-    else if (this.#nonDtraceLine === "") this.#nonDtraceLine = text;
+    if (!this.#sawFrameLike) {
+      if (looksLikeFrame(text)) this.#sawFrameLike = true;
+      else if (this.#nonDtraceLine === "") this.#nonDtraceLine = text;
+    }
     if (this.#groups > MAX_GROUPS || this.#frames.length >= MAX_FRAMES) this.#notDtrace();
-    const pieces = foldFrame(text, this.#includeOffset);
+    let pieces = this.#cache.get(text);
+    if (pieces === undefined) {
+      pieces = foldFrame(text, this.#includeOffset);
+      if (this.#cache.size >= CACHE_LIMIT) this.#cache.clear();
+      this.#cache.set(text, pieces);
+    }
     // Pieces are root-to-leaf; the stack is kept leaf first, so add them reversed.
     for (let i = pieces.length - 1; i >= 0; i--) this.#frames.push(pieces[i]);
   }
