@@ -162,6 +162,11 @@ Deno.test("dtrace: input that is not DTrace output is an InputFormatError", () =
   const perf = "prog 1234 100.000: 1 cpu-clock:\n\tffff1 main+0x1 (/bin/prog)\n\n".repeat(20);
   assert.throws(() => collapse(perf), InputFormatError);
   assert.throws(() => collapse("main;parse;lex 4\nmain;gc 2\n"), InputFormatError);
+  // Folded DTrace stacks: their frames look like DTrace's, but they are folded already.
+  assert.throws(
+    () => collapse("unix`a;unix`b 4\n\nunix`a;unix`c 2\n"),
+    (err: Error) => err instanceof InputFormatError && /folded stack already/.test(err.message),
+  );
   assert.throws(() => collapse("just some words\n".repeat(50)), InputFormatError);
   // Text after a header, never ended by a count, with nothing that looks like a frame.
   assert.throws(() => collapse(H + "hello\nworld\n"), InputFormatError);

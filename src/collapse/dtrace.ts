@@ -35,6 +35,8 @@ const MAX_FRAMES = 1 << 20;
 const CACHE_LIMIT = 1 << 16;
 
 const DIGITS = /^\d+$/;
+/** A folded line (`a;b;c 12`): already collapsed, no DTrace frame ends in a count. */
+const FOLDED = /;.*\s\d+(?:\.\d*)?$/;
 
 /** A line holding only a count: the end of a stack. */
 export function isCountLine(line: string): boolean {
@@ -283,7 +285,13 @@ export class DtraceCollapser implements Collapser {
       this.#groups++;
     }
     this.#blankSinceFrame = false;
-    if (!this.#sawFrameLike) {
+    if (this.#samples === 0) {
+      if (FOLDED.test(text)) {
+        throw new InputFormatError(
+          `not DTrace output: line ${lineNo} is a folded stack already ('flame svg' draws those)`,
+          lineNo,
+        );
+      }
       if (looksLikeFrame(text)) this.#sawFrameLike = true;
       else if (this.#nonDtraceLine === "") this.#nonDtraceLine = text;
     }
