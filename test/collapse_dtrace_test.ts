@@ -161,7 +161,10 @@ Deno.test("dtrace: includeOffset keeps the stack when the leaf has no offset", (
 Deno.test("dtrace: input that is not DTrace output is an InputFormatError", () => {
   const perf = "prog 1234 100.000: 1 cpu-clock:\n\tffff1 main+0x1 (/bin/prog)\n\n".repeat(20);
   assert.throws(() => collapse(perf), InputFormatError);
-  assert.throws(() => collapse("main;parse;lex 4\nmain;gc 2\n"), InputFormatError);
+  assert.throws(
+    () => collapse("main;parse;lex 4\nmain;gc 2\n"),
+    (err: Error) => err instanceof InputFormatError && /line 1 is a folded stack/.test(err.message),
+  );
   // Folded DTrace stacks: their frames look like DTrace's, but they are folded already.
   assert.throws(
     () => collapse("unix`a;unix`b 4\n\nunix`a;unix`c 2\n"),

@@ -255,6 +255,7 @@ export class DtraceCollapser implements Collapser {
   #skipHeader(line: string, lineNo: number): boolean {
     if (lineNo === 1) {
       this.#firstLine = line;
+      if (FOLDED.test(line.trim())) this.#foldedAlready(lineNo);
       if (looksLikeFrame(line) || isCountLine(line)) {
         this.#inHeader = false;
         return true;
@@ -286,12 +287,7 @@ export class DtraceCollapser implements Collapser {
     }
     this.#blankSinceFrame = false;
     if (this.#samples === 0) {
-      if (FOLDED.test(text)) {
-        throw new InputFormatError(
-          `not DTrace output: line ${lineNo} is a folded stack already ('flame svg' draws those)`,
-          lineNo,
-        );
-      }
+      if (FOLDED.test(text)) this.#foldedAlready(lineNo);
       if (looksLikeFrame(text)) this.#sawFrameLike = true;
       else if (this.#nonDtraceLine === "") this.#nonDtraceLine = text;
     }
@@ -318,6 +314,13 @@ export class DtraceCollapser implements Collapser {
     frames.reverse();
     addStack(this.#stacks, frames.join(";"), count);
     this.#samples++;
+  }
+
+  #foldedAlready(lineNo: number): never {
+    throw new InputFormatError(
+      `not DTrace output: line ${lineNo} is a folded stack already ('flame svg' draws those)`,
+      lineNo,
+    );
   }
 
   #notDtrace(): never {
