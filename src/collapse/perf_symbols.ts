@@ -1,0 +1,230 @@
+/**
+ * Symbol tidying for `perf script` frames: the rules stackcollapse-perf.pl applies to every
+ * function name, with the fixes flame promises (argument lists cut at the top-level `(` only,
+ * half-demangled Rust names repaired, more kernel and JIT objects recognised).
+ *
+ * Every function here is pure and works on one name at a time.
+ */
+
+/** Removes a trailing `+0x<lowercase hex>` (perf >= 4.8 prints symbol offsets). */
+export function stripOffset(sym: string): string {
+  const plus = sym.lastIndexOf("+0x");
+  if (plus === -1 || plus + 3 === sym.length) return sym;
+  for (let i = plus + 3; i < sym.length; i++) {
+    const c = sym.charCodeAt(i);
+    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return sym;
+  }
+  return sym.slice(0, plus);
+}
+
+/**
+ * Splits a symbol at `->` (perf-map-agent writes Java inlining as `outer->inner`). Like Perl's
+ * `split`, trailing empty pieces are dropped, so `""` and `"->"` give no pieces at all.
+ */
+export function splitInlineChain(sym: string): string[] {
+  const pieces = sym.includes("->") ? sym.split("->") : [sym];
+  let n = pieces.length;
+  while (n > 0 && pieces[n - 1] === "") n--;
+  return n === pieces.length ? pieces : pieces.slice(0, n);
+}
+
+/** The last path component of a module (`/usr/lib/libc.so.6` → `libc.so.6`). */
+export function moduleBasename(module: string): string {
+  return module.slice(module.lastIndexOf("/") + 1);
+}
+
+/** Deletes `"` and `'`, as stackcollapse-perf.pl does (they upset the SVG and the shell). */
+export function deleteQuotes(func: string): string {
+  if (!func.includes('"') && !func.includes("'")) return func;
+  return func.replace(/["']/g, "");
+}
+
+/**
+ * Cuts the argument list off a function name: everything from the first `(` that is not inside
+ * `<>`, `{}` or `[]` (so `std::function<int (int)>::operator()` keeps its template and lambda
+ * names like `{lambda(long)#1}` survive). A `(` right after a `.` (Go methods such as
+ * `net/http.(*Client).Do`) and `(anonymous namespace)` are part of the name and kept.
+ */
+export function cutArguments(func: string): string {
+  let depth = 0;
+  for (let i = 0; i < func.length; i++) {
+    switch (func.charCodeAt(i)) {
+      case 60: // <
+      case 123: // {
+      case 91: // [
+        depth++;
+        break;
+      case 62: // >
+      case 125: // }
+      case 93: // ]
+      case 41: // )
+        depth--;
+        break;
+      case 40: // (
+        if (
+          depth === 0 && func.charCodeAt(i - 1) !== 46 /* . */ &&
+          !func.startsWith("(anonymous namespace)", i)
+        ) {
+          return func.slice(0, i);
+        }
+        depth++;
+        break;
+    }
+  }
+  return func;
+}
+
+/** The trailing hash of a legacy-mangled Rust symbol: `::h` and 16 hex digits. */
+const RUST_HASH = /::h[0-9a-f]{16}$/;
+
+/** The legacy Rust escapes (`$LT$` ...) and what they stand for. */
+const RUST_ESCAPES: Record<string, string> = {
+  SP: "@",
+  BP: "*",
+  RF: "&",
+  LT: "<",
+  GT: ">",
+  LP: "(",
+  RP: ")",
+  C: ",",
+};
+
+/**
+ * Repairs a Rust symbol that perf demangled only halfway
+ * (`_$LT$std..fs..File$u20$as$u20$std..io..Read$GT$::read::h5d84059cf335c8e6` →
+ * `<std::fs::File as std::io::Read>::read`): drops the `::h<hash>`, turns `..` into `::` and
+ * `$..$` escapes into their characters. A symbol without the hash is returned unchanged.
+ */
+export function repairRustSymbol(sym: string): string {
+  if (sym.length < 19 || !RUST_HASH.test(sym)) return sym;
+  let rest = sym.slice(0, -19);
+  // An escape at the start of a path segment is written `_$..$`: the `_` is not part of it.
+  if (rest.startsWith("_$")) rest = rest.slice(1);
+  let out = "";
+  let i = 0;
+  while (i < rest.length) {
+    const c = rest.charCodeAt(i);
+    if (c === 46 /* . */) {
+      if (rest.charCodeAt(i + 1) === 46) {
+        out += "::";
+        i += 2;
+      } else {
+        out += ".";
+        i++;
+      }
+    } else if (c === 36 /* $ */) {
+      const end = rest.indexOf("$", i + 1);
+      const decoded = end === -1 ? undefined : decodeRustEscape(rest.slice(i + 1, end));
+      if (decoded === undefined) {
+        // Not an escape we know: keep the rest verbatim rather than guess.
+        out += rest.slice(i);
+        break;
+      }
+      out += decoded;
+      i = end + 1;
+    } else {
+      let j = i + 1;
+      while (j < rest.length && rest.charCodeAt(j) !== 36 && rest.charCodeAt(j) !== 46) j++;
+      out += rest.slice(i, j);
+      i = j;
+    }
+  }
+  return out;
+}
+
+function decodeRustEscape(code: string): string | undefined {
+  const named = RUST_ESCAPES[code];
+  if (named !== undefined) return named;
+  // `$u20$`: a character given by its hexadecimal code point.
+  if (/^u[0-9a-f]{1,6}$/.test(code)) {
+    const cp = parseInt(code.slice(1), 16);
+    return cp <= 0x10ffff ? String.fromCodePoint(cp) : undefined;
+  }
+  return undefined;
+}
+
+/**
+ * True for a path ending in `vmlinux`, optionally followed by a version made of letters,
+ * digits, `-`, `.` and `_` (`/usr/lib/debug/boot/vmlinux-5.4.14-cloudflare`).
+ */
+export function isVmlinux(module: string): boolean {
+  const at = module.lastIndexOf("vmlinux");
+  if (at === -1) return false;
+  for (let i = at + 7; i < module.length; i++) {
+    const c = module.charCodeAt(i);
+    const ok = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) ||
+      c === 45 || c === 46 || c === 95;
+    if (!ok) return false;
+  }
+  return true;
+}
+
+/**
+ * True for kernel code: `[kernel.kallsyms]`, `[module]`, a `vmlinux` (versioned or not) or a
+ * `.ko` file, but never a module whose name says `unknown`.
+ */
+export function isKernelModule(module: string): boolean {
+  if (module.includes("unknown")) return false;
+  return module.startsWith("[") || module.endsWith(".ko") || isVmlinux(module);
+}
+
+const PERF_MAP = /\/tmp\/perf-\d+\.map/;
+
+/** True for JIT code: a `/tmp/perf-PID.map` symbol map or a `perf inject` `jitted-*.so`. */
+export function isJitModule(module: string): boolean {
+  if (PERF_MAP.test(module)) return true;
+  return module.endsWith(".so") && module.includes("/jitted-");
+}
+
+/** Options that change how one frame name is tidied and annotated. */
+export interface TidyOptions {
+  /** Append `_[k]` to kernel frames. */
+  kernel: boolean;
+  /** Append `_[j]` to JIT frames. */
+  jit: boolean;
+  /** Write unknown symbols as `[module <pc>]` instead of `[module]`. */
+  addrs: boolean;
+}
+
+/**
+ * Tidies one function name of a frame (one piece of a `->` chain) the way stackcollapse-perf.pl
+ * does, with flame's fixes. `inlined` marks a piece after the first of a chain (`_[i]`); `java`
+ * is true when the process name starts with `java` (then a class descriptor's `L` goes).
+ */
+export function tidyFunction(
+  func: string,
+  pc: string,
+  module: string,
+  inlined: boolean,
+  java: boolean,
+  options: TidyOptions,
+): string {
+  if (func === "[unknown]") {
+    const name = module === "[unknown]" ? "unknown" : moduleBasename(module);
+    func = options.addrs ? `[${name} <${pc}>]` : `[${name}]`;
+  }
+  func = repairRustSymbol(deleteQuotes(func));
+  if (func.includes(";")) func = func.replaceAll(";", ":");
+  func = cutArguments(func);
+  if (java && func.charCodeAt(0) === 76 /* L */ && func.includes("/")) func = func.slice(1);
+  if (inlined) {
+    if (!func.includes("_[i]")) func += "_[i]";
+  } else if (options.kernel && isKernelModule(module)) {
+    func += "_[k]";
+  } else if (options.jit && isJitModule(module) && !func.includes("_[j]")) {
+    func += "_[j]";
+  }
+  return func;
+}
+
+/**
+ * Cleans a `perf script -F+srcline` source line the way stackcollapse-perf.pl does (drops every
+ * `[...]` and surrounding space) and also drops the ` (inlined)` marker perf puts after the
+ * source line of an inlined frame.
+ */
+export function cleanSrcline(line: string): string {
+  let s = line.replace(/\[[^]*?\]/g, "").trim();
+  if (s.endsWith(" (inlined)")) s = s.slice(0, -10).trimEnd();
+  else if (s === "(inlined)") s = "";
+  return s;
+}

@@ -1,0 +1,118 @@
+/**
+ * Drives a collapser over an input: reads its bytes in large chunks, decodes them (invalid UTF-8
+ * becomes U+FFFD), lets the caller pick the collapser from the first few KB, and shows a
+ * progress line with the bytes processed on a terminal.
+ */
+import type { Input } from "../io/input.ts";
+import { Progress } from "../cli/log.ts";
+import type { Collapser, CollapseResult } from "./types.ts";
+
+/** Characters of input first shown to `choose`; doubled each time it asks for more. */
+export const DETECT_CHARS = 8192;
+/** Characters after which `choose` must decide. */
+const DETECT_MAX = 1 << 20;
+
+/** Bytes asked for per read where the stream allows it (fewer, larger chunks are faster). */
+const READ_SIZE = 1 << 20;
+
+/**
+ * Yields the bytes of `readable` in chunks of up to 1 MiB (a byte stream is read into its own
+ * buffers; any other stream chunk by chunk as it comes).
+ */
+export async function* readChunks(
+  readable: ReadableStream<Uint8Array>,
+): AsyncGenerator<Uint8Array> {
+  let byob: ReadableStreamBYOBReader | undefined;
+  try {
+    byob = readable.getReader({ mode: "byob" });
+  } catch {
+    // Not a byte stream: read it as it comes.
+  }
+  if (byob === undefined) {
+    yield* readable;
+    return;
+  }
+  try {
+    for (;;) {
+      const { value, done } = await byob.read(new Uint8Array(READ_SIZE));
+      if (done) return;
+      if (value !== undefined && value.byteLength !== 0) yield value;
+    }
+  } finally {
+    byob.releaseLock();
+  }
+}
+
+/** Formats a byte count for the progress line. */
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  if (n < 1024 ** 3) return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+  return `${(n / 1024 ** 3).toFixed(2)} GiB`;
+}
+
+/**
+ * Picks the collapser for an input from its start: `complete` is true when `head` is the whole
+ * input or as much as will be shown. Returns undefined to see more (only when not complete).
+ */
+export type ChooseCollapser = (head: string, complete: boolean) => Collapser | undefined;
+
+/**
+ * Collapses `input`: its first DETECT_CHARS characters (or all, if fewer) are given to `choose`,
+ * which returns the collapser for them (or asks for twice as much); then every chunk is pushed
+ * to it as it arrives.
+ */
+export async function collapseInput(
+  input: Input,
+  choose: ChooseCollapser,
+  progress: Progress = new Progress(),
+): Promise<CollapseResult> {
+  let bytes = 0;
+  const label = () => {
+    const total = input.size ? ` of ${formatBytes(input.size)}` : "";
+    const percent = input.size ? ` (${Math.floor((bytes / input.size) * 100)}%)` : "";
+    return `collapsing ${input.name}: ${formatBytes(bytes)}${total}${percent}`;
+  };
+  const decoder = new TextDecoder("utf-8", { fatal: false, ignoreBOM: false });
+  let collapser: Collapser | undefined;
+  let head: string[] = [];
+  let headLength = 0;
+  let wanted = DETECT_CHARS;
+  const feed = (text: string) => {
+    if (text === "") return;
+    if (collapser !== undefined) {
+      collapser.push(text);
+      return;
+    }
+    head.push(text);
+    headLength += text.length;
+    if (headLength >= wanted) {
+      collapser = start(headLength >= DETECT_MAX);
+      wanted *= 2;
+    }
+  };
+  const start = (complete: boolean): Collapser | undefined => {
+    const text = head.join("");
+    const chosen = choose(text, complete);
+    if (chosen === undefined) {
+      if (complete) throw new Error("choose() must pick a collapser for complete input");
+      head = [text];
+      return undefined;
+    }
+    chosen.push(text);
+    head = [];
+    return chosen;
+  };
+  try {
+    for await (const chunk of readChunks(input.readable)) {
+      bytes += chunk.byteLength;
+      feed(decoder.decode(chunk, { stream: true }));
+      progress.update(label);
+    }
+    feed(decoder.decode());
+    collapser ??= start(true)!;
+    return collapser.finish();
+  } finally {
+    progress.done();
+  }
+}
