@@ -13,6 +13,10 @@ export interface FoldedLine {
 
 const COUNT = /^\d+(?:\.\d*)?$/;
 
+function isCountChar(c: number): boolean {
+  return (c >= 48 && c <= 57) || c === 46;
+}
+
 function isSpace(c: number): boolean {
   return c === 32 || c === 9 || c === 11 || c === 12 || c === 13;
 }
@@ -20,8 +24,10 @@ function isSpace(c: number): boolean {
 /** Splits `text` into what precedes its last whitespace-separated number and that number. */
 function splitTrailingCount(text: string): [string, number] | undefined {
   let i = text.length - 1;
-  while (i >= 0 && !isSpace(text.charCodeAt(i))) i--;
-  if (i < 0 || i === text.length - 1) return undefined;
+  // Walk back over digits and dots only: a stack has no count unless whitespace precedes them
+  // (scanning back to any whitespace would walk most stacks, which rarely contain spaces).
+  while (i >= 0 && isCountChar(text.charCodeAt(i))) i--;
+  if (i < 0 || i === text.length - 1 || !isSpace(text.charCodeAt(i))) return undefined;
   const digits = text.slice(i + 1);
   if (!COUNT.test(digits)) return undefined;
   return [text.slice(0, i), Number(digits)];
