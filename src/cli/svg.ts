@@ -1,13 +1,79 @@
-/** `flame svg`: not built yet (see the open issues). */
+/** `flame svg`: folded stacks in (files or stdin), an interactive SVG flame graph out. */
+import { type FoldedLine, readFolded } from "../folded/parse.ts";
+import { openInput } from "../io/input.ts";
+import { writeTextOutput } from "../io/output.ts";
+import { renderSvg } from "../render/mod.ts";
+import { parseCommandArgs, stringValue } from "./args.ts";
 import type { Command } from "./command.ts";
 import { FlameError } from "./errors.ts";
+import { warn } from "./log.ts";
+import { RENDER_OPTIONS, RENDER_OPTIONS_HELP, renderOptionsFrom } from "./render_options.ts";
+
+const OPTIONS = {
+  ...RENDER_OPTIONS,
+  output: { type: "string", short: "o" },
+} as const;
+
+const HELP = `Usage: flame svg [OPTIONS] [FILE...|-]
+
+Draws folded stacks ("frame;frame;leaf COUNT" lines, as 'flame collapse' and
+stackcollapse-*.pl write them) as an interactive SVG flame graph. Several files are
+read as one; no FILE or '-' reads stdin. Lines with two counts ("stack BEFORE AFTER",
+as difffolded.pl writes) make a differential graph: widths from AFTER, red grew, blue
+shrank.
+
+Options:
+  -o, --output FILE   write the SVG to FILE (atomically) instead of stdout
+${RENDER_OPTIONS_HELP}
+
+In the browser: click a frame to zoom, Reset Zoom or Escape to go back; Search, Ctrl-F
+or F3 to search by regular expression (ic or Ctrl-I toggles case); the view is kept in
+the URL (?x=&y=&s=).
+
+Examples:
+  flame svg out.folded -o graph.svg
+  perf script | flame collapse | flame svg --title "my program" > graph.svg
+  flame svg --colors java --minwidth 0.5% app.folded -o app.svg
+  flame svg --inverted --countname bytes allocations.folded -o allocs.svg
+  flame svg diff.folded --negate -o diff.svg    (lines "stack BEFORE AFTER")`;
 
 /** The `flame svg` subcommand. */
 export const svgCommand: Command = {
   name: "svg",
-  summary: "(not built yet)",
-  help: "Usage: flame svg (not built yet)",
-  run(_argv: string[]): Promise<number> {
-    return Promise.reject(new FlameError("'flame svg' is not built yet"));
+  summary: "draw folded stacks as an interactive SVG flame graph",
+  help: HELP,
+  async run(argv: string[]): Promise<number> {
+    const { values, positionals } = parseCommandArgs("svg", argv, OPTIONS);
+    const options = renderOptionsFrom("svg", values);
+    const output = stringValue(values, "output");
+    const files = positionals.length ? positionals : ["-"];
+
+    const lines: FoldedLine[] = [];
+    let invalid = 0;
+    let firstInvalid = "";
+    for (const file of files) {
+      const input = await openInput(file);
+      const stats = await readFolded(input, (line) => lines.push(line));
+      if (stats.invalid > 0) {
+        if (invalid === 0) firstInvalid = `${input.name}:${stats.firstInvalidLine}`;
+        invalid += stats.invalid;
+      }
+    }
+    if (invalid > 0) {
+      const s = invalid === 1 ? "line" : "lines";
+      warn(`ignored ${invalid} ${s} that are not folded stacks (first at ${firstInvalid})`);
+    }
+    if (lines.length === 0) {
+      const where = files.length === 1 ? (files[0] === "-" ? "stdin" : files[0]) : "the input";
+      throw new FlameError(
+        `no stack counts found in ${where}: nothing to draw`,
+        1,
+        "expected folded lines like 'main;work;leaf 42' (see 'flame collapse')",
+      );
+    }
+    const result = renderSvg(lines, options);
+    for (const w of result.warnings) warn(w);
+    await writeTextOutput(output, result.svg);
+    return 0;
   },
 };

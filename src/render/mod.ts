@@ -5,6 +5,19 @@
 import { FlameError } from "../cli/errors.ts";
 import type { FoldedLine } from "../folded/parse.ts";
 import type { FoldedStacks } from "../folded/stacks.ts";
+import {
+  Colorizer,
+  type ColorMode,
+  defaultBackground,
+  diffColor,
+  formatPaletteMap,
+  hex,
+  parsePaletteMap,
+  type Rgb,
+} from "./color.ts";
+import { GRID, layoutFrames, minWidthUnits, NOMINAL_WIDTH, XPAD } from "./layout.ts";
+import { writeDocument } from "./svg.ts";
+import { buildTree } from "./tree.ts";
 
 /** Colour palettes (flamegraph.pl's, plus inferno's `python` and `rust`). */
 export const PALETTES = [
@@ -111,19 +124,161 @@ export interface RenderResult {
   differential: boolean;
 }
 
+/** flamegraph.pl's defaults (width excepted: fluid). */
+export const DEFAULT_RENDER_OPTIONS: Readonly<RenderOptions> = {
+  title: "",
+  subtitle: "",
+  width: undefined,
+  height: 16,
+  minWidth: 0.1,
+  fontType: "Verdana",
+  fontSize: 12,
+  fontWidth: 0.59,
+  countName: "samples",
+  nameType: "Function:",
+  colors: "hot",
+  bgColors: undefined,
+  hash: false,
+  random: false,
+  cp: false,
+  reverse: false,
+  inverted: false,
+  flamechart: false,
+  negate: false,
+  notes: "",
+  factor: 1,
+  total: undefined,
+  units: "count",
+};
+
+/** Fills in defaults; the title and units depend on other options. */
+export function resolveOptions(options: Partial<RenderOptions>): RenderOptions {
+  const o: RenderOptions = { ...DEFAULT_RENDER_OPTIONS };
+  for (const [k, v] of Object.entries(options)) {
+    if (v !== undefined) (o as unknown as Record<string, unknown>)[k] = v;
+  }
+  if (!o.title) {
+    o.title = o.flamechart ? "Flame Chart" : o.inverted ? "Icicle Graph" : "Flame Graph";
+  }
+  if (options.units === undefined && o.countName === "bytes") o.units = "bytes";
+  return o;
+}
+
 /**
  * Renders folded lines as an interactive SVG flame graph. A line with `before` set is
  * differential: its width comes from `count` (the AFTER value) and its colour from the self
  * delta `count - before` (red grew, blue shrank). Throws FlameError when there is nothing to
- * draw.
+ * draw. With `cp`, reads and updates the palette map file.
  */
 export function renderSvg(
   lines: Iterable<FoldedLine>,
   options: Partial<RenderOptions> = {},
 ): RenderResult {
-  void lines;
-  void options;
-  throw new FlameError("the SVG renderer is not built yet");
+  const o = resolveOptions(options);
+  const warnings: string[] = [];
+  const tree = buildTree(lines, { reverse: o.reverse, flamechart: o.flamechart });
+  if (tree.total <= 0) {
+    throw new FlameError("no stack counts found in the input: nothing to draw");
+  }
+  const differential = tree.delta !== undefined;
+  const countTotal = tree.total / tree.scale;
+  let rootWidth = tree.total;
+  if (o.total !== undefined) {
+    if (o.total * tree.scale >= tree.total) rootWidth = Math.round(o.total * tree.scale);
+    else {warnings.push(
+        `--total ${o.total} is less than the sum of the counts (${countTotal}); ignored`,
+      );}
+  }
+  if (countTotal < 100 && o.countName === "samples" && !differential) {
+    warnings.push(`the stack count is low (${countTotal}): did something go wrong?`);
+  }
+  const layoutWidth = o.width ?? NOMINAL_WIDTH;
+  // Nothing narrower than one step of the position grid can be drawn.
+  const minUnits = Math.max(
+    minWidthUnits(o.minWidth, rootWidth, layoutWidth - 2 * XPAD),
+    rootWidth / GRID,
+  );
+  const layout = layoutFrames(tree, rootWidth, minUnits);
+
+  const fills = frameFills(layout.frames, o, differential, warnings);
+  const svg = writeDocument({
+    title: o.title,
+    subtitle: o.subtitle,
+    width: o.width,
+    layoutWidth,
+    frameHeight: o.height,
+    fontType: o.fontType,
+    fontSize: o.fontSize,
+    fontWidth: o.fontWidth,
+    countName: o.countName,
+    nameType: o.nameType,
+    bytes: o.units === "bytes",
+    inverted: o.inverted,
+    differential,
+    factor: o.factor,
+    scale: tree.scale,
+    notes: o.notes,
+    background: o.bgColors ?? defaultBackground(o.colors),
+    note: droppedNote(layout.dropped, o.minWidth, layout.frames.some((f) => f.hidden > 0)),
+    fills,
+  }, layout);
+  return {
+    svg,
+    warnings,
+    framesDropped: layout.dropped,
+    framesDrawn: layout.frames.length,
+    total: countTotal,
+    differential,
+  };
+}
+
+/** The details line's idle text when frames were dropped. */
+function droppedNote(dropped: number, min: MinWidth, bars: boolean): string {
+  if (dropped === 0) return "";
+  const what = typeof min === "string" ? `${min} of the total` : `${min} px`;
+  const n = dropped.toLocaleString("en-US");
+  const s = dropped === 1 ? "frame" : "frames";
+  return `${n} ${s} narrower than ${what} not drawn${
+    bars ? " (grey bars stand for runs of them)" : ""
+  }; --minwidth 0 keeps all`;
+}
+
+/** Each drawn frame's fill: by name, or by self delta for a differential. */
+function frameFills(
+  frames: { name: string; delta: number; hidden: number; node: number }[],
+  o: RenderOptions,
+  differential: boolean,
+  warnings: string[],
+): string[] {
+  if (differential) {
+    let max = 0;
+    for (const f of frames) max = Math.max(max, Math.abs(f.delta));
+    return frames.map((f) => hex(diffColor(f.delta, max, o.negate)));
+  }
+  const mode: ColorMode = o.random ? "random" : o.hash ? "hash" : "stable";
+  const mapPath = o.cp === true ? "palette.map" : o.cp || undefined;
+  let map: Map<string, Rgb> | undefined;
+  if (mapPath) {
+    try {
+      map = parsePaletteMap(Deno.readTextFileSync(mapPath));
+    } catch (err) {
+      if (!(err instanceof Deno.errors.NotFound)) {
+        warnings.push(`${mapPath}: cannot read the palette map (${(err as Error).message})`);
+      }
+      map = new Map();
+    }
+  }
+  const colorizer = new Colorizer(o.colors, mode, map);
+  const fills = frames.map((f, i) => (i === 0 || f.hidden ? "" : colorizer.color(f.name)));
+  fills[0] = colorizer.color("all");
+  if (map && mapPath) {
+    try {
+      Deno.writeTextFileSync(mapPath, formatPaletteMap(map));
+    } catch (err) {
+      warnings.push(`${mapPath}: cannot save the palette map (${(err as Error).message})`);
+    }
+  }
+  return fills;
 }
 
 /** Renders merged folded stacks (stack to count), as `renderSvg` does. */

@@ -1,0 +1,160 @@
+/**
+ * Renderer benchmark: folded file in, SVG out, timed end to end as `flame svg` does it (read,
+ * parse, merge, lay out, write the document, encode it).
+ *
+ *   deno run -A bench/render.ts [FILE] [--runs N] [--flamegraph-pl PATH]
+ *
+ * Without FILE a realistic profile (deep stacks with shared prefixes, 16k unique stacks, about
+ * 5.5 MB) is generated once into bench/data/. Prints MB/s, lines/s, SVG bytes and peak RSS;
+ * with --flamegraph-pl, also times that script on the same file for comparison.
+ */
+import { type FoldedLine, readFolded } from "../src/folded/parse.ts";
+import { openInput } from "../src/io/input.ts";
+import { renderSvg } from "../src/render/mod.ts";
+
+/** A small seeded PRNG (mulberry32), so the generated profile is the same every time. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const PACKAGES = ["org/apache/kafka", "io/netty/channel", "com/example/app", "java/util"];
+const CLASSES = ["Dispatcher", "Handler", "Pipeline", "Codec", "Buffer", "Scheduler", "Worker"];
+const VERBS = ["run", "handle", "process", "read", "write", "encode", "decode", "flush", "poll"];
+const NATIVE = ["malloc", "memcpy", "__memmove_avx_unaligned_erms", "pthread_mutex_lock", "free"];
+const KERNEL = ["do_syscall_64", "entry_SYSCALL_64_after_hwframe", "__x64_sys_read", "vfs_read"];
+
+/** A frame name in the style of a JVM/native/kernel profile. */
+function frameName(r: () => number, depth: number): string {
+  const pick = <T>(xs: T[]) => xs[Math.floor(r() * xs.length)];
+  const x = r();
+  if (depth > 30 && x < 0.15) return `${pick(KERNEL)}_[k]`;
+  if (x < 0.3) return `${pick(NATIVE)}`;
+  if (x < 0.5) return `std::${pick(CLASSES).toLowerCase()}<int>::${pick(VERBS)}`;
+  return `L${pick(PACKAGES)}/${pick(CLASSES)};::${pick(VERBS)}${Math.floor(r() * 40)}`;
+}
+
+interface Node {
+  name: string;
+  children: Node[];
+}
+
+/** Generates `stacks` unique folded stacks by random walks that favour popular children. */
+export function generateProfile(stacks = 16_000, seed = 42): string {
+  const r = rng(seed);
+  const root: Node = { name: "", children: [] };
+  const seen = new Set<string>();
+  const lines: string[] = [];
+  while (lines.length < stacks) {
+    const depth = Math.max(3, Math.min(120, Math.round(40 + (r() + r() + r() - 1.5) * 30)));
+    let node = root;
+    const path: string[] = [];
+    for (let d = 0; d < depth; d++) {
+      const k = node.children.length;
+      let child: Node;
+      if (k === 0 || r() < 0.6 / (1 + k)) {
+        child = {
+          name: d === 0 ? ["java", "kworker/0:1", "swapper"][k % 3] : frameName(r, d),
+          children: [],
+        };
+        node.children.push(child);
+      } else {
+        child = node.children[Math.floor(k * r() ** 2)]; // skewed towards the first children
+      }
+      path.push(child.name);
+      node = child;
+    }
+    const stack = path.join(";");
+    if (seen.has(stack)) continue;
+    seen.add(stack);
+    const count = Math.max(1, Math.floor(1 / (r() ** 1.3 + 0.0005)));
+    lines.push(`${stack} ${count}\n`);
+  }
+  return lines.join("");
+}
+
+function peakRssMiB(): number {
+  try {
+    const status = Deno.readTextFileSync("/proc/self/status");
+    const m = /VmHWM:\s+(\d+) kB/.exec(status);
+    return m ? Number(m[1]) / 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+async function renderOnce(file: string): Promise<{ ms: number; lines: number; svgBytes: number }> {
+  const t0 = performance.now();
+  const input = await openInput(file);
+  const lines: FoldedLine[] = [];
+  await readFolded(input, (l) => lines.push(l));
+  const result = renderSvg(lines);
+  const bytes = new TextEncoder().encode(result.svg).byteLength;
+  return { ms: performance.now() - t0, lines: lines.length, svgBytes: bytes };
+}
+
+async function timeFlamegraphPl(script: string, file: string): Promise<void> {
+  const out = await Deno.makeTempFile({ suffix: ".svg" });
+  const t0 = performance.now();
+  const child = new Deno.Command("perl", {
+    args: [script, file],
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const bytes = (await child.output()).stdout;
+  const ms = performance.now() - t0;
+  await Deno.writeFile(out, bytes);
+  const size = (await Deno.stat(file)).size;
+  console.log(
+    `flamegraph.pl: ${ms.toFixed(0)} ms, ${(size / 1e6 / (ms / 1000)).toFixed(1)} MB/s, ` +
+      `SVG ${bytes.byteLength.toLocaleString("en-US")} bytes (${out})`,
+  );
+}
+
+if (import.meta.main) {
+  const args = [...Deno.args];
+  const take = (flag: string) => {
+    const i = args.indexOf(flag);
+    if (i === -1) return undefined;
+    const v = args[i + 1];
+    args.splice(i, 2);
+    return v;
+  };
+  const runs = Number(take("--runs") ?? 7);
+  const fgpl = take("--flamegraph-pl");
+  let file = args[0];
+  if (!file) {
+    file = new URL("./data/generated.folded", import.meta.url).pathname;
+    try {
+      await Deno.stat(file);
+    } catch {
+      await Deno.mkdir(new URL("./data/", import.meta.url), { recursive: true });
+      await Deno.writeTextFile(file, generateProfile());
+      console.log(`generated ${file}`);
+    }
+  }
+  const size = (await Deno.stat(file)).size;
+  const times: number[] = [];
+  let last = { ms: 0, lines: 0, svgBytes: 0 };
+  await renderOnce(file); // warm-up (JIT)
+  for (let i = 0; i < runs; i++) {
+    last = await renderOnce(file);
+    times.push(last.ms);
+  }
+  times.sort((a, b) => a - b);
+  const median = times[Math.floor(times.length / 2)];
+  console.log(`input: ${file}, ${(size / 1e6).toFixed(2)} MB, ${last.lines} lines`);
+  console.log(
+    `flame: median ${median.toFixed(1)} ms of ${runs} (min ${times[0].toFixed(1)}), ` +
+      `${(size / 1e6 / (median / 1000)).toFixed(1)} MB/s, ` +
+      `${Math.round(last.lines / (median / 1000)).toLocaleString("en-US")} lines/s, ` +
+      `SVG ${last.svgBytes.toLocaleString("en-US")} bytes, peak RSS ${peakRssMiB().toFixed(0)} MiB`,
+  );
+  if (fgpl) await timeFlamegraphPl(fgpl, file);
+}

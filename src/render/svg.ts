@@ -1,0 +1,267 @@
+/**
+ * Writing the SVG document. Frames are `<rect>`s inside a nested `<svg>` whose viewBox is in
+ * count units, so each rect carries integer sample positions (exact zoom at any width), renders
+ * at any size without script, and zooming is one viewBox change. Labels live in their own layer
+ * (text must not be stretched), fitted here for the nominal width and re-fitted by the script.
+ */
+import { BROWSER_SCRIPT } from "./browser_script.ts";
+import { commentSafe, cssSafe, escapeXml } from "./escape.ts";
+import { GRID, type Layout, XPAD } from "./layout.ts";
+
+/** Everything the document needs besides the frames. */
+export interface DocumentSpec {
+  title: string;
+  subtitle: string;
+  /** Fixed width in px, or undefined for fluid. */
+  width: number | undefined;
+  /** The width laid out for: the fixed width, or the nominal fluid width. */
+  layoutWidth: number;
+  frameHeight: number;
+  fontType: string;
+  fontSize: number;
+  fontWidth: number;
+  countName: string;
+  nameType: string;
+  bytes: boolean;
+  inverted: boolean;
+  differential: boolean;
+  factor: number;
+  /** Units per count. */
+  scale: number;
+  notes: string;
+  /** Background: a gradient name or a flat colour. */
+  background: string;
+  /** The idle text of the details line (the dropped-frames note), or "". */
+  note: string;
+  /** `#rrggbb` fill of each drawn frame, by index into `layout.frames`. */
+  fills: string[];
+}
+
+const GRADIENTS: Record<string, [string, string]> = {
+  yellow: ["#eeeeee", "#eeeeb0"],
+  blue: ["#eeeeee", "#e0e0ff"],
+  green: ["#eef2ee", "#e0ffe0"],
+  grey: ["#f8f8f8", "#e8e8e8"],
+  gray: ["#f8f8f8", "#e8e8e8"],
+};
+
+/** Vertical layout of the document, px. */
+export interface Geometry {
+  /** Top of the frames area. */
+  top: number;
+  /** Height of the frames area. */
+  framesHeight: number;
+  /** Whole image height. */
+  height: number;
+  /** Baseline of the title row. */
+  titleY: number;
+  /** Baseline of the details row. */
+  detailsY: number;
+}
+
+/** Computes where the title, frames and details line go. */
+export function geometry(spec: DocumentSpec, maxDepth: number): Geometry {
+  const fs = spec.fontSize;
+  const top = fs * 3 + (spec.subtitle ? fs * 2 : 0);
+  const framesHeight = (maxDepth + 1) * spec.frameHeight;
+  const bottom = fs * 2 + 10;
+  const height = top + framesHeight + bottom;
+  return { top, framesHeight, height, titleY: fs * 2, detailsY: height - bottom / 2 + fs / 3 };
+}
+
+/** A number as short as it can be written. */
+function num(n: number): string {
+  return Number.isInteger(n) ? String(n) : String(Math.round(n * 100) / 100);
+}
+
+/** The label that fits `px` pixels at build time (flamegraph.pl's estimate), or "". */
+export function fitLabel(name: string, px: number, fontSize: number, fontWidth: number): string {
+  const chars = Math.floor((px - 6) / (fontSize * fontWidth));
+  if (chars < 3) return "";
+  if (name.length <= chars) return name;
+  const cps = Array.from(name);
+  if (cps.length <= chars) return name;
+  return cps.slice(0, chars - 2).join("") + "..";
+}
+
+/** Strips a trailing `_[k]`-style annotation (kernel, jit, inline, waker) for display. */
+export function displayName(name: string): string {
+  return name.length > 4 && name.charCodeAt(name.length - 1) === 93 /* ] */ &&
+      /_\[[kjiw]\]$/.test(name)
+    ? name.slice(0, -4)
+    : name;
+}
+
+/** The hidden-frames bar's name. */
+export function hiddenName(count: number): string {
+  return `${count} frames too narrow to draw`;
+}
+
+/** The CSS font family: the given one, with a generic fallback so labels never turn serif. */
+export function fontFamily(fontType: string): string {
+  const font = cssSafe(fontType).trim() || "Verdana";
+  return /\b(?:serif|sans-serif|monospace|cursive|fantasy|system-ui)\s*$/.test(font)
+    ? font
+    : `${font}, sans-serif`;
+}
+
+function styleSheet(spec: DocumentSpec): string {
+  const font = fontFamily(spec.fontType);
+  const fs = spec.fontSize;
+  return `text{font-family:${font};font-size:${fs}px;fill:#000}
+#title{font-size:${fs + 5}px;text-anchor:middle}
+#subtitle{text-anchor:middle;fill:#555}
+#matched,#search,#ic{text-anchor:end}
+#unzoom,#search,#ic{cursor:pointer;opacity:.6}
+#unzoom:hover,#search:hover,#ic:hover{opacity:1}
+#ic.on{font-weight:bold;opacity:1}
+#frames rect{cursor:pointer}
+#frames rect:hover{stroke:#000;stroke-width:1;vector-effect:non-scaling-stroke}
+#frames .m{fill:#e600e6}
+#frames .h{fill:#c8c8c8}
+#labels{pointer-events:none}
+.p{opacity:.5}
+.hide{display:none}
+input{font:${fs}px ${font};width:100%;box-sizing:border-box;padding:2px 6px;border:1px solid #888;border-radius:3px}
+@media (prefers-color-scheme:dark){
+#bgr{fill:#1c1d21}
+text{fill:#d8d8d8}
+#subtitle{fill:#a0a0a0}
+#labels text{fill:#000}
+#frames .h{fill:#8c8c8c}
+#frames rect:hover{stroke:#fff}
+input{background:#2a2b30;color:#e0e0e0;border-color:#555}
+}`;
+}
+
+/**
+ * Grid units per count unit. Browsers keep SVG geometry in float32 and clamp lengths near 2^25,
+ * so positions above 2^24 are rescaled onto a 2^24 grid (each frame then carries its exact
+ * count in an `n` attribute).
+ */
+export function gridScale(rootWidth: number): number {
+  return rootWidth <= GRID ? 1 : GRID / rootWidth;
+}
+
+/** The configuration the in-browser script reads, as JSON. */
+function scriptConfig(spec: DocumentSpec, layout: Layout, g: Geometry): string {
+  const q = gridScale(layout.rootWidth);
+  return JSON.stringify({
+    u: spec.scale,
+    f: spec.factor,
+    t: q === 1 ? layout.rootWidth : GRID,
+    tu: layout.rootWidth,
+    w: spec.width ?? 0,
+    fh: spec.frameHeight,
+    fs: spec.fontSize,
+    fw: spec.fontWidth,
+    font: fontFamily(spec.fontType),
+    md: layout.maxDepth,
+    top: g.top,
+    inv: spec.inverted ? 1 : 0,
+    c: spec.countName,
+    nt: spec.nameType,
+    b: spec.bytes ? 1 : 0,
+    d: spec.differential ? 1 : 0,
+  });
+}
+
+/** Writes the whole document. */
+export function writeDocument(spec: DocumentSpec, layout: Layout): string {
+  const g = geometry(spec, layout.maxDepth);
+  const W = spec.layoutWidth;
+  const fs = spec.fontSize;
+  const fh = spec.frameHeight;
+  const out: string[] = [];
+  out.push(`<?xml version="1.0" encoding="UTF-8" standalone="no"?>\n`);
+  if (spec.notes) out.push(`<!-- NOTES: ${commentSafe(spec.notes)} -->\n`);
+  const widthAttr = spec.width === undefined ? "100%" : String(W);
+  out.push(
+    `<svg version="1.1" xmlns="http://www.w3.org/2000/svg" width="${widthAttr}" height="${
+      num(g.height)
+    }" viewBox="0 0 ${W} ${num(g.height)}" data-flame="${
+      escapeXml(scriptConfig(spec, layout, g))
+    }">\n`,
+  );
+  const gradient = GRADIENTS[spec.background];
+  if (gradient) {
+    out.push(
+      `<defs><linearGradient id="bg" x2="0" y2="1"><stop offset="5%" stop-color="${
+        gradient[0]
+      }"/><stop offset="95%" stop-color="${gradient[1]}"/></linearGradient></defs>\n`,
+    );
+  }
+  out.push(`<style>\n${styleSheet(spec)}\n</style>\n`);
+  const bgFill = gradient ? "url(#bg)" : escapeXml(spec.background);
+  out.push(`<rect id="bgr" width="100%" height="100%" fill="${bgFill}"/>\n`);
+  out.push(`<text id="title" x="50%" y="${num(g.titleY)}">${escapeXml(spec.title)}</text>\n`);
+  if (spec.subtitle) {
+    out.push(
+      `<text id="subtitle" x="50%" y="${num(fs * 4)}">${escapeXml(spec.subtitle)}</text>\n`,
+    );
+  }
+  out.push(`<text id="unzoom" class="hide" x="${XPAD}" y="${num(g.titleY)}">Reset Zoom</text>\n`);
+  out.push(`<text id="search" x="100%" dx="-40" y="${num(g.titleY)}">Search</text>\n`);
+  out.push(`<text id="ic" x="100%" dx="-${XPAD}" y="${num(g.titleY)}">ic</text>\n`);
+  out.push(
+    `<text id="details" x="${XPAD}" y="${num(g.detailsY)}">${escapeXml(spec.note)}</text>\n`,
+  );
+  out.push(`<text id="matched" x="100%" dx="-${XPAD}" y="${num(g.detailsY)}"></text>\n`);
+
+  const root = layout.rootWidth;
+  const q = gridScale(root);
+  const gridRoot = q === 1 ? root : GRID;
+  const innerW = W - 2 * XPAD;
+  out.push(
+    `<svg id="frames" x="${XPAD}" y="${num(g.top)}" width="${innerW}" height="${
+      num(g.framesHeight)
+    }" viewBox="0 0 ${gridRoot} ${num(g.framesHeight)}" preserveAspectRatio="none">\n`,
+  );
+  const labels: string[] = [];
+  const rectH = num(Math.max(1, fh - 1));
+  const pxPerUnit = innerW / gridRoot;
+  const baseline = fh / 2 + fs * 0.35;
+  const frames = layout.frames;
+  const md = layout.maxDepth;
+  let block = "";
+  for (let i = 0; i < frames.length; i++) {
+    const f = frames[i];
+    const y = spec.inverted ? f.depth * fh : (md - f.depth) * fh;
+    const name = f.hidden ? hiddenName(f.hidden) : displayName(f.name);
+    const safe = escapeXml(name);
+    const paint = f.hidden ? ` class="h"` : ` fill="${spec.fills[i]}"`;
+    const delta = spec.differential && f.delta !== 0 ? ` data-d="${f.delta}"` : "";
+    let x = f.start;
+    let w = f.width;
+    let exact = "";
+    if (q !== 1) {
+      x = Math.round(f.start * q);
+      w = Math.round((f.start + f.width) * q) - x;
+      if (w <= 0) continue; // narrower than one grid step: never visible
+      exact = ` n="${f.width}"`;
+    }
+    block += `<rect x="${x}" y="${y}" width="${w}" height="${rectH}"${paint}${exact}${delta}>` +
+      `<title>${safe}</title></rect>\n`;
+    const px = w * pxPerUnit;
+    if (px >= fs * spec.fontWidth * 3 + 6) {
+      const label = fitLabel(name, px, fs, spec.fontWidth);
+      if (label) {
+        const lx = XPAD + x * pxPerUnit + 3;
+        labels.push(
+          `<text x="${num(lx)}" y="${num(g.top + y + baseline)}">${
+            label === name ? safe : escapeXml(label)
+          }</text>\n`,
+        );
+      }
+    }
+    if (block.length > 1 << 16) {
+      out.push(block);
+      block = "";
+    }
+  }
+  out.push(block);
+  out.push(`</svg>\n<g id="labels">\n`);
+  out.push(labels.join(""));
+  out.push(`</g>\n<script><![CDATA[\n${BROWSER_SCRIPT}\n]]></script>\n</svg>\n`);
+  return out.join("");
+}

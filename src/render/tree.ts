@@ -1,0 +1,211 @@
+/**
+ * Merging folded stacks into a frame tree, kept as flat arrays in pre-order (parents before
+ * children, siblings left to right), with each frame's position in integer count units.
+ *
+ * Stacks are sorted frame by frame (flamegraph.pl sorts whole lines, which can split a function
+ * into two frames when a sibling's name extends it, as "f" and "f.cold"), then each stack shares
+ * its prefix with the one before: equal stacks merge and only new frames are sliced. Input that
+ * is already sorted (collapsers write it so) is not sorted again.
+ */
+import type { FoldedLine } from "../folded/parse.ts";
+
+/** The separator of folded stacks, and the one used when frame order must be forced. */
+const SEMI = ";";
+const FORCED_SEP = "\x01";
+
+/** How to merge the stacks. */
+export interface TreeOptions {
+  /** Reverse each stack first (frames merge from the leaf). */
+  reverse?: boolean;
+  /** Keep input order; only adjacent stacks merge. */
+  flamechart?: boolean;
+}
+
+/** The merged frames, as parallel arrays indexed by frame (0 is the root, "all"). */
+export interface FrameTree {
+  /** Frame names (the root is "all"). */
+  names: string[];
+  /** Depth of each frame: 0 for the root. */
+  depth: number[];
+  /** Left edge, in units from the left of the root. */
+  start: number[];
+  /** Width in units. */
+  width: number[];
+  /** Index just past the frame's subtree (its next sibling, if any). */
+  end: number[];
+  /** Self delta (after - before) of a differential, per frame; undefined otherwise. */
+  delta: number[] | undefined;
+  /** Units per count: a power of ten that makes fractional counts whole. */
+  scale: number;
+  /** The sum of all counts, in units. */
+  total: number;
+  /** The deepest frame's depth. */
+  maxDepth: number;
+}
+
+/** The lines' stacks and counts, in input order. */
+interface Collected {
+  stacks: string[];
+  counts: number[];
+  befores: number[] | undefined;
+  maxDecimals: number;
+}
+
+/** The number of decimals a count needs (at most 6). */
+export function decimalsOf(n: number): number {
+  if (Number.isInteger(n)) return 0;
+  for (let d = 1; d <= 6; d++) {
+    const m = n * 10 ** d;
+    if (Math.abs(m - Math.round(m)) < 1e-9 * Math.max(1, Math.abs(m))) return d;
+  }
+  return 6;
+}
+
+/** Reads the lines; equal stacks are merged later, when they sit side by side. */
+function collect(lines: Iterable<FoldedLine>, reverse: boolean): Collected {
+  const stacks: string[] = [];
+  const counts: number[] = [];
+  let befores: number[] | undefined;
+  let maxDecimals = 0;
+  for (const line of lines) {
+    const count = line.count;
+    const before = line.before;
+    if (!(count > 0) && !(before !== undefined && before > 0)) continue;
+    if (!Number.isInteger(count)) maxDecimals = Math.max(maxDecimals, decimalsOf(count));
+    if (before !== undefined) {
+      befores ??= new Array(stacks.length).fill(0);
+      if (!Number.isInteger(before)) maxDecimals = Math.max(maxDecimals, decimalsOf(before));
+    }
+    stacks.push(reverse ? line.stack.split(SEMI).reverse().join(SEMI) : line.stack);
+    counts.push(count);
+    befores?.push(before ?? 0);
+  }
+  return { stacks, counts, befores, maxDecimals };
+}
+
+/** The units per count: 10^decimals, reduced so the total stays an exact double. */
+function unitScale(counts: number[], befores: number[] | undefined, decimals: number): number {
+  if (decimals === 0) return 1;
+  let sum = 0;
+  for (const c of counts) sum += c;
+  if (befores) { for (const b of befores) sum = Math.max(sum, b); }
+  let d = decimals;
+  while (d > 0 && sum * 10 ** d > Number.MAX_SAFE_INTEGER) d--;
+  return 10 ** d;
+}
+
+/** Merges folded lines into a frame tree. Lines with no positive count are skipped. */
+export function buildTree(lines: Iterable<FoldedLine>, opts: TreeOptions = {}): FrameTree {
+  const c = collect(lines, opts.reverse === true);
+  const scale = unitScale(c.counts, c.befores, c.maxDecimals);
+  const n = c.stacks.length;
+  const order = new Array<number>(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  if (opts.flamechart) return merge(c, c.stacks, order, SEMI, scale, false)!;
+  const stacks = c.stacks;
+  let sorted = true;
+  for (let i = 1; i < n && sorted; i++) sorted = stacks[i - 1] <= stacks[i];
+  if (!sorted) order.sort((x, y) => (stacks[x] < stacks[y] ? -1 : stacks[x] > stacks[y] ? 1 : 0));
+  // Character order is frame order unless a name extends a sibling's with a character below
+  // ';' ("f" and "f.cold"); then sort again with a separator below every character.
+  const tree = merge(c, stacks, order, SEMI, scale, true);
+  if (tree) return tree;
+  const keys = stacks.map((s) => s.split(SEMI).join(FORCED_SEP));
+  order.sort((x, y) => (keys[x] < keys[y] ? -1 : keys[x] > keys[y] ? 1 : 0));
+  return merge(c, keys, order, FORCED_SEP, scale, false)!;
+}
+
+/**
+ * Builds the tree from stacks taken in `order`, each sharing its prefix with the one before.
+ * With `check`, returns undefined as soon as two neighbours are out of frame order.
+ */
+function merge(
+  c: Collected,
+  keys: string[],
+  order: number[],
+  sepChar: string,
+  scale: number,
+  check: boolean,
+): FrameTree | undefined {
+  const sep = sepChar.charCodeAt(0);
+  const { counts, befores } = c;
+  const names = ["all"];
+  const depth = [0];
+  const start = [0];
+  const width = [0];
+  const end = [0];
+  const delta: number[] | undefined = befores ? [0] : undefined;
+  const path = [0]; // open frames, root first
+  let cursor = 0;
+  let maxDepth = 0;
+  let prev: string | undefined;
+
+  const close = (to: number) => {
+    while (path.length > to) {
+      const f = path.pop()!;
+      width[f] = cursor - start[f];
+      end[f] = names.length;
+    }
+  };
+
+  // ends[d]: where frame d of the previous stack ends (exclusive); frame d+1 starts after it.
+  const ends = [0];
+  for (const k of order) {
+    const key = keys[k];
+    const units = scale === 1 ? counts[k] : Math.round(counts[k] * scale);
+    const open = path.length - 1; // frames of the previous stack
+    // The longest run of whole frames shared with the previous stack, by binary search with
+    // native substring comparisons (a character loop in JS costs more than everything else;
+    // startsWith is slower still).
+    let lo = 0;
+    if (prev !== undefined && open > 0) {
+      let hi = open;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        const e = ends[mid];
+        if (
+          (e === key.length || key.charCodeAt(e) === sep) &&
+          key.substring(0, e) === prev.substring(0, e)
+        ) lo = mid;
+        else hi = mid - 1;
+      }
+    }
+    const shared = lo;
+    const diverging = shared < open ? names[path[shared + 1]] : undefined;
+    close(shared + 1);
+    let pos = shared === 0 ? 0 : ends[shared] + 1;
+    let d = shared + 1;
+    if (shared > 0 && ends[shared] === key.length) pos = -1; // the whole stack is shared
+    while (pos !== -1) {
+      let next = key.indexOf(sepChar, pos);
+      if (next === -1) next = key.length;
+      const name = key.slice(pos, next);
+      // Siblings must arrive in frame order, or a function could be split in two.
+      if (check && d === shared + 1 && diverging !== undefined && !(diverging < name)) {
+        return undefined;
+      }
+      const f = names.length;
+      names.push(name);
+      depth.push(d);
+      start.push(cursor);
+      width.push(0);
+      end.push(0);
+      delta?.push(0);
+      path.push(f);
+      ends[d] = next;
+      if (d > maxDepth) maxDepth = d;
+      d++;
+      pos = next === key.length ? -1 : next + 1;
+    }
+    if (delta && befores) {
+      const b = scale === 1 ? befores[k] : Math.round(befores[k] * scale);
+      delta[path[path.length - 1]] += units - b;
+    }
+    cursor += units;
+    prev = key;
+  }
+  close(1);
+  width[0] = cursor;
+  end[0] = names.length;
+  return { names, depth, start, width, end, delta, scale, total: cursor, maxDepth };
+}
