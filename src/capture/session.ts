@@ -1,0 +1,295 @@
+/**
+ * Running perf: `perf record` (in the foreground, sharing the terminal with the program),
+ * `perf inject --jit` when a runtime wrote jitdumps, and `perf script` streamed straight into
+ * the perf collapser, in parallel time slices on big recordings. Each step can be interrupted;
+ * what was read until then is still folded.
+ */
+import { PerfCollapser, type PerfOptions } from "../collapse/perf.ts";
+import { InputFormatError } from "../collapse/types.ts";
+import { addStack, type FoldedStacks } from "../folded/stacks.ts";
+import { readChunks } from "../collapse/stream.ts";
+import { StackStats } from "./diagnose.ts";
+import { headerArgv, injectArgv, parseHeader, type PerfHeader, scriptArgv } from "./perf.ts";
+import { restoreNames, SampleStream } from "./samples.ts";
+import { childPids, type Interrupts, signalPid } from "./signals.ts";
+
+/** Prints a command before it runs (`--verbose`), or nothing. */
+export type CommandEcho = (argv: string[], env?: Record<string, string>) => void;
+
+/** How `perf record` ended. */
+export interface RecordOutcome {
+  /** perf's exit status: the program's own status, or 128+N when a signal ended it. */
+  code: number;
+  signal: Deno.Signal | null;
+  /** perf printed nothing and exited 255/129 before writing data: it failed to start. */
+  seconds: number;
+}
+
+/**
+ * Runs `perf record` with the terminal: the program's input and output stay the user's. While
+ * it runs, an interrupt is forwarded to perf (which stops the program and finishes its file);
+ * a second one kills perf and the program.
+ */
+export async function runRecord(
+  argv: string[],
+  env: Record<string, string>,
+  interrupts: Interrupts,
+  echo?: CommandEcho,
+): Promise<RecordOutcome> {
+  echo?.(argv, env);
+  const started = performance.now();
+  const child = new Deno.Command(argv[0], {
+    args: argv.slice(1),
+    env,
+    stdin: "inherit",
+    stdout: "inherit",
+    stderr: "inherit",
+  }).spawn();
+  interrupts.target = {
+    stop: (sig) => signalPid(child.pid, sig === "SIGTERM" ? "SIGTERM" : "SIGINT"),
+    kill: () => {
+      for (const pid of childPids(child.pid)) {
+        interrupts.killedPids.push(pid);
+        signalPid(pid, "SIGKILL");
+      }
+      signalPid(child.pid, "SIGKILL");
+    },
+  };
+  try {
+    const status = await child.status;
+    return {
+      code: status.code,
+      signal: status.signal,
+      seconds: (performance.now() - started) / 1000,
+    };
+  } finally {
+    interrupts.target = undefined;
+  }
+}
+
+/** Runs a short perf step with its output captured (inject, header, a diagnosis rerun). */
+export async function runCaptured(
+  argv: string[],
+  echo?: CommandEcho,
+  interrupts?: Interrupts,
+): Promise<{ success: boolean; code: number; stdout: string; stderr: string }> {
+  echo?.(argv);
+  const child = new Deno.Command(argv[0], {
+    args: argv.slice(1),
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  if (interrupts) {
+    interrupts.target = {
+      stop: (sig) => signalPid(child.pid, sig),
+      kill: () => signalPid(child.pid, "SIGKILL"),
+    };
+  }
+  try {
+    const out = await child.output();
+    const dec = new TextDecoder();
+    return {
+      success: out.success,
+      code: out.code,
+      stdout: dec.decode(out.stdout),
+      stderr: dec.decode(out.stderr),
+    };
+  } finally {
+    if (interrupts) interrupts.target = undefined;
+  }
+}
+
+/** Reads a recording's header (first/last sample time, events, call-graph mode). */
+export async function readHeader(
+  perf: string,
+  data: string,
+  echo?: CommandEcho,
+): Promise<PerfHeader | undefined> {
+  try {
+    const r = await runCaptured(headerArgv(perf, data), echo);
+    return r.success ? parseHeader(r.stdout) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * `perf inject --jit` into `output`. Returns false (and perf's complaint) when it failed; the
+ * raw recording is still usable then, only JIT frames stay unnamed.
+ */
+export async function injectJit(
+  perf: string,
+  input: string,
+  output: string,
+  buildidDir: string,
+  interrupts?: Interrupts,
+  echo?: CommandEcho,
+): Promise<{ ok: boolean; message?: string }> {
+  const r = await runCaptured(injectArgv(perf, input, output, buildidDir), echo, interrupts);
+  if (r.success) return { ok: true };
+  const line = r.stderr.split("\n").map((l) => l.trim()).find((l) => l !== "");
+  return { ok: false, message: line ?? `exit status ${r.code}` };
+}
+
+/** What folding a recording needs. */
+export interface ScriptJob {
+  perf: string;
+  data: string;
+  /** `--time` ranges, one `perf script` each; `[""]` reads the whole recording at once. */
+  slices: string[];
+  inline: boolean;
+  extraFields?: string[];
+  /** The perf collapser's options. */
+  collapse: Partial<PerfOptions>;
+  /** Keep every frame as perf printed it (no Python/V8 tidying). */
+  rawFrames: boolean;
+  /** kernel.perf_event_max_stack, for the truncation diagnosis. */
+  maxStack: number;
+  interrupts?: Interrupts;
+  /** Collects every PID with a sample, as they are read (also when perf script fails). */
+  pids?: Set<number>;
+  /** Called as data arrives: bytes of perf script text and samples so far. */
+  onProgress?: (bytes: number, samples: number) => void;
+  echo?: CommandEcho;
+}
+
+/** The folded recording, with what was learnt on the way. */
+export interface ScriptOutcome {
+  stacks: FoldedStacks;
+  samples: number;
+  warnings: string[];
+  stats: StackStats;
+  /** Every PID with a sample. */
+  pids: Set<number>;
+  /** perf script was stopped by an interrupt: the stacks are partial. */
+  interrupted: boolean;
+}
+
+/**
+ * Streams `perf script` (one process per time slice, all at once) into perf collapsers and
+ * merges their stacks in slice order. A perf script that fails outright throws; one stopped by
+ * Ctrl-C leaves what it printed.
+ */
+export async function scriptAndCollapse(job: ScriptJob): Promise<ScriptOutcome> {
+  const children: Deno.ChildProcess[] = [];
+  if (job.interrupts) {
+    job.interrupts.target = {
+      stop: (sig) => children.forEach((c) => signalPid(c.pid, sig)),
+      kill: () => children.forEach((c) => signalPid(c.pid, "SIGKILL")),
+    };
+  }
+  const pids = job.pids ?? new Set<number>();
+  let bytes = 0;
+  const streams: SampleStream[] = [];
+  const progress = () => {
+    job.onProgress?.(bytes, streams.reduce((n, s) => n + s.samples, 0));
+  };
+  try {
+    const runs = job.slices.map(async (time) => {
+      const argv = scriptArgv({
+        perf: job.perf,
+        input: job.data,
+        inline: job.inline,
+        extraFields: job.extraFields,
+        time: time || undefined,
+      });
+      job.echo?.(argv);
+      const child = new Deno.Command(argv[0], {
+        args: argv.slice(1),
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      children.push(child);
+      const collapser = new PerfCollapser(job.collapse);
+      const stream = new SampleStream(!job.rawFrames, job.maxStack, pids);
+      streams.push(stream);
+      const stderr = new Response(child.stderr).text();
+      const decoder = new TextDecoder("utf-8", { fatal: false });
+      const feed = (text: string) => {
+        const out = text === "" ? "" : stream.push(text);
+        if (out !== "") collapser.push(out);
+      };
+      for await (const bytesRead of readChunks(child.stdout)) {
+        bytes += bytesRead.byteLength;
+        progress();
+        feed(decoder.decode(bytesRead, { stream: true }));
+      }
+      feed(decoder.decode());
+      const last = stream.end();
+      if (last !== "") collapser.push(last);
+      const status = await child.status;
+      const err = await stderr;
+      return { status, err, collapser, stream };
+    });
+    const results = await Promise.all(runs);
+    const out: ScriptOutcome = {
+      stacks: new Map(),
+      samples: 0,
+      warnings: [],
+      stats: new StackStats(job.maxStack),
+      pids,
+      interrupted: job.interrupts?.interrupted ?? false,
+    };
+    let lost = 0;
+    for (const r of results) {
+      if (!r.status.success && !out.interrupted) {
+        throw new ScriptError(firstPerfLine(r.err) ?? `exit status ${r.status.code}`);
+      }
+      const m = /lost (\d+) chunks/.exec(r.err);
+      if (m) lost = Math.max(lost, Number(m[1]));
+      if (/data size field is 0|not properly terminated/.test(r.err)) {
+        addWarning(out.warnings, "the recording was not finished properly (perf was killed?)");
+      }
+      const result = finishCollapser(r.collapser);
+      for (const [stack, count] of result.stacks) addStack(out.stacks, stack, count);
+      out.samples += result.samples;
+      for (const w of result.warnings) {
+        if (!/^no samples in the input/.test(w)) addWarning(out.warnings, w);
+      }
+      out.stats.merge(r.stream.stats);
+    }
+    restoreNames(out.stacks);
+    if (lost > 0) {
+      out.warnings.push(
+        `perf lost ${lost} chunk${lost === 1 ? "" : "s"} of samples while recording (the machine ` +
+          "was too busy to keep up): lower the frequency (-F) for exact proportions",
+      );
+    }
+    return out;
+  } finally {
+    if (job.interrupts) job.interrupts.target = undefined;
+  }
+}
+
+/** The collapser's result; an empty slice (no text at all) is no error. */
+function finishCollapser(c: PerfCollapser) {
+  try {
+    return c.finish();
+  } catch (err) {
+    if (err instanceof InputFormatError) {
+      throw new ScriptError(`perf script printed something flame cannot read: ${err.message}`);
+    }
+    throw err;
+  }
+}
+
+function addWarning(warnings: string[], w: string): void {
+  if (!warnings.includes(w)) warnings.push(w);
+}
+
+/** perf script failed: carries perf's first message line. */
+export class ScriptError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ScriptError";
+  }
+}
+
+/** perf's first meaningful stderr line (skipping blank lines and bare `Warning:`/`Error:`). */
+export function firstPerfLine(stderr: string): string | undefined {
+  return stderr.split("\n").map((l) => l.trim()).find((l) =>
+    l !== "" && l !== "Warning:" && l !== "Error:"
+  );
+}

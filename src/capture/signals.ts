@@ -1,0 +1,153 @@
+/**
+ * Ctrl-C while profiling. A terminal sends SIGINT to the whole foreground process group: flame,
+ * perf and the program. The first one stops the program, and flame still draws what was
+ * recorded (perf finishes its file, `perf script` ends early and cleanly); a second one aborts
+ * at once. flame keeps a listener installed throughout, so Deno never dies of the signal, and
+ * forwards it to its children in case it was sent to flame alone (`kill -INT`): perf treats a
+ * repeated SIGINT like one. SIGTERM is handled the same way.
+ */
+
+/** What an interrupt means at this point. */
+export type InterruptAction = "stop" | "abort";
+
+/** The first interrupt stops gracefully; any later one aborts. */
+export function interruptAction(count: number): InterruptAction {
+  return count <= 1 ? "stop" : "abort";
+}
+
+/** The exit status a shell reports for a process killed by `signal`. */
+export function signalExitCode(signal: Deno.Signal | null | undefined): number {
+  const numbers: Partial<Record<Deno.Signal, number>> = {
+    SIGHUP: 1,
+    SIGINT: 2,
+    SIGQUIT: 3,
+    SIGILL: 4,
+    SIGTRAP: 5,
+    SIGABRT: 6,
+    SIGBUS: 7,
+    SIGFPE: 8,
+    SIGKILL: 9,
+    SIGUSR1: 10,
+    SIGSEGV: 11,
+    SIGUSR2: 12,
+    SIGPIPE: 13,
+    SIGALRM: 14,
+    SIGTERM: 15,
+  };
+  return 128 + (signal ? numbers[signal] ?? 0 : 0);
+}
+
+/** How the program ended, as a warning (if it did not just succeed) and flame's exit status. */
+export function programEnding(
+  code: number,
+  signal: Deno.Signal | null,
+  interrupted: boolean,
+): { code: number; warning?: string } {
+  if (interrupted) {
+    return {
+      code: 130,
+      warning: "interrupted: the graph shows what was recorded until Ctrl-C",
+    };
+  }
+  if (signal) {
+    return {
+      code: signalExitCode(signal),
+      warning: `the program was killed by ${signal}: the graph shows what it did until then`,
+    };
+  }
+  if (code !== 0) {
+    return {
+      code,
+      warning: `the program exited with status ${code}: the graph shows what it did until then`,
+    };
+  }
+  return { code: 0 };
+}
+
+/** The child processes of `pid` (from /proc; empty when it has exited). */
+export function childPids(pid: number): number[] {
+  const out: number[] = [];
+  try {
+    for (const task of Deno.readDirSync(`/proc/${pid}/task`)) {
+      try {
+        const text = Deno.readTextFileSync(`/proc/${pid}/task/${task.name}/children`);
+        for (const w of text.split(/\s+/)) if (w) out.push(Number(w));
+      } catch { /* the thread ended */ }
+    }
+  } catch { /* the process ended */ }
+  return out;
+}
+
+/** Sends `signal` to a PID, ignoring a process that is already gone. */
+export function signalPid(pid: number, signal: Deno.Signal): void {
+  try {
+    Deno.kill(pid, signal);
+  } catch { /* already exited */ }
+}
+
+/** The processes an interrupt should reach: whatever flame is running right now. */
+export interface Interruptible {
+  /** Forwards a graceful stop (SIGINT or SIGTERM). */
+  stop(signal: Deno.Signal): void;
+  /** Kills everything at once (the second Ctrl-C). */
+  kill(): void;
+}
+
+/**
+ * Listens for SIGINT and SIGTERM for the life of a capture. `target` is what is running in the
+ * current phase (perf record, then perf script); `onAbort` runs on the second signal and is
+ * expected to clean up and exit.
+ */
+export class Interrupts {
+  count = 0;
+  /** The first signal received, if any. */
+  signal: Deno.Signal | undefined;
+  target: Interruptible | undefined;
+  /** PIDs a hard kill took down (their runtime files are to be removed). */
+  readonly killedPids: number[] = [];
+  #listeners: [Deno.Signal, () => void][] = [];
+
+  constructor(
+    private readonly onFirst: (signal: Deno.Signal) => void,
+    private readonly onAbort: (signal: Deno.Signal) => void,
+  ) {}
+
+  /** Installs the listeners (Deno then no longer dies of these signals). */
+  install(): this {
+    for (const sig of ["SIGINT", "SIGTERM"] as const) {
+      const fn = () => this.#received(sig);
+      try {
+        Deno.addSignalListener(sig, fn);
+        this.#listeners.push([sig, fn]);
+      } catch { /* not supported on this OS */ }
+    }
+    return this;
+  }
+
+  /** True once a stop was asked for. */
+  get interrupted(): boolean {
+    return this.count > 0;
+  }
+
+  #received(sig: Deno.Signal): void {
+    this.count++;
+    if (interruptAction(this.count) === "abort") {
+      this.target?.kill();
+      this.onAbort(sig);
+      return;
+    }
+    this.signal = sig;
+    this.onFirst(sig);
+    this.target?.stop(sig);
+  }
+
+  /** Removes the listeners. */
+  dispose(): void {
+    for (const [sig, fn] of this.#listeners) {
+      try {
+        Deno.removeSignalListener(sig, fn);
+      } catch { /* already removed */ }
+    }
+    this.#listeners = [];
+  }
+}

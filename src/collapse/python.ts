@@ -1,0 +1,121 @@
+/**
+ * Python frames made readable: a frame transform for the perf collapser (PerfOptions.transform)
+ * that turns CPython's perf-trampoline frames (`py::func:/path/file.py`) into `func (file.py)`
+ * and drops the interpreter's glue between them, so one stack reads from `<module>` down to the
+ * C extension and the syscall (the "collapse interpreter frames" rule of capture.md §2e).
+ *
+ * Frames are leaf first, as the collapser hands them over; nothing here knows about perf text.
+ */
+
+/** The part of a perf frame the transform reads: symbol (offset stripped) and module (DSO). */
+export interface FrameLike {
+  sym: string;
+  module: string;
+}
+
+/** The interpreter's own code: libpython3.13.so.1.0, or a static python3.13 binary. */
+const INTERP_DSO = /(?:^|\/)(?:lib)?python\d(?:\.\d+)?[a-z]*(?:\.so(?:\.[\d.]+)?)?$/;
+
+/**
+ * Interpreter functions that only carry a call from one Python frame to the next (the eval
+ * loop, vectorcall, the perf trampoline, refcounting and frame bookkeeping). Measured: between
+ * two Python frames the gap is almost always exactly these.
+ */
+const GLUE = new RegExp(
+  "^(?:_PyEval_EvalFrameDefault|_PyEval_EvalFrame|_PyEval_Vector|PyEval_EvalCode\\w*" +
+    "|py_trampoline_evaluator|_?PyObject_Vectorcall\\w*|_PyFunction_Vectorcall|_?PyVectorcall_\\w+" +
+    "|_?PyObject_Call\\w*|_PyObject_FastCall\\w*|_PyObject_MakeTpCall|method_vectorcall\\w*" +
+    "|cfunction_\\w+|vectorcall_\\w+|object_vacall|slot_tp_\\w+|_?Py_X?(?:INC|DEC)REF\\w*" +
+    "|_Py_IsImmortal|_PyFrame_\\w+|_PyEvalFramePushAndInit\\w*|initialize_locals" +
+    "|clear_thread_frame|_PyEval_FrameClearAndPop|_PyThreadState_PopFrame|_PyLong_CompactValue)" +
+    "(?:\\.cold|\\.isra\\.\\d+|\\.part\\.\\d+|\\.constprop\\.\\d+)*$",
+);
+
+/** libc's process and thread start-up frames, below the interpreter. */
+const LIBC_ROOT =
+  /^(?:_start|__libc_start_main\S*|__libc_start_call_main|start_thread|clone3?|__clone\S*)$/;
+
+/** True for a CPython perf-trampoline frame (`py::QUALNAME:FILE`). */
+export function isPythonFrame(sym: string): boolean {
+  return sym.startsWith("py::");
+}
+
+/** True when `module` is the CPython interpreter (libpython or a static python binary). */
+export function isInterpreterModule(module: string): boolean {
+  return INTERP_DSO.test(module);
+}
+
+/** True for an interpreter function that only passes control between Python frames. */
+export function isGlueSymbol(sym: string): boolean {
+  return GLUE.test(sym);
+}
+
+function isKernelModule(module: string): boolean {
+  return module.startsWith("[kernel") || module.endsWith(".ko");
+}
+
+/**
+ * `py::QUALNAME:FILE` → `QUALNAME (file.py)`: the file's base name, or the whole pseudo-file
+ * (`<frozen importlib._bootstrap>`, `<string>`) when it has no path.
+ */
+export function pythonFrameName(sym: string): string {
+  if (!isPythonFrame(sym)) return sym;
+  const body = sym.slice(4);
+  const colon = body.indexOf(":");
+  if (colon === -1) return body;
+  const func = body.slice(0, colon);
+  const file = body.slice(colon + 1);
+  if (file === "") return func;
+  const base = file.startsWith("<") ? file : file.slice(file.lastIndexOf("/") + 1);
+  return `${func} (${base})`;
+}
+
+/**
+ * Collapses one stack (leaf first). Without Python frames it is returned unchanged. Otherwise,
+ * with `inner`/`outer` the leaf-most/root-most Python frames:
+ * 1. leafward of `inner`, only the run of interpreter glue right above it is dropped, so C
+ *    extensions, libc, the GC and kernel frames stay;
+ * 2. between Python frames every interpreter frame is dropped (C extensions that call back into
+ *    Python stay);
+ * 3. rootward of `outer`, interpreter and libc start-up frames are dropped (an embedding
+ *    application's frames stay).
+ * Python frames are renamed `func (file.py)`.
+ */
+export function collapsePythonFrames<F extends FrameLike>(frames: F[]): F[] {
+  let inner = -1;
+  let outer = -1;
+  for (let i = 0; i < frames.length; i++) {
+    if (isPythonFrame(frames[i].sym)) {
+      if (inner === -1) inner = i;
+      outer = i;
+    }
+  }
+  if (inner === -1) return frames;
+
+  const out: F[] = [];
+  // 1. The native callees and kernel frames of the innermost Python function.
+  let j = inner;
+  while (j > 0) {
+    const f = frames[j - 1];
+    if (isKernelModule(f.module) || !isInterpreterModule(f.module) || !isGlueSymbol(f.sym)) break;
+    j--;
+  }
+  for (let i = 0; i < j; i++) out.push(frames[i]);
+  // 2. Python frames, and whatever non-interpreter code sits between two of them.
+  for (let i = inner; i <= outer; i++) {
+    const f = frames[i];
+    if (isPythonFrame(f.sym)) out.push({ ...f, sym: pythonFrameName(f.sym) });
+    else if (!isInterpreterModule(f.module)) out.push(f);
+  }
+  // 3. Below the outermost Python frame: keep an embedding program, not the interpreter.
+  for (let i = outer + 1; i < frames.length; i++) {
+    const f = frames[i];
+    if (!isInterpreterModule(f.module) && !LIBC_ROOT.test(f.sym)) out.push(f);
+  }
+  return out;
+}
+
+/** True when some frame of the stack is a Python function (for diagnostics). */
+export function hasPythonFrame(frames: readonly FrameLike[]): boolean {
+  return frames.some((f) => isPythonFrame(f.sym));
+}
