@@ -1,13 +1,210 @@
-/** `flame files`: not built yet (see the open issues). */
+/**
+ * `flame files DIR...`: where did the disk go. Walks the directories like `du` does (same
+ * totals) and draws each directory as a frame as wide as everything in it, or prints the folded
+ * lines (`dir;sub;file BYTES`) with `--folded`.
+ */
 import type { Command } from "./command.ts";
-import { FlameError } from "./errors.ts";
+import { flagValue, parseCommandArgs, stringValue } from "./args.ts";
+import { RENDER_OPTIONS, RENDER_OPTIONS_HELP, renderOptionsFrom } from "./render_options.ts";
+import { describeFileError, UsageError } from "./errors.ts";
+import { info, Progress, warn } from "./log.ts";
+import { writeTextOutput } from "../io/output.ts";
+import { renderFoldedStacks, type RenderOptions } from "../render/mod.ts";
+import { minWidthUnits, NOMINAL_WIDTH, XPAD } from "../render/layout.ts";
+import { type Measure, walk, type WalkOptions, type WalkStats } from "../files/walk.ts";
+import { FoldedLineSink, TreeSink } from "../files/sinks.ts";
+import { withByteOutput } from "../files/output.ts";
+import { formatBytes, groupDigits, plural } from "../files/units.ts";
+
+const OPTIONS = {
+  ...RENDER_OPTIONS,
+  output: { type: "string", short: "o" },
+  folded: { type: "boolean" },
+  "disk-usage": { type: "boolean" },
+  count: { type: "boolean" },
+  "one-file-system": { type: "boolean", short: "x" },
+} as const;
+
+const HELP = `Usage: flame files [OPTIONS] DIR...
+
+Draws where the disk space under each DIR goes: every directory is a frame as wide as
+everything in it, every file a frame as wide as its size. Totals equal 'du -sb DIR':
+apparent sizes (lstat), directories' own sizes included, symbolic links not followed (their
+own size counts), a file with several hard links counted once (across all DIRs), FIFOs,
+sockets and devices counted by their own size.
+
+Options:
+  -o, --output FILE       write to FILE (default files.svg, or stdout with --folded)
+      --folded            print folded lines ('dir;sub;file BYTES', one per entry,
+                          directories with their own size, in walk order) instead of an SVG
+      --disk-usage        count allocated blocks instead (sparse files small, like
+                          'du -s --block-size=1')
+      --count             count entries (files, directories, links) instead of bytes,
+                          like 'du -s --inodes'
+  -x, --one-file-system   leave out directories on other file systems (like 'du -x')
+  -h, --help              show this help
+
+Names are shown as written (spaces, non-ASCII, <, &, quotes). The folded format separates
+frames with ';' and lines with newlines, so inside a name ';' is written as ';' (U+037E,
+which looks the same), control characters as their symbols (a newline as '␊', U+240A; DEL
+as '␡'), and each byte that is not valid UTF-8 as '\\xNN'. A real backslash is written '\\\\',
+and a real U+037E or control symbol gets a '\\' before it, so every name can be recovered
+byte for byte. (Without --allow-ffi, or off Linux/glibc, the walk uses Deno's API, which
+cannot open names that are not valid UTF-8: those are counted as skipped.)
+
+Unreadable directories (their own size still counts), entries that vanish during the walk
+and directory loops are skipped and summed up in one line at the end. Progress is shown on
+a terminal.
+
+${RENDER_OPTIONS_HELP}
+
+Examples:
+  flame files ~                          where did my disk go: files.svg
+  flame files -x / -o root.svg           the root file system only
+  flame files --disk-usage /var/lib      allocated space (sparse files count little)
+  flame files --count /usr               which directories hold the most files
+  flame files --folded /srv > srv.folded && flame svg --countname bytes srv.folded`;
 
 /** The `flame files` subcommand. */
 export const filesCommand: Command = {
   name: "files",
-  summary: "(not built yet)",
-  help: "Usage: flame files (not built yet)",
-  run(_argv: string[]): Promise<number> {
-    return Promise.reject(new FlameError("'flame files' is not built yet"));
-  },
+  summary: "disk usage of directories as a flame graph (like du, exact)",
+  help: HELP,
+  run,
 };
+
+/** Entries folded away when the tree grows large are 10x narrower than the narrowest drawn. */
+const FOLD_MARGIN = 10;
+
+async function run(argv: string[]): Promise<number> {
+  const { values, positionals: dirs } = parseCommandArgs("files", argv, OPTIONS);
+  if (dirs.length === 0) {
+    throw new UsageError("files: give at least one directory", "e.g. 'flame files ~'");
+  }
+  const measure = measureFrom(values);
+  checkRoots(dirs);
+  const progress = new Progress();
+  const options: WalkOptions = {
+    measure,
+    oneFileSystem: flagValue(values, "one-file-system"),
+    onProgress: progress.enabled
+      ? (entries, total) => progress.update(`walking: ${progressText(measure, entries, total)}`)
+      : undefined,
+  };
+  const output = stringValue(values, "output");
+  let stats: WalkStats;
+  try {
+    if (flagValue(values, "folded")) {
+      stats = writeFolded(dirs, options, output);
+    } else {
+      stats = await writeSvg(dirs, options, values, output ?? "files.svg");
+    }
+  } finally {
+    progress.done();
+  }
+  reportSkips(stats);
+  return 0;
+}
+
+/** Which value an entry has, from --disk-usage and --count. */
+function measureFrom(values: Record<string, unknown>): Measure {
+  const v = values as Parameters<typeof flagValue>[0];
+  const blocks = flagValue(v, "disk-usage");
+  const count = flagValue(v, "count");
+  if (blocks && count) {
+    throw new UsageError("files: --disk-usage and --count are different units; pick one");
+  }
+  return blocks ? "blocks" : count ? "count" : "bytes";
+}
+
+/** Fails with one line for the first DIR that does not exist (before any output). */
+function checkRoots(dirs: string[]): void {
+  for (const dir of dirs) {
+    try {
+      Deno.lstatSync(dir);
+    } catch (err) {
+      throw describeFileError(dir, err);
+    }
+  }
+}
+
+function writeFolded(
+  dirs: string[],
+  options: WalkOptions,
+  output: string | undefined,
+): WalkStats {
+  return withByteOutput(output, (out) => {
+    const sink = new FoldedLineSink(out);
+    const stats = walk(dirs, sink, options);
+    sink.flush();
+    return stats;
+  });
+}
+
+async function writeSvg(
+  dirs: string[],
+  options: WalkOptions,
+  values: Record<string, unknown>,
+  output: string,
+): Promise<WalkStats> {
+  const user = renderOptionsFrom("files", values);
+  const sink = new TreeSink(minFraction(user) / FOLD_MARGIN);
+  const stats = walk(dirs, sink, options);
+  const measure = options.measure ?? "bytes";
+  const render: Partial<RenderOptions> = {
+    title: titleFor(measure, dirs),
+    subtitle: subtitleFor(measure, stats),
+    countName: measure === "count" ? "entries" : "bytes",
+    units: measure === "count" ? "count" : "bytes",
+    nameType: "Name:",
+    ...user,
+  };
+  const result = renderFoldedStacks(sink.stacks(), render);
+  for (const w of result.warnings) warn(w);
+  await writeTextOutput(output, result.svg);
+  if (output !== "-") info(`wrote ${output}: ${progressText(measure, stats.entries, stats.total)}`);
+  return stats;
+}
+
+/** The smallest fraction of the total the renderer draws, from --minwidth and --width. */
+export function minFraction(options: Partial<RenderOptions>): number {
+  return minWidthUnits(options.minWidth ?? 0.1, 1, (options.width ?? NOMINAL_WIDTH) - 2 * XPAD);
+}
+
+/** The graph's heading: what is measured, and where. */
+export function titleFor(measure: Measure, dirs: string[]): string {
+  const what = measure === "count" ? "Files" : measure === "blocks" ? "Disk usage" : "Sizes";
+  return `${what}: ${dirs.join(", ")}`;
+}
+
+function subtitleFor(measure: Measure, stats: WalkStats): string {
+  const how = measure === "count"
+    ? "entries, like du --inodes"
+    : measure === "blocks"
+    ? "allocated blocks, like du --block-size=1"
+    : "apparent sizes, like du -b";
+  return `${progressText(measure, stats.entries, stats.total)} (${how})`;
+}
+
+function progressText(measure: Measure, entries: number, total: number): string {
+  const what = plural(entries, "entry", "entries");
+  if (measure === "count") return what;
+  return `${formatBytes(total)} (${groupDigits(total)} bytes) in ${what}`;
+}
+
+/** One line for everything the walk had to leave out. */
+function reportSkips(stats: WalkStats): void {
+  if (stats.otherFileSystems > 0) {
+    info(
+      `left out ${plural(stats.otherFileSystems, "directory", "directories")} on other ` +
+        `file systems (-x)`,
+    );
+  }
+  let skipped = 0;
+  for (const t of stats.skipped.values()) skipped += t.count;
+  if (skipped === 0) return;
+  const parts = [...stats.skipped].map(([reason, t]) =>
+    `${groupDigits(t.count)} ${reason} (${t.count === 1 ? "" : "first: "}${t.example})`
+  );
+  warn(`skipped ${plural(skipped, "entry", "entries")}: ${parts.join(", ")}`);
+}
