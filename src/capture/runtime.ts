@@ -57,7 +57,7 @@ function dirname(path: string): string {
   return i <= 0 ? (i === 0 ? "/" : ".") : path.slice(0, i);
 }
 
-const PYTHON_NAME = /^python(?:(\d+)(?:\.(\d+))?)?[a-z]*$/;
+const PYTHON_NAME = /^python(?:(\d+)(?:\.(\d+))?[a-z]?)?$/;
 
 /** The runtime an executable's file name says it is, and a Python version in the name. */
 export function classifyName(
@@ -164,18 +164,6 @@ function resolveInto(
   }
   const text = head ? new TextDecoder().decode(head) : "";
   const firstLine = text.split("\n", 1)[0];
-  const shebang = parseShebang(firstLine);
-  if (shebang && depth < 3) {
-    const interpreter = shebang.viaEnv ? probe.which(shebang.interpreter) : shebang.interpreter;
-    if (!interpreter) return;
-    target.notes.push(`${file}: a script run by ${interpreter}`);
-    const before = target.argv;
-    resolveInto(target, interpreter, depth + 1, probe, (real) => {
-      // The kernel would run `interpreter [args] script ...`; run the real interpreter so.
-      target.argv = [real, ...shebang.args, file, ...before.slice(1)];
-    });
-    return;
-  }
   if (isShimScript(text)) {
     const name = basename(file);
     const byName = classifyName(name);
@@ -194,6 +182,18 @@ function resolveInto(
     // pyenv puts the version's bin directory first on PATH; keep that for child processes.
     target.pathPrepend = dirname(asked.executable);
     replace(asked.executable);
+    return;
+  }
+  const shebang = parseShebang(firstLine);
+  if (shebang && depth < 3) {
+    const interpreter = shebang.viaEnv ? probe.which(shebang.interpreter) : shebang.interpreter;
+    if (!interpreter) return;
+    target.notes.push(`${file}: a script run by ${interpreter}`);
+    const before = target.argv;
+    resolveInto(target, interpreter, depth + 1, probe, (real) => {
+      // The kernel would run `interpreter [args] script ...`; run the real interpreter so.
+      target.argv = [real, ...shebang.args, file, ...before.slice(1)];
+    });
     return;
   }
   const byName = classifyName(file);

@@ -16,7 +16,7 @@ import { collapsePythonFrames } from "../collapse/python.ts";
 import { tidyV8Frames } from "../collapse/node.ts";
 import type { FoldedStacks } from "../folded/stacks.ts";
 import { StackStats, type StackSummary, summarizeStack } from "./diagnose.ts";
-import { headerPid } from "./pids.ts";
+import { parseHeaderLine } from "./pids.ts";
 
 const OPEN = "\uE000";
 const CLOSE = "\uE001";
@@ -44,6 +44,9 @@ const CACHE_CHARS = 1 << 25;
 export class SampleStream {
   /** Sample headers seen. */
   samples = 0;
+  /** Times (seconds) of the first and last sample. */
+  firstTime = Infinity;
+  lastTime = -Infinity;
   readonly stats: StackStats;
   #carry = "";
   #cache = new Map<string, BlockResult>();
@@ -99,13 +102,15 @@ export class SampleStream {
       }
       let stop = text.indexOf("\n\n", eol);
       if (stop === -1 || stop >= end) stop = text.charCodeAt(end - 1) === 10 ? end - 1 : end;
-      const pid = headerPid(text.slice(pos, eol));
-      if (pid === undefined) {
+      const header = parseHeaderLine(text.slice(pos, eol));
+      if (header === undefined) {
         pos = eol + 1;
         continue;
       }
       this.samples++;
-      this.pids.add(pid);
+      this.pids.add(header.pid);
+      if (header.time < this.firstTime) this.firstTime = header.time;
+      if (header.time > this.lastTime) this.lastTime = header.time;
       const blockStart = eol + 1;
       const result = this.#block(blockStart <= stop ? text.slice(blockStart, stop) : "");
       this.stats.add(result.summary);

@@ -164,6 +164,8 @@ export interface ScriptOutcome {
   pids: Set<number>;
   /** perf script was stopped by an interrupt: the stacks are partial. */
   interrupted: boolean;
+  /** Seconds from the first sample to the last (0 with fewer than two). */
+  span: number;
 }
 
 /**
@@ -231,7 +233,11 @@ export async function scriptAndCollapse(job: ScriptJob): Promise<ScriptOutcome> 
       stats: new StackStats(job.maxStack),
       pids,
       interrupted: job.interrupts?.interrupted ?? false,
+      span: 0,
     };
+    const first = Math.min(...results.map((r) => r.stream.firstTime));
+    const last = Math.max(...results.map((r) => r.stream.lastTime));
+    if (last > first) out.span = last - first;
     let lost = 0;
     for (const r of results) {
       if (!r.status.success && !out.interrupted) {

@@ -77,6 +77,7 @@ export function profileOptionsHelp(recording: boolean): string {
                           Python, frame pointers for Node, Deno and Java)
   -e, --event EVENT       what to sample (cycles with a hardware PMU, else cpu-clock)
       --keep-data FILE    keep the perf recording as FILE (for 'flame report' or perf)
+
 `
     : "";
   return `${rec}Output:
@@ -91,13 +92,23 @@ Stacks:
       --raw-frames        keep every frame as perf printed it: no Python frame names
                           (py::func:file), no interpreter glue dropped, V8 tier marks kept
       --inline            expand inlined functions (perf script's addr2line: slow on big binaries)
-${
-    perfCollapseHelp(ROOT_FRAME_NAMES).split("\n").filter((l) => !/--(?:inline|context) /.test(l))
-      .join("\n")
-  }
-  (--by-pid/--by-tid are 'flame collapse --pid/--tid': here --pid is the process to record)
+${collapseHelpRows()}
+      (--by-pid/--by-tid are 'flame collapse --pid/--tid'; here --pid is the process to record)
 
-${RENDER_OPTIONS_HELP}`;
+${RENDER_OPTIONS_HELP}
+  (the default palette follows the runtime: python, js, java, else hot)`;
+}
+
+/** The collapse options' help rows, aligned with the rest and worded for a live capture. */
+function collapseHelpRows(): string {
+  return perfCollapseHelp(ROOT_FRAME_NAMES).split("\n").flatMap((line) => {
+    const m = /^\s*(\S+)\s+(.*)$/.exec(line);
+    if (!m || /^--(?:inline|context)$/.test(m[1])) return [];
+    const text = m[1] === "--srcline"
+      ? "add each frame's source file:line (slow: addr2line)"
+      : m[2];
+    return [`      ${m[1].replace("=", " ").padEnd(19)} ${text}`];
+  }).join("\n");
 }
 
 /** The shared options, read. */
@@ -220,6 +231,8 @@ export interface Recording {
 /** The result of folding and drawing. */
 export interface ProfileResult {
   samples: number;
+  /** Seconds the samples span (the recording's length), or the given wall time. */
+  seconds: number;
   outcome: ScriptOutcome;
 }
 
@@ -327,7 +340,7 @@ export async function foldAndRender(
   if (settings.folded) {
     await writeOutput(settings.folded, (out) => writeFolded(outcome.stacks, out));
   }
-  return { samples: outcome.samples, outcome };
+  return { samples: outcome.samples, seconds: outcome.span || rec.seconds, outcome };
 }
 
 /** Removes the idle task's stacks (root `swapper`), saying how much of the total they were. */

@@ -45,10 +45,10 @@ import {
   recordFailure,
 } from "../capture/permissions.ts";
 
-const HELP = `flame record: profile running processes, or the whole system.
-
-Usage: flame record -p PID[,PID...] [--duration SECONDS] [OPTIONS]
+const HELP = `Usage: flame record -p PID[,PID...] [--duration SECONDS] [OPTIONS]
        flame record -a [--duration SECONDS] [OPTIONS]
+
+Profile running processes, or the whole system.
 
 Attaches perf to the processes (all their threads, also ones started later) until the
 duration ends, you press Ctrl-C, or they exit; then writes flame.svg. The processes keep
@@ -240,7 +240,7 @@ async function attach(
       }
       if (keep) keepRecording(data, keep);
     }
-    info(summaryLine(result.samples, recorded.seconds, settings.output));
+    info(summaryLine(result.samples, result.seconds, settings.output));
     if (settings.open) openFile(settings.output);
     return 0;
   } finally {

@@ -22,9 +22,9 @@ import type { CallGraph, PerfHeader } from "../capture/perf.ts";
 import { readHeader } from "../capture/session.ts";
 import { kernelRelease, osRelease, perfMissingError } from "../capture/permissions.ts";
 
-const HELP = `flame report: an existing perf recording to a flame graph.
+const HELP = `Usage: flame report [OPTIONS] [PERF_DATA]
 
-Usage: flame report [OPTIONS] [PERF_DATA]
+An existing perf recording to a flame graph.
 
 Reads PERF_DATA (default: perf.data) with 'perf script' (only the fields needed, no inline
 expansion unless --inline, several processes in parallel on big recordings), folds it,
@@ -100,7 +100,7 @@ async function run(argv: string[]): Promise<number> {
     cleanJitted: false,
     artifactDirs: [],
   }, settings);
-  info(summaryLine(result.samples, span ?? 0, settings.output));
+  info(summaryLine(result.samples, result.seconds, settings.output));
   if (settings.open) openFile(settings.output);
   return 0;
 }

@@ -38,9 +38,9 @@ import {
 } from "../capture/permissions.ts";
 import { runDtrace } from "./run_dtrace.ts";
 
-const HELP = `flame run: profile a program and write its flame graph.
+const HELP = `Usage: flame run [OPTIONS] -- CMD [ARGS...]
 
-Usage: flame run [OPTIONS] -- CMD [ARGS...]
+Profile a program and write its flame graph.
 
 Runs CMD under 'perf record', set up for what it is: Python 3.12+ gets its perf support
 (3.13+: whole Python stacks, via perf inject --jit), Node and Deno their perf maps, Java
@@ -195,7 +195,7 @@ async function runPerf(command: string[], settings: ProfileSettings): Promise<nu
       }
     }
     if (ending.warning) warn(ending.warning);
-    info(summaryLine(result.samples, recorded.seconds, settings.output));
+    info(summaryLine(result.samples, result.seconds, settings.output));
     if (settings.open) openFile(settings.output);
     return ending.code;
   } finally {

@@ -1,0 +1,189 @@
+import assert from "node:assert/strict";
+import { perfInstallHint, privilegeNotes, recordFailure } from "../src/capture/permissions.ts";
+import {
+  dtraceArgv,
+  dtraceCommandString,
+  dtraceFailure,
+  dtraceScript,
+} from "../src/capture/dtrace.ts";
+import { jitdumpPid, selectArtifacts } from "../src/capture/cleanup.ts";
+import { interruptAction, programEnding, signalExitCode } from "../src/capture/signals.ts";
+import { headerPid, parseHeaderLine } from "../src/capture/pids.ts";
+import { DtraceCollapser } from "../src/collapse/dtrace.ts";
+import { collapseInput } from "../src/collapse/stream.ts";
+import { openInput } from "../src/io/input.ts";
+import { Progress } from "../src/cli/log.ts";
+import { repoPath } from "./helpers.ts";
+
+const PARANOID = `Error:
+Access to performance monitoring and observability operations is limited.
+Consider adjusting /proc/sys/kernel/perf_event_paranoid setting to open
+access to performance monitoring and observability operations for processes
+without CAP_PERFMON, CAP_SYS_PTRACE or CAP_SYS_ADMIN Linux capability.
+perf_event_paranoid setting is 2:
+`;
+
+Deno.test("permissions: which package has perf", () => {
+  assert.match(
+    perfInstallHint('ID=debian\nVERSION_ID="12"\n', "6.1.0"),
+    /apt-get install linux-perf/,
+  );
+  assert.match(
+    perfInstallHint("ID=ubuntu\nID_LIKE=debian\n", "6.8.0-45-generic"),
+    /linux-tools-6\.8\.0-45-generic linux-tools-generic/,
+  );
+  assert.match(perfInstallHint('ID="fedora"\n', "6.9"), /dnf install perf/);
+  assert.match(perfInstallHint("ID=arch\n", "6.9"), /pacman -S perf/);
+  assert.match(perfInstallHint("", "6.9"), /distribution's perf package/);
+});
+
+Deno.test("permissions: perf_event_paranoid errors name the setting and the fix", () => {
+  const run = recordFailure(PARANOID, { mode: "run", event: "cpu-clock", euid: 1000, paranoid: 2 });
+  assert.match(run.message, /not permitted to record \(kernel\.perf_event_paranoid=2\)/);
+  assert.match(run.hint!, /sudo sysctl kernel\.perf_event_paranoid=1/);
+  const all = recordFailure(PARANOID, {
+    mode: "all-cpus",
+    event: "cpu-clock",
+    euid: 1000,
+    paranoid: 2,
+  });
+  assert.match(all.hint!, /paranoid=-1/);
+  const pid = recordFailure(PARANOID, { mode: "pids", pids: [1], event: "cpu-clock", euid: 1000 });
+  assert.match(pid.message, /attach to 1 \(another user's process/);
+  assert.match(pid.hint!, /process's owner/);
+});
+
+Deno.test("permissions: other perf failures", () => {
+  const ev = recordFailure("event syntax error: 'bogus'\n  \\___ parser error", {
+    mode: "run",
+    event: "bogus",
+    euid: 0,
+  });
+  assert.match(ev.message, /cannot record event 'bogus'/);
+  const lbr = recordFailure(
+    "Error:\ncpu-clock:ppp: PMU Hardware or event type doesn't support branch stack sampling.",
+    { mode: "run", event: "cpu-clock", euid: 0 },
+  );
+  assert.match(lbr.hint!, /dwarf/);
+  const other = recordFailure("Error:\nsomething odd happened\n", {
+    mode: "run",
+    event: "x",
+    euid: 0,
+  });
+  assert.equal(other.message, "perf record failed: something odd happened");
+  assert.deepEqual(privilegeNotes(0, 2, 0), []);
+  assert.match(
+    privilegeNotes(1000, 2, 0)[0],
+    /kernel frames are not recorded \(kernel\.perf_event_paranoid=2\)/,
+  );
+  assert.match(privilegeNotes(0, 2, 2)[0], /kptr_restrict=2/);
+});
+
+Deno.test("dtrace: the command for a program and for running processes", () => {
+  assert.deepEqual(
+    dtraceArgv({ freq: 997, target: { command: ["./my prog", "-n", "5"] }, output: "/t/o" }),
+    [
+      "dtrace",
+      "-q",
+      "-x",
+      "ustackframes=100",
+      "-n",
+      "profile-997 /pid == $target/ { @[ustack(100)] = count(); }",
+      "-o",
+      "/t/o",
+      "-c",
+      "./my\\ prog -n 5",
+    ],
+  );
+  const one = dtraceArgv({ freq: 99, target: { pids: [42] }, duration: 5, output: "o" });
+  assert.deepEqual(one.slice(-2), ["-p", "42"]);
+  assert.equal(
+    one[5],
+    "profile-99 /pid == $target/ { @[ustack(100)] = count(); } tick-5000ms { exit(0); }",
+  );
+  assert.equal(
+    dtraceScript({ freq: 997, target: { pids: [1, 2] }, output: "o" }),
+    "profile-997 /pid == 1 || pid == 2/ { @[ustack(100)] = count(); }",
+  );
+  assert.equal(dtraceCommandString(["a b", "c\\d"]), "a\\ b c\\\\d");
+});
+
+Deno.test("dtrace: not permitted → the sudo hint", () => {
+  const e = dtraceFailure(
+    "dtrace: failed to initialize dtrace: DTrace requires additional privileges",
+  );
+  assert.match(e.message, /not permitted/);
+  assert.match(e.hint!, /sudo flame run/);
+  assert.match(dtraceFailure("dtrace: failed to grab pid 99: No such process").message, /attach/);
+});
+
+Deno.test("dtrace: recorded aggregation output folds through the DTrace collapser", async () => {
+  const fold = async (path: string) => {
+    const r = await collapseInput(
+      await openInput(path),
+      () => new DtraceCollapser(),
+      new Progress(false),
+    );
+    return r;
+  };
+  const q = await fold(repoPath("fixtures/capture/dtrace-q.txt"));
+  assert.deepEqual([...q.stacks].sort(), [
+    ["dyld`start;prog`main;prog`do_syscalls;libsystem_kernel.dylib`write", 3],
+    ["dyld`start;prog`main;prog`mid_a;prog`mid_b;prog`leaf_compute", 41],
+  ]);
+  const real = await fold(repoPath("fixtures/dtrace/c-workload.txt"));
+  const expected = Deno.readTextFileSync(repoPath("fixtures/dtrace/c-workload.folded"));
+  const lines = [...real.stacks].map(([s, n]) => `${s} ${n}`).sort();
+  assert.deepEqual(lines, expected.trim().split("\n").sort());
+});
+
+Deno.test("cleanup: only the recorded PIDs' maps, dumps and jitted objects", () => {
+  const names = [
+    "perf-10.map",
+    "perf-11.map",
+    "jit-10.dump",
+    "jit-12.dump",
+    "jitted-10-1.so",
+    "jitted-10-392.so",
+    "jitted-11-3.so",
+    "perf-10.map.bak",
+    "xperf-10.map",
+    "flame-abc",
+  ];
+  const all = { maps: true, dumps: true, jitted: true };
+  assert.deepEqual(selectArtifacts(names, new Set([10]), all), [
+    "perf-10.map",
+    "jit-10.dump",
+    "jitted-10-1.so",
+    "jitted-10-392.so",
+  ]);
+  assert.deepEqual(
+    selectArtifacts(names, new Set([10, 11]), { maps: false, dumps: false, jitted: true }),
+    ["jitted-10-1.so", "jitted-10-392.so", "jitted-11-3.so"],
+  );
+  assert.deepEqual(selectArtifacts(names, new Set(), all), []);
+  assert.equal(jitdumpPid("jit-123.dump"), 123);
+  assert.equal(jitdumpPid("jit-x.dump"), undefined);
+});
+
+Deno.test("signals: first Ctrl-C stops, the second aborts; exit statuses", () => {
+  assert.equal(interruptAction(1), "stop");
+  assert.equal(interruptAction(2), "abort");
+  assert.equal(signalExitCode("SIGINT"), 130);
+  assert.equal(signalExitCode("SIGSEGV"), 139);
+  assert.deepEqual(programEnding(0, null, false), { code: 0 });
+  const three = programEnding(3, null, false);
+  assert.equal(three.code, 3);
+  assert.match(three.warning!, /exited with status 3/);
+  const segv = programEnding(139, "SIGSEGV", false);
+  assert.equal(segv.code, 139);
+  assert.match(segv.warning!, /killed by SIGSEGV/);
+  assert.equal(programEnding(130, "SIGINT", true).code, 130);
+});
+
+Deno.test("pids: read from perf script headers, process names with spaces and digits", () => {
+  assert.equal(headerPid("python3.13 10146/10146   485.886568:    1001001 cpu-clock: "), 10146);
+  assert.equal(headerPid("Web Content 2 77/78 [001]  1.5:  1 cycles:"), 77);
+  assert.equal(headerPid("\t  7f12 main (/bin/p)"), undefined);
+  assert.deepEqual(parseHeaderLine("java 5/6 12.250000: 1 cpu-clock:"), { pid: 5, time: 12.25 });
+});
