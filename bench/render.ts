@@ -24,7 +24,7 @@ function rng(seed: number): () => number {
   };
 }
 
-const PACKAGES = ["org/apache/kafka", "io/netty/channel", "com/example/app", "java/util"];
+const PACKAGES = ["org/kafka", "io/netty", "com/app", "java/util"];
 const CLASSES = ["Dispatcher", "Handler", "Pipeline", "Codec", "Buffer", "Scheduler", "Worker"];
 const VERBS = ["run", "handle", "process", "read", "write", "encode", "decode", "flush", "poll"];
 const NATIVE = ["malloc", "memcpy", "__memmove_avx_unaligned_erms", "pthread_mutex_lock", "free"];
@@ -34,47 +34,43 @@ const KERNEL = ["do_syscall_64", "entry_SYSCALL_64_after_hwframe", "__x64_sys_re
 function frameName(r: () => number, depth: number): string {
   const pick = <T>(xs: T[]) => xs[Math.floor(r() * xs.length)];
   const x = r();
-  if (depth > 30 && x < 0.15) return `${pick(KERNEL)}_[k]`;
+  if (depth > 20 && x < 0.15) return `${pick(KERNEL)}_[k]`;
   if (x < 0.3) return `${pick(NATIVE)}`;
   if (x < 0.5) return `std::${pick(CLASSES).toLowerCase()}<int>::${pick(VERBS)}`;
-  return `L${pick(PACKAGES)}/${pick(CLASSES)};::${pick(VERBS)}${Math.floor(r() * 40)}`;
+  return `${pick(PACKAGES)}/${pick(CLASSES)}.${pick(VERBS)}${Math.floor(r() * 40)}`;
 }
 
-interface Node {
-  name: string;
-  children: Node[];
-}
-
-/** Generates `stacks` unique folded stacks by random walks that favour popular children. */
+/**
+ * Generates `stacks` unique folded stacks from a random call tree of about three frames per
+ * stack: chains grow from random earlier frames, so stacks are deep and share long prefixes.
+ */
 export function generateProfile(stacks = 16_000, seed = 42): string {
   const r = rng(seed);
-  const root: Node = { name: "", children: [] };
-  const seen = new Set<string>();
-  const lines: string[] = [];
-  while (lines.length < stacks) {
-    const depth = Math.max(3, Math.min(120, Math.round(40 + (r() + r() + r() - 1.5) * 30)));
-    let node = root;
-    const path: string[] = [];
-    for (let d = 0; d < depth; d++) {
-      const k = node.children.length;
-      let child: Node;
-      if (k === 0 || r() < 0.6 / (1 + k)) {
-        child = {
-          name: d === 0 ? ["java", "kworker/0:1", "swapper"][k % 3] : frameName(r, d),
-          children: [],
-        };
-        node.children.push(child);
-      } else {
-        child = node.children[Math.floor(k * r() ** 2)]; // skewed towards the first children
-      }
-      path.push(child.name);
-      node = child;
+  const parent: number[] = [-1];
+  const depth: number[] = [0];
+  const names: string[] = [""];
+  const total = stacks * 3;
+  for (let i = 1; i < total; i++) {
+    // Mostly extend the newest chain; sometimes branch off any earlier frame.
+    const p = i === 1 ? 0 : r() < 0.45 ? i - 1 : Math.floor(r() * i);
+    const d = p === 0 ? 1 : depth[p] + 1;
+    if (d > 120) {
+      parent.push(0);
+      depth.push(1);
+    } else {
+      parent.push(p);
+      depth.push(d);
     }
-    const stack = path.join(";");
-    if (seen.has(stack)) continue;
-    seen.add(stack);
+    names.push(depth[i] === 1 ? ["java", "kworker/0:1", "swapper"][i % 3] : frameName(r, depth[i]));
+  }
+  const chosen = new Set<number>();
+  while (chosen.size < stacks) chosen.add(1 + Math.floor(r() * (total - 1)));
+  const lines: string[] = [];
+  for (const leaf of chosen) {
+    const path: string[] = [];
+    for (let f = leaf; f > 0; f = parent[f]) path.push(names[f]);
     const count = Math.max(1, Math.floor(1 / (r() ** 1.3 + 0.0005)));
-    lines.push(`${stack} ${count}\n`);
+    lines.push(`${path.reverse().join(";")} ${count}\n`);
   }
   return lines.join("");
 }

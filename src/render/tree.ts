@@ -2,16 +2,14 @@
  * Merging folded stacks into a frame tree, kept as flat arrays in pre-order (parents before
  * children, siblings left to right), with each frame's position in integer count units.
  *
- * Stacks are sorted frame by frame (flamegraph.pl sorts whole lines, which can split a function
- * into two frames when a sibling's name extends it, as "f" and "f.cold"), then each stack shares
- * its prefix with the one before: equal stacks merge and only new frames are sliced. Input that
- * is already sorted (collapsers write it so) is not sorted again.
+ * Stacks are sorted (see compareStacks), then each stack shares its prefix with the one before:
+ * equal stacks merge and only new frames are sliced. Input that is already sorted (collapsers
+ * write it so) is not sorted again.
  */
 import type { FoldedLine } from "../folded/parse.ts";
 
-/** The separator of folded stacks, and the one used when frame order must be forced. */
+/** The frame separator of folded stacks. */
 const SEMI = ";";
-const FORCED_SEP = "\x01";
 
 /** How to merge the stacks. */
 export interface TreeOptions {
@@ -94,6 +92,26 @@ function unitScale(counts: number[], befores: number[] | undefined, decimals: nu
   return 10 ** d;
 }
 
+/**
+ * Compares two stacks as if each ended with ";": plain character order, except that a stack
+ * that is a prefix of another ("f") sorts as "f;". Then every stack through a frame is
+ * contiguous ("f" self time cannot be cut off from "f;g" by "f2;h"), and siblings are ordered by
+ * name + ";" (like flamegraph.pl's line sort, but never splitting a function in two).
+ */
+export function compareStacks(a: string, b: string): number {
+  if (a === b) return 0;
+  // One native comparison; the prefix case only matters when the longer stack continues with
+  // a character below ';' (then the shorter, read as "f;", sorts after it).
+  if (a < b) {
+    return b.length > a.length && b.charCodeAt(a.length) < 59 && b.substring(0, a.length) === a
+      ? 1
+      : -1;
+  }
+  return a.length > b.length && a.charCodeAt(b.length) < 59 && a.substring(0, b.length) === b
+    ? -1
+    : 1;
+}
+
 /** Merges folded lines into a frame tree. Lines with no positive count are skipped. */
 export function buildTree(lines: Iterable<FoldedLine>, opts: TreeOptions = {}): FrameTree {
   const c = collect(lines, opts.reverse === true);
@@ -101,34 +119,23 @@ export function buildTree(lines: Iterable<FoldedLine>, opts: TreeOptions = {}): 
   const n = c.stacks.length;
   const order = new Array<number>(n);
   for (let i = 0; i < n; i++) order[i] = i;
-  if (opts.flamechart) return merge(c, c.stacks, order, SEMI, scale, false)!;
   const stacks = c.stacks;
-  let sorted = true;
-  for (let i = 1; i < n && sorted; i++) sorted = stacks[i - 1] <= stacks[i];
-  if (!sorted) order.sort((x, y) => (stacks[x] < stacks[y] ? -1 : stacks[x] > stacks[y] ? 1 : 0));
-  // Character order is frame order unless a name extends a sibling's with a character below
-  // ';' ("f" and "f.cold"); then sort again with a separator below every character.
-  const tree = merge(c, stacks, order, SEMI, scale, true);
-  if (tree) return tree;
-  const keys = stacks.map((s) => s.split(SEMI).join(FORCED_SEP));
-  order.sort((x, y) => (keys[x] < keys[y] ? -1 : keys[x] > keys[y] ? 1 : 0));
-  return merge(c, keys, order, FORCED_SEP, scale, false)!;
+  if (!opts.flamechart) {
+    // Collapsers write sorted output: check before sorting.
+    let sorted = true;
+    for (let i = 1; i < n && sorted; i++) sorted = compareStacks(stacks[i - 1], stacks[i]) <= 0;
+    if (!sorted) order.sort((x, y) => compareStacks(stacks[x], stacks[y]));
+  }
+  return merge(c, order, scale);
 }
 
 /**
- * Builds the tree from stacks taken in `order`, each sharing its prefix with the one before.
- * With `check`, returns undefined as soon as two neighbours are out of frame order.
+ * Builds the tree from stacks taken in `order`, each sharing its prefix with the one before
+ * (only neighbours merge, so a flame chart keeps input order).
  */
-function merge(
-  c: Collected,
-  keys: string[],
-  order: number[],
-  sepChar: string,
-  scale: number,
-  check: boolean,
-): FrameTree | undefined {
-  const sep = sepChar.charCodeAt(0);
-  const { counts, befores } = c;
+function merge(c: Collected, order: number[], scale: number): FrameTree {
+  const sep = 59; // ';'
+  const { stacks: keys, counts, befores } = c;
   const names = ["all"];
   const depth = [0];
   const start = [0];
@@ -171,21 +178,15 @@ function merge(
       }
     }
     const shared = lo;
-    const diverging = shared < open ? names[path[shared + 1]] : undefined;
     close(shared + 1);
     let pos = shared === 0 ? 0 : ends[shared] + 1;
     let d = shared + 1;
     if (shared > 0 && ends[shared] === key.length) pos = -1; // the whole stack is shared
     while (pos !== -1) {
-      let next = key.indexOf(sepChar, pos);
+      let next = key.indexOf(SEMI, pos);
       if (next === -1) next = key.length;
-      const name = key.slice(pos, next);
-      // Siblings must arrive in frame order, or a function could be split in two.
-      if (check && d === shared + 1 && diverging !== undefined && !(diverging < name)) {
-        return undefined;
-      }
       const f = names.length;
-      names.push(name);
+      names.push(key.slice(pos, next));
       depth.push(d);
       start.push(cursor);
       width.push(0);
