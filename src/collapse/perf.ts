@@ -294,15 +294,49 @@ export class PerfCollapser implements Collapser {
       chunk = chunk.slice(nl);
       this.#cutting = false;
     }
-    if (chunk.indexOf("\n") === -1) {
+    const start = this.#carryLen === 0 ? 0 : this.#joinCarry(chunk);
+    if (start === -1) return;
+    const pos = this.#scan(chunk, start, false);
+    if (pos < chunk.length) this.#appendCarry(chunk.slice(pos));
+  }
+
+  /**
+   * Completes the text kept from earlier chunks with the start of `chunk` (up to the end of the
+   * sample or line it was waiting for) and processes it. Joining only that much, not the whole
+   * chunk, avoids copying every chunk once more. Returns where to go on in `chunk`, or -1 when
+   * all of it has been taken.
+   */
+  #joinCarry(chunk: string): number {
+    const nl = chunk.indexOf("\n");
+    if (nl === -1) {
       this.#appendCarry(chunk);
-      return;
+      return -1;
     }
-    const text = this.#carry.length === 0 ? chunk : this.#carry.join("") + chunk;
+    let from = 0;
+    if (this.#carryLen + nl > MAX_LINE) {
+      // The line ending here is too long: keep its first MAX_LINE characters.
+      this.#appendCarry(chunk.slice(0, nl));
+      this.#cutting = false;
+      from = nl;
+    }
+    const last = this.#carry[this.#carry.length - 1];
+    let end: number;
+    if (from === 0 && last.endsWith("\n") && chunk.charCodeAt(0) === 10) {
+      end = from + 1;
+    } else {
+      const blank = chunk.indexOf("\n\n", from);
+      end = blank === -1 ? nl + 1 : blank + 2;
+    }
+    const head = this.#carry.join("") + chunk.slice(from, end);
     this.#carry = [];
     this.#carryLen = 0;
-    const pos = this.#scan(text, false);
+    const done = this.#scan(head, 0, false);
+    if (done === head.length) return end;
+    // The head ends inside a sample that goes on in this chunk: join them after all (rare).
+    const text = head.slice(done) + chunk.slice(end);
+    const pos = this.#scan(text, 0, false);
     if (pos < text.length) this.#appendCarry(text.slice(pos));
+    return -1;
   }
 
   /** Ends the input and returns the folded stacks. */
@@ -311,7 +345,7 @@ export class PerfCollapser implements Collapser {
     const text = this.#carry.join("");
     this.#carry = [];
     this.#carryLen = 0;
-    const pos = this.#scan(text, true);
+    const pos = this.#scan(text, 0, true);
     if (pos < text.length) this.#line(text.slice(pos), ++this.#lineNo);
     this.#reader.end();
     if (this.#oneLinePending) this.#endSample();
@@ -357,12 +391,13 @@ export class PerfCollapser implements Collapser {
   }
 
   /**
-   * Processes the complete lines of `text` and returns where the unprocessed rest starts.
+   * Processes the complete lines of `text` from `start` on and returns where the unprocessed
+   * rest starts.
    * Whole samples go through the block cache; everything else goes line by line. Unless
    * `final`, a sample whose closing blank line is not in `text` yet is left for the next chunk.
    */
-  #scan(text: string, final: boolean): number {
-    let pos = 0;
+  #scan(text: string, start: number, final: boolean): number {
+    let pos = start;
     const n = text.length;
     while (pos < n) {
       if (this.#fast && this.#pname === undefined && !this.#oneLinePending) {
@@ -628,7 +663,9 @@ export class PerfCollapser implements Collapser {
       if (inlined !== "" && inlined !== "??" && inlined !== "??:??:0") return inlined;
     }
     const sym = stripOffset(rawSym);
-    if (sym.charCodeAt(0) === 40 /* ( */) return null; // a process name, not a function
+    // Perl skips symbols in parentheses (process names), but that also dropped every C++
+    // function in an anonymous namespace: those are kept.
+    if (sym.charCodeAt(0) === 40 /* ( */ && !sym.startsWith("(anonymous namespace)")) return null;
     const pieces = splitInlineChain(sym);
     if (pieces.length === 0) return null;
     let out = "";

@@ -27,37 +27,56 @@ export interface EventHeader {
 }
 
 /**
- * Perl's `^(\S.+?)\s+(\d+)\/*(\d+)*\s+`: the process name is the shortest text (2 characters
- * at least) followed by a word of digits, or `pid/tid`. `(\d+)*` is written `(\d+)?`: the same
- * matches, without exponential backtracking on long digit runs.
- */
-const EVENT_HEAD = /^([^ \t\n\v\f\r][^]+?)[ \t\n\v\f\r]+(\d+)\/*(\d+)?[ \t\n\v\f\r]+/;
-
-/**
- * Perl's `:\s*(\d+)*\s+(\S+):\s*$`: the period (optional) and the event name at the end of a
- * header. `cycles:u:` names the event `cycles:u`.
- */
-const EVENT_TAIL = /:[ \t\n\v\f\r]*(\d+)?[ \t\n\v\f\r]+([^ \t\n\v\f\r]+):[ \t\n\v\f\r]*$/;
-
-/**
  * The same, for a one-line sample: the event name is followed by whitespace and a frame that
  * starts with a hexadecimal address.
  */
 const EVENT_THEN_FRAME =
   /:[ \t\n\v\f\r]*(\d+)?[ \t\n\v\f\r]+([^ \t\n\v\f\r]+?):[ \t\n\v\f\r]+(?=[0-9a-fA-F]+[ \t\n\v\f\r])/;
 
-/** Parses the start of an event header, or returns undefined when `line` is not one. */
+/** True for an ASCII digit. */
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+/**
+ * Parses the start of an event header, or returns undefined when `line` is not one. This is
+ * Perl's `^(\S.+?)\s+(\d+)\/*(\d+)*\s+`, scanned by hand: the process name is the shortest
+ * text (2 characters at least) followed by whitespace, a word of digits or `pid/tid`, and
+ * whitespace.
+ */
 export function parseEventHead(line: string): (EventHeader & { end: number }) | undefined {
-  const m = EVENT_HEAD.exec(line);
-  if (m === null) return undefined;
-  let pid = m[2];
-  let tid = m[3];
-  // Perl's `if (not $tid)`: a missing tid, and also a tid of "0", means "only one number".
-  if (tid === undefined || tid === "" || tid === "0") {
-    tid = pid;
-    pid = "?";
+  const n = line.length;
+  if (n === 0 || isPerlSpace(line.charCodeAt(0))) return undefined;
+  for (let k = 2; k < n; k++) {
+    if (!isPerlSpace(line.charCodeAt(k))) continue;
+    let i = k;
+    while (i < n && isPerlSpace(line.charCodeAt(i))) i++;
+    const pidStart = i;
+    while (i < n && isDigit(line.charCodeAt(i))) i++;
+    if (i === pidStart) {
+      k = i - 1; // no digits after these spaces: go on after them
+      continue;
+    }
+    const pidEnd = i;
+    while (i < n && line.charCodeAt(i) === 47 /* / */) i++;
+    const tidStart = i;
+    while (i < n && isDigit(line.charCodeAt(i))) i++;
+    const tidEnd = i;
+    if (i === n || !isPerlSpace(line.charCodeAt(i))) {
+      k = pidStart - 1; // the digits are not a word of their own: go on after the spaces
+      continue;
+    }
+    while (i < n && isPerlSpace(line.charCodeAt(i))) i++;
+    let pid = line.slice(pidStart, pidEnd);
+    let tid = tidEnd > tidStart ? line.slice(tidStart, tidEnd) : undefined;
+    // Perl's `if (not $tid)`: a missing tid, and also a tid of "0", means "only one number".
+    if (tid === undefined || tid === "0") {
+      tid = pid;
+      pid = "?";
+    }
+    return { comm: line.slice(0, k), pid, tid, end: i };
   }
-  return { comm: m[1], pid, tid, end: m[0].length };
+  return undefined;
 }
 
 /** The event name and period at the end of a header line. */
@@ -67,14 +86,30 @@ export interface EventTail {
   period?: string;
 }
 
-/** Parses the `period event:` end of a header line, or returns undefined. */
+/**
+ * Parses the `period event:` end of a header line, or returns undefined. This is Perl's
+ * `:\s*(\d+)*\s+(\S+):\s*$`, scanned backwards by hand: the line ends with a word whose last
+ * character is `:` (the event name is the word without it, so `cycles:u:` names `cycles:u`),
+ * and before it come whitespace, an optional period, optional whitespace and a `:`.
+ */
 export function parseEventTail(line: string): EventTail | undefined {
-  // Cheap pre-check: the line must end with `:` and optional whitespace.
-  let end = line.length - 1;
-  while (end >= 0 && isPerlSpace(line.charCodeAt(end))) end--;
-  if (end < 0 || line.charCodeAt(end) !== 58 /* : */) return undefined;
-  const m = EVENT_TAIL.exec(line);
-  return m === null ? undefined : { event: m[2], period: m[1] };
+  let e = line.length - 1;
+  while (e >= 0 && isPerlSpace(line.charCodeAt(e))) e--;
+  if (e < 0 || line.charCodeAt(e) !== 58 /* : */) return undefined;
+  let t = e;
+  while (t > 0 && !isPerlSpace(line.charCodeAt(t - 1))) t--;
+  if (t === e) return undefined;
+  let j = t;
+  while (j > 0 && isPerlSpace(line.charCodeAt(j - 1))) j--;
+  if (j === t) return undefined;
+  let d = j;
+  while (d > 0 && isDigit(line.charCodeAt(d - 1))) d--;
+  let colon = d;
+  if (d < j) {
+    while (colon > 0 && isPerlSpace(line.charCodeAt(colon - 1))) colon--;
+  }
+  if (colon === 0 || line.charCodeAt(colon - 1) !== 58) return undefined;
+  return { event: line.slice(t, e), period: d < j ? line.slice(d, j) : undefined };
 }
 
 /**

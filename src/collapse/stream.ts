@@ -13,11 +13,12 @@ export const DETECT_CHARS = 8192;
 const DETECT_MAX = 1 << 20;
 
 /** Bytes asked for per read where the stream allows it (fewer, larger chunks are faster). */
-const READ_SIZE = 1 << 20;
+const READ_SIZE = 1 << 16;
 
 /**
- * Yields the bytes of `readable` in chunks of up to 1 MiB (a byte stream is read into its own
- * buffers; any other stream chunk by chunk as it comes).
+ * Yields the bytes of `readable` in chunks of up to 1 MiB (a byte stream is read into one
+ * reused buffer; any other stream chunk by chunk as it comes). Each chunk is valid until the
+ * next one is asked for.
  */
 export async function* readChunks(
   readable: ReadableStream<Uint8Array>,
@@ -33,10 +34,14 @@ export async function* readChunks(
     return;
   }
   try {
+    // The buffer comes back with each read and is read into again: the consumer is done with a
+    // chunk before asking for the next one, and memory stays flat.
+    let buffer = new ArrayBuffer(READ_SIZE);
     for (;;) {
-      const { value, done } = await byob.read(new Uint8Array(READ_SIZE));
-      if (done) return;
-      if (value !== undefined && value.byteLength !== 0) yield value;
+      const { value, done } = await byob.read(new Uint8Array(buffer));
+      if (done || value === undefined) return;
+      if (value.byteLength !== 0) yield value;
+      buffer = value.buffer as ArrayBuffer;
     }
   } finally {
     byob.releaseLock();
