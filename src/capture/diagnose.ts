@@ -262,7 +262,9 @@ export function diagnose(stats: StackStats, ctx: DiagnoseContext): string[] {
     hints.push(`${pct(stats.jitUnknown, stats.frames)} of frames are unnamed JIT code: ${fix}`);
   }
   for (const [module, m] of stats.modules) {
-    if (m.frames >= stats.frames * 0.05 && m.unknown / m.frames > 0.5) {
+    // A distribution's library with some symbols has static functions without: nothing to fix.
+    const system = /^\/(?:usr\/)?lib(?:64)?\//.test(module) && m.unknown < m.frames;
+    if (!system && m.frames >= stats.frames * 0.05 && m.unknown / m.frames > 0.5) {
       hints.push(
         `${pct(m.unknown, m.frames)} of the frames in ${module} have no symbol ` +
           `(a stripped binary? build with -g, or install its debug symbols)`,

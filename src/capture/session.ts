@@ -182,6 +182,8 @@ export async function scriptAndCollapse(job: ScriptJob): Promise<ScriptOutcome> 
     };
   }
   const pids = job.pids ?? new Set<number>();
+  // Only an interrupt during this pass cuts it short (one during recording already ended).
+  const interruptsBefore = job.interrupts?.count ?? 0;
   let bytes = 0;
   const streams: SampleStream[] = [];
   const progress = () => {
@@ -232,7 +234,7 @@ export async function scriptAndCollapse(job: ScriptJob): Promise<ScriptOutcome> 
       warnings: [],
       stats: new StackStats(job.maxStack),
       pids,
-      interrupted: job.interrupts?.interrupted ?? false,
+      interrupted: (job.interrupts?.count ?? 0) > interruptsBefore,
       span: 0,
     };
     const first = Math.min(...results.map((r) => r.stream.firstTime));
