@@ -48,7 +48,7 @@ Options:
   -h, --help              this help
 
 perf script options (stackcollapse-perf.pl's):
-${perfCollapseHelp()}
+${perfCollapseHelp({}, 22)}
 
 DTrace options:
   --includeoffset         keep each frame's +0xoffset (the leaf's is removed)

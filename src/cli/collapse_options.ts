@@ -66,8 +66,11 @@ export function hasPerfOptions(
   return Object.keys(perfCollapseOptions(given)).some((key) => values[key] !== undefined);
 }
 
-/** The help lines for the perf-collapse options, indented by two spaces. */
-export function perfCollapseHelp(given: PerfOptionNames = {}): string {
+/**
+ * The help lines for the perf-collapse options, indented by two spaces, the descriptions in a
+ * column `flagWidth` characters wide (or as wide as the longest flag).
+ */
+export function perfCollapseHelp(given: PerfOptionNames = {}, flagWidth = 0): string {
   const n = names(given);
   const rows: [string, string][] = [
     [`--${n.pid}`, "root frame is comm-PID: one tower per process"],
@@ -81,6 +84,6 @@ export function perfCollapseHelp(given: PerfOptionNames = {}): string {
     ["--context", "with --inline, add :file:line to each frame"],
     ["--srcline", "the input is 'perf script -F+srcline': add each frame's source line"],
   ];
-  const width = Math.max(...rows.map(([flag]) => flag.length));
+  const width = Math.max(flagWidth, ...rows.map(([flag]) => flag.length));
   return rows.map(([flag, text]) => `  ${flag.padEnd(width)}  ${text}`).join("\n");
 }
