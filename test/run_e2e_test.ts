@@ -1,0 +1,321 @@
+/**
+ * End-to-end: `flame run`, `record` and `report` with the real perf on this machine, on small
+ * programs from fixtures/capture/. Skipped (with the reason) where perf cannot record: perf
+ * missing, or not root with kernel.perf_event_paranoid > 1. Runs are short (-F 499, < 1 s).
+ */
+import assert from "node:assert/strict";
+import { repoPath, runFlame, withTempDir } from "./helpers.ts";
+
+function which(name: string): string | undefined {
+  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
+    try {
+      if (Deno.statSync(`${dir}/${name}`).isFile) return `${dir}/${name}`;
+    } catch { /* not here */ }
+  }
+  return undefined;
+}
+
+function paranoid(): number {
+  try {
+    return Number(Deno.readTextFileSync("/proc/sys/kernel/perf_event_paranoid").trim());
+  } catch {
+    return 99;
+  }
+}
+
+/** Why perf cannot be used here, or undefined when it can. */
+const NO_PERF = Deno.build.os !== "linux"
+  ? "not Linux"
+  : !which("perf")
+  ? "perf is not installed"
+  : Deno.uid() !== 0 && paranoid() > 1
+  ? "not root and kernel.perf_event_paranoid > 1"
+  : undefined;
+const NO_CC = which("gcc") || which("cc") ? undefined : "no C compiler";
+const PYTHON313 = `${Deno.env.get("HOME")}/.pyenv/versions/3.13.0/bin/python3.13`;
+const NO_PY313 = exists(PYTHON313) ? undefined : `no Python 3.13 at ${PYTHON313}`;
+const NO_NODE = which("node") ? undefined : "node is not installed";
+
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A test that needs perf (and more); named with the reason when it is skipped. */
+function e2e(name: string, needs: (string | undefined)[], fn: () => Promise<void>): void {
+  const reason = [NO_PERF, ...needs].find((r) => r !== undefined);
+  Deno.test({
+    name: reason ? `e2e: ${name} (skipped: ${reason})` : `e2e: ${name}`,
+    ignore: reason !== undefined,
+    sanitizeResources: false,
+    sanitizeOps: false,
+    fn,
+  });
+}
+
+/** Compiles fixtures/capture/busy.c into `dir`. */
+async function buildBusy(dir: string): Promise<string> {
+  const out = `${dir}/busy`;
+  const cc = which("gcc") ? "gcc" : "cc";
+  const r = await new Deno.Command(cc, {
+    args: ["-O2", "-g", "-o", out, repoPath("fixtures/capture/busy.c")],
+  }).output();
+  assert.ok(r.success, new TextDecoder().decode(r.stderr));
+  return out;
+}
+
+const SUMMARY = /^flame: [\d,]+ samples in [\d.]+ s → .+: open it in a browser$/m;
+
+e2e("a C program: its functions in the SVG, the summary line, report of the kept data", [
+  NO_CC,
+], async () => {
+  await withTempDir(async (dir) => {
+    const busy = await buildBusy(dir);
+    const r = await runFlame([
+      "run",
+      "-F",
+      "499",
+      "-o",
+      `${dir}/c.svg`,
+      "--folded",
+      `${dir}/c.folded`,
+      "--keep-data",
+      `${dir}/c.data`,
+      "--",
+      busy,
+      "0.6",
+    ], { cwd: dir });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, SUMMARY);
+    const svg = Deno.readTextFileSync(`${dir}/c.svg`);
+    assert.match(svg, /^<\?xml|^<svg/);
+    assert.ok(svg.includes("spin_inner"), "the hot function is in the graph");
+    const folded = Deno.readTextFileSync(`${dir}/c.folded`);
+    assert.match(folded, /^busy;_start;.*;main;spin_outer;spin_inner \d+$/m, "DWARF: rooted");
+    // The kept recording renders again.
+    const rep = await runFlame(["report", `${dir}/c.data`, "-o", `${dir}/r.svg`], { cwd: dir });
+    assert.equal(rep.code, 0, rep.stderr);
+    assert.match(rep.stderr, SUMMARY);
+    assert.ok(Deno.readTextFileSync(`${dir}/r.svg`).includes("spin_inner"));
+  });
+});
+
+e2e("Python 3.13: Python names, a C extension and the kernel in one graph; files removed", [
+  NO_PY313,
+], async () => {
+  await withTempDir(async (dir) => {
+    const r = await runFlame([
+      "run",
+      "-F",
+      "499",
+      "--by-pid",
+      "-o",
+      `${dir}/py.svg`,
+      "--folded",
+      `${dir}/py.folded`,
+      "--",
+      PYTHON313,
+      repoPath("fixtures/capture/work.py"),
+      "0.8",
+      `${dir}/scratch`,
+    ], { cwd: dir });
+    assert.equal(r.code, 0, r.stderr);
+    const folded = Deno.readTextFileSync(`${dir}/py.folded`);
+    const svg = Deno.readTextFileSync(`${dir}/py.svg`);
+    for (const name of ["squeeze (work.py)", "main (work.py)", "zlib_compress"]) {
+      assert.ok(svg.includes(name), `${name} is in the SVG`);
+    }
+    // One stack from <module> through Python frames down to the C extension...
+    assert.match(
+      folded,
+      /^python3\.13-\d+;<module> \(work\.py\);main \(work\.py\);squeeze \(work\.py\);zlib_compress;/m,
+    );
+    // ... and one down to the kernel, without interpreter glue in between.
+    assert.match(
+      folded,
+      /^python3\.13-\d+;<module> \(work\.py\);main \(work\.py\);scribble \(work\.py\);[^ ]*(?:do_syscall_64|entry_SYSCALL)/m,
+    );
+    assert.doesNotMatch(
+      folded,
+      /py_trampoline_evaluator|_PyEval_EvalFrameDefault;[^ ]*\(work\.py\)/,
+    );
+    // perf_jit's dump and perf inject's objects for this process are gone.
+    const pid = /^python3\.13-(\d+);/m.exec(folded)![1];
+    const left = [...Deno.readDirSync("/tmp")].map((e) => e.name).filter((n) =>
+      n === `jit-${pid}.dump` || n === `perf-${pid}.map` || n.startsWith(`jitted-${pid}-`)
+    );
+    assert.deepEqual(left, []);
+  });
+});
+
+e2e("Node: JavaScript functions without V8 tier marks", [NO_NODE], async () => {
+  await withTempDir(async (dir) => {
+    const r = await runFlame([
+      "run",
+      "-F",
+      "499",
+      "-o",
+      `${dir}/js.svg`,
+      "--folded",
+      `${dir}/js.folded`,
+      "--",
+      "node",
+      repoPath("fixtures/capture/work.js"),
+      "0.8",
+    ], { cwd: dir });
+    assert.equal(r.code, 0, r.stderr);
+    const folded = Deno.readTextFileSync(`${dir}/js.folded`);
+    assert.match(folded, /;main [^;]*work\.js:\d+:\d+;(?:[^;]+;)*fib [^;]*work\.js:\d+:\d+/);
+    assert.doesNotMatch(folded, /JS:[~^+*]/);
+    assert.ok(Deno.readTextFileSync(`${dir}/js.svg`).includes("fib "));
+  });
+});
+
+e2e("a program that exits 3, and one that crashes: graph written, its status returned", [
+  NO_CC,
+], async () => {
+  await withTempDir(async (dir) => {
+    const busy = await buildBusy(dir);
+    const r = await runFlame(["run", "-F", "499", "-o", `${dir}/e.svg`, "--", busy, "0.3", "3"], {
+      cwd: dir,
+    });
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stderr, /warning: the program exited with status 3/);
+    assert.ok(Deno.readTextFileSync(`${dir}/e.svg`).includes("spin_inner"));
+    const s = await runFlame(
+      ["run", "-F", "499", "-o", `${dir}/s.svg`, "--", busy, "0.3", "segv"],
+      {
+        cwd: dir,
+      },
+    );
+    assert.equal(s.code, 139, s.stderr);
+    assert.match(s.stderr, /killed by SIGSEGV/);
+    assert.ok(exists(`${dir}/s.svg`));
+  });
+});
+
+/** Starts `flame run -- busy 0` as the leader of a new process group, as a shell job. */
+function startInGroup(dir: string, busy: string, svg: string): Deno.ChildProcess {
+  return new Deno.Command("python3", {
+    args: [
+      "-c",
+      "import os,sys; os.setpgid(0,0); os.execvp(sys.argv[1], sys.argv[1:])",
+      Deno.execPath(),
+      "run",
+      "-A",
+      "--quiet",
+      repoPath("main.ts"),
+      "run",
+      "-F",
+      "499",
+      "-o",
+      svg,
+      "--",
+      busy,
+      "0",
+    ],
+    cwd: dir,
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+}
+
+/** The PIDs of running `busy` processes started from `path`. */
+function runningBusy(path: string): number[] {
+  const pids: number[] = [];
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      if (Deno.readLinkSync(`/proc/${e.name}/exe`) === path) pids.push(Number(e.name));
+    } catch { /* gone, or not ours to read */ }
+  }
+  return pids;
+}
+
+e2e("Ctrl-C to the process group: the program stops, the graph is written, exit 130", [
+  NO_CC,
+], async () => {
+  await withTempDir(async (dir) => {
+    const busy = await buildBusy(dir);
+    const child = startInGroup(dir, busy, `${dir}/int.svg`);
+    await waitFor(() => runningBusy(busy).length > 0);
+    await new Promise((r) => setTimeout(r, 700));
+    const sent = performance.now();
+    Deno.kill(-child.pid, "SIGINT");
+    const out = await child.output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 130, stderr);
+    assert.ok(performance.now() - sent < 10_000, "stopped promptly");
+    assert.match(stderr, /interrupted: the graph shows what was recorded until Ctrl-C/);
+    assert.match(stderr, SUMMARY);
+    assert.ok(Deno.readTextFileSync(`${dir}/int.svg`).includes("spin_inner"));
+    assert.deepEqual(runningBusy(busy), []);
+
+    // A second Ctrl-C right after the first aborts at once: no graph, nothing left running.
+    const again = startInGroup(dir, busy, `${dir}/abort.svg`);
+    await waitFor(() => runningBusy(busy).length > 0);
+    await new Promise((r) => setTimeout(r, 300));
+    Deno.kill(-again.pid, "SIGINT");
+    await new Promise((r) => setTimeout(r, 30));
+    Deno.kill(-again.pid, "SIGINT");
+    const aborted = await again.output();
+    assert.equal(aborted.code, 130, new TextDecoder().decode(aborted.stderr));
+    assert.ok(!exists(`${dir}/abort.svg`));
+    assert.deepEqual(runningBusy(busy), []);
+  });
+});
+
+e2e("attach with --duration: the process is recorded and keeps running", [NO_CC], async () => {
+  await withTempDir(async (dir) => {
+    const busy = await buildBusy(dir);
+    const target = new Deno.Command(busy, { args: ["20"], stdout: "null", stderr: "null" })
+      .spawn();
+    try {
+      const r = await runFlame([
+        "record",
+        "-p",
+        String(target.pid),
+        "--duration",
+        "1",
+        "-F",
+        "499",
+        "-o",
+        `${dir}/a.svg`,
+        "--folded",
+        `${dir}/a.folded`,
+      ], { cwd: dir });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, new RegExp(`recording process ${target.pid} .* for 1 s`));
+      assert.match(Deno.readTextFileSync(`${dir}/a.folded`), /;spin_outer;spin_inner \d+$/m);
+      assert.ok(exists(`/proc/${target.pid}`), "the process is still running");
+    } finally {
+      target.kill("SIGKILL");
+      await target.status;
+    }
+  });
+});
+
+e2e("errors: command not found, no samples", [], async () => {
+  const nf = await runFlame(["run", "--", "no-such-command-xyz"]);
+  assert.equal(nf.code, 127);
+  assert.match(nf.stderr, /^flame: error: command not found: no-such-command-xyz\n {2}hint: /);
+  await withTempDir(async (dir) => {
+    const none = await runFlame(["run", "-o", `${dir}/t.svg`, "--", "true"], { cwd: dir });
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /error: no samples were recorded\n {2}hint: .*-F 999/);
+    assert.ok(!exists(`${dir}/t.svg`));
+  });
+});
+
+async function waitFor(ok: () => boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > end) throw new Error("timed out");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
