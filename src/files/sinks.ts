@@ -179,8 +179,9 @@ export function smallEntriesFrame(count: number, taken: (frame: string) => boole
 
 /**
  * Aggregates the walk into a tree for the renderer. The tree is exact while it holds at most
- * `nodeLimit` nodes (files and directories), which covers most trees. Beyond that, memory
- * must not grow with the number of files: entries and whole subtrees worth less than
+ * `nodeLimit` nodes (files and directories; 65,536 by default, about 25 MB here, while a
+ * graph shows a few thousand frames). Beyond that, memory must not grow with the number of
+ * files: entries and whole subtrees worth less than
  * `minFraction` of the total seen so far are folded into one `(N small entries)` frame per
  * directory. The renderer would not have drawn them one by one anyway (the final total can
  * only be larger), widths are unchanged, and they never pose as a directory's own size. From
@@ -196,7 +197,7 @@ export class TreeSink implements WalkSink {
   #limit: number;
   #folding = false;
 
-  constructor(private readonly minFraction = 0, nodeLimit = 1 << 20) {
+  constructor(private readonly minFraction = 0, nodeLimit = 1 << 16) {
     this.#limit = nodeLimit;
   }
 
