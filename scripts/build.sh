@@ -5,7 +5,8 @@
 set -euo pipefail
 deno_bin=$1 version=$2
 deno() { RUST_BACKTRACE=0 DENO_NO_UPDATE_CHECK=1 "$deno_bin" "$@"; }
-perms=(--allow-run --allow-read --allow-write --allow-env --allow-sys --no-prompt)
+# --allow-ffi: flame files reads directories through libc (src/files/libc.ts), at du's speed.
+perms=(--allow-run --allow-read --allow-write --allow-env --allow-sys --allow-ffi --no-prompt)
 mkdir -p dist
 deno_dir=$(deno info --json 2>/dev/null | sed -n 's/.*"denoDir": "\(.*\)".*/\1/p')
 denort_zip="$deno_dir/dl/release/v$version/denort-x86_64-unknown-linux-gnu.zip"
