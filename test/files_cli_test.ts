@@ -214,3 +214,47 @@ Deno.test("files: a DIR that is a symbolic link loop is one clear line, exit 1",
     assert.equal(own.stdout, "loop 4\n");
   });
 });
+
+Deno.test("files: progress on a terminal, cleared at the end", async () => {
+  await withTempDir(async (dir) => {
+    await smallTree(dir);
+    // script(1) runs flame on a pseudo-terminal and copies what it shows to stdout.
+    const command = [Deno.execPath(), "run", "-A", "--quiet", repoPath("main.ts")]
+      .concat(["files", "--folded", "-o", "out.folded", "t"])
+      .map((a) => `'${a}'`).join(" ");
+    let out: Deno.CommandOutput;
+    try {
+      out = await new Deno.Command("script", {
+        args: ["-qec", command, "/dev/null"],
+        cwd: dir,
+        stdout: "piped",
+        stderr: "piped",
+        env: { RUST_BACKTRACE: "0", NO_COLOR: "1" },
+      }).output();
+    } catch (err) {
+      console.log(`  skipped: script(1) is not available (${err})`);
+      return;
+    }
+    const shown = new TextDecoder().decode(out.stdout);
+    assert.equal(out.code, 0, shown);
+    const clear = "\r\x1b[2K";
+    assert.ok(shown.startsWith(`${clear}flame: walking: `), JSON.stringify(shown));
+    assert.match(shown, /walking: [\d.]+ KiB \([\d,]+ bytes\) in 6 entries/);
+    assert.ok(shown.endsWith(clear), JSON.stringify(shown));
+  });
+});
+
+Deno.test("files: a graph with nothing to draw says so, exit 1", async () => {
+  await withTempDir(async (dir) => {
+    await Deno.writeFile(`${dir}/empty`, new Uint8Array(0));
+    const r = await runFlame(["files", "empty"], { cwd: dir });
+    assert.equal(r.code, 1);
+    assert.equal(
+      r.stderr,
+      "flame: error: nothing to draw: 0 bytes in 1 entry\n" +
+        "  hint: --count draws the number of entries instead\n",
+    );
+    const c = await runFlame(["files", "--count", "empty"], { cwd: dir });
+    assert.equal(c.code, 0, c.stderr);
+  });
+});

@@ -6,7 +6,7 @@
 import type { Command } from "./command.ts";
 import { flagValue, parseCommandArgs, stringValue } from "./args.ts";
 import { RENDER_OPTIONS, RENDER_OPTIONS_HELP, renderOptionsFrom } from "./render_options.ts";
-import { describeFileError, UsageError } from "./errors.ts";
+import { describeFileError, FlameError, UsageError } from "./errors.ts";
 import { info, Progress, warn } from "./log.ts";
 import { writeTextOutput } from "../io/output.ts";
 import { renderFoldedStacks, type RenderOptions } from "../render/mod.ts";
@@ -151,6 +151,13 @@ async function writeSvg(
   const sink = new TreeSink(minFraction(user) / FOLD_MARGIN);
   const stats = walk(dirs, sink, options);
   const measure = options.measure ?? "bytes";
+  if (stats.total === 0) {
+    throw new FlameError(
+      `nothing to draw: ${progressText(measure, stats.entries, 0)}`,
+      1,
+      measure === "count" ? undefined : "--count draws the number of entries instead",
+    );
+  }
   const render: Partial<RenderOptions> = {
     title: titleFor(measure, dirs),
     subtitle: subtitleFor(measure, stats),
@@ -173,7 +180,7 @@ export function minFraction(options: Partial<RenderOptions>): number {
 
 /** The graph's heading: what is measured, and where. */
 export function titleFor(measure: Measure, dirs: string[]): string {
-  const what = measure === "count" ? "Files" : measure === "blocks" ? "Disk usage" : "Sizes";
+  const what = measure === "count" ? "Entries" : measure === "blocks" ? "Disk usage" : "Sizes";
   return `${what}: ${dirs.join(", ")}`;
 }
 
@@ -189,7 +196,8 @@ function subtitleFor(measure: Measure, stats: WalkStats): string {
 function progressText(measure: Measure, entries: number, total: number): string {
   const what = plural(entries, "entry", "entries");
   if (measure === "count") return what;
-  return `${formatBytes(total)} (${groupDigits(total)} bytes) in ${what}`;
+  const exact = total < 1024 ? "" : ` (${groupDigits(total)} bytes)`;
+  return `${formatBytes(total)}${exact} in ${what}`;
 }
 
 /** One line for everything the walk had to leave out. */
