@@ -54,7 +54,9 @@ cannot open names that are not valid UTF-8: those are counted as skipped.)
 
 Unreadable directories (their own size still counts), entries that vanish during the walk
 and directory loops are skipped and summed up in one line at the end. Progress is shown on
-a terminal.
+a terminal. On trees of more than 65,536 entries, entries far too narrow to draw are
+grouped into one '(N small entries)' frame per directory, so memory stays bounded; the
+folded output always has every entry.
 
 ${RENDER_OPTIONS_HELP}
 
