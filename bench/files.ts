@@ -10,8 +10,14 @@
  * each), and `flame files DIR -o FILE` (walk, aggregate, draw). Prints the best wall time of
  * each, the ratio to du (target: at most 1.5x), entries/s, peak RSS, and checks that flame's
  * total equals `du -sb DIR`.
+ *
+ * Under `make bench` (bench/run.ts sets FLAME_BENCH_HARNESS=1), it does only the stage's own
+ * work in this process, walking DIR into folded lines written to /dev/null, and prints
+ * entries/s and peak RSS, so the harness row times flame alone.
  */
 import { parseArgs } from "node:util";
+import { walk } from "../src/files/walk.ts";
+import { FoldedLineSink } from "../src/files/sinks.ts";
 
 const TARGET_RATIO = 1.5;
 const TIME_BIN = "/usr/bin/time";
@@ -126,7 +132,35 @@ const flame = (...args: string[]) => [
   ...args,
 ];
 
+/** VmHWM of this process in KiB, or 0. */
+function ownPeakKiB(): number {
+  return vmHwm(Deno.pid);
+}
+
+/** The stage's own work for the harness: `flame files --folded DIR > /dev/null`, in process. */
+function stageOnly(dir: string): number {
+  const start = performance.now();
+  using devNull = Deno.openSync("/dev/null", { write: true });
+  const sink = new FoldedLineSink({
+    write: (bytes) => {
+      for (let off = 0; off < bytes.length;) off += devNull.writeSync(bytes.subarray(off));
+    },
+  });
+  const stats = walk([dir], sink);
+  sink.flush();
+  const seconds = (performance.now() - start) / 1000;
+  console.log(
+    `files: ${stats.entries.toLocaleString("en")} entries, ${
+      stats.total.toLocaleString("en")
+    } bytes in ${seconds.toFixed(3)} s (${
+      Math.round(stats.entries / seconds).toLocaleString("en")
+    } entries/s, ${stats.method} walk); peak RSS ${(ownPeakKiB() / 1024).toFixed(0)} MiB`,
+  );
+  return 0;
+}
+
 async function main(): Promise<number> {
+  if (Deno.env.get("FLAME_BENCH_HARNESS")) return stageOnly(Deno.args[0] ?? "/usr");
   const { values, positionals } = parseArgs({
     args: Deno.args,
     options: { runs: { type: "string" }, perl: { type: "string" } },
