@@ -145,7 +145,8 @@ export const REASONS = {
   io: "I/O error",
   fds: "too many open files (very deep tree)",
   long: "path too long",
-  loop: "symbolic link loop",
+  // Links are never followed: ENOTDIR or ELOOP mean a directory was listed, then replaced.
+  replaced: "replaced during the walk",
   badName: "name not valid UTF-8 (the portable walk cannot open it)",
 } as const;
 
@@ -156,8 +157,9 @@ export function reasonForErrno(errno: number): string {
     case ERRNO.EPERM:
       return REASONS.denied;
     case ERRNO.ENOENT:
-    case ERRNO.ENOTDIR:
       return REASONS.vanished;
+    case ERRNO.ENOTDIR:
+      return REASONS.replaced;
     case ERRNO.EIO:
       return REASONS.io;
     case ERRNO.EMFILE:
@@ -166,7 +168,7 @@ export function reasonForErrno(errno: number): string {
     case ERRNO.ENAMETOOLONG:
       return REASONS.long;
     case ERRNO.ELOOP:
-      return REASONS.loop;
+      return REASONS.replaced;
     default:
       return `error ${errno}`;
   }
@@ -380,7 +382,7 @@ class NativeWalker {
 }
 
 function joinPath(dir: string, name: string): string {
-  return dir === "/" ? "/" + name : `${dir}/${name}`;
+  return dir.endsWith("/") ? dir + name : `${dir}/${name}`;
 }
 
 /** The walk through Deno's own API, for systems without the FFI path. */
@@ -411,7 +413,8 @@ class PortableWalker {
     }
     sink.enter(name, 0, name.length, value);
     state.ancestors.add(key);
-    this.#directory(rootName(path), st.dev);
+    // As given: a trailing slash makes a link to a directory count as that directory.
+    this.#directory(path, st.dev);
     state.ancestors.delete(key);
     sink.leave();
   }
@@ -421,6 +424,8 @@ class PortableWalker {
     const pending: { path: string; name: Uint8Array; value: number; key: string }[] = [];
     let names: string[];
     try {
+      // readDir follows links: make sure this is still the directory that was listed.
+      if (!Deno.lstatSync(path).isDirectory) throw new Deno.errors.NotADirectory(path);
       names = [...Deno.readDirSync(path)].map((e) => e.name);
     } catch (err) {
       state.skip(reasonForError(err, path), path);
@@ -469,8 +474,8 @@ function reasonForError(err: unknown, name: string): string {
     return name.includes("\ufffd") ? REASONS.badName : REASONS.vanished;
   }
   if (err instanceof Deno.errors.PermissionDenied) return REASONS.denied;
-  if (err instanceof Deno.errors.NotADirectory) return REASONS.vanished;
-  if (err instanceof Deno.errors.FilesystemLoop) return REASONS.loop;
+  if (err instanceof Deno.errors.NotADirectory) return REASONS.replaced;
+  if (err instanceof Deno.errors.FilesystemLoop) return REASONS.replaced;
   const code = (err as { code?: string }).code;
   if (code === "EMFILE" || code === "ENFILE") return REASONS.fds;
   if (code === "ENAMETOOLONG") return REASONS.long;
