@@ -134,7 +134,11 @@ Deno.test("files: --title and -o, and --count draws entries", async () => {
  * Runs flame as the unprivileged user `nobody` (root reads every directory, so an unreadable
  * one needs someone else), or returns undefined with the reason when that is not possible.
  */
-async function runAsNobody(args: string[], cwd: string): Promise<FlameResult | string> {
+async function runAsNobody(
+  args: string[],
+  cwd: string,
+  env: Record<string, string> = {},
+): Promise<FlameResult | string> {
   if (Deno.uid() !== 0) return "not root, so the test can lock a directory for itself";
   const denoDir = await Deno.makeTempDir({ prefix: "flame-deno-dir-" });
   await Deno.chmod(denoDir, 0o777);
@@ -154,7 +158,7 @@ async function runAsNobody(args: string[], cwd: string): Promise<FlameResult | s
       cwd,
       stdout: "piped",
       stderr: "piped",
-      env: { DENO_DIR: denoDir, HOME: denoDir, RUST_BACKTRACE: "0", NO_COLOR: "1" },
+      env: { DENO_DIR: denoDir, HOME: denoDir, RUST_BACKTRACE: "0", NO_COLOR: "1", ...env },
     }).output();
     const dec = new TextDecoder();
     return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
@@ -165,41 +169,44 @@ async function runAsNobody(args: string[], cwd: string): Promise<FlameResult | s
   }
 }
 
-Deno.test("files: an unreadable directory is skipped with one line; its own size counts", async () => {
-  await withTempDir(async (dir) => {
-    await Deno.chmod(dir, 0o755);
-    await smallTree(dir);
-    await Deno.mkdir(`${dir}/t/locked`);
-    await Deno.writeFile(`${dir}/t/locked/secret`, new Uint8Array(12345));
-    await Deno.chmod(`${dir}/t/locked`, 0o000);
-    try {
-      let r = await runAsNobody(["files", "--folded", "t"], dir);
-      if (typeof r === "string" && Deno.uid() !== 0) {
-        r = await runFlame(["files", "--folded", "t"], { cwd: dir });
+for (const walk of ["native", "portable"]) {
+  Deno.test(`files (${walk} walk): an unreadable directory is skipped with one line; its own size counts`, async () => {
+    const env: Record<string, string> = walk === "portable" ? { FLAME_FILES_WALK: "portable" } : {};
+    await withTempDir(async (dir) => {
+      await Deno.chmod(dir, 0o755);
+      await smallTree(dir);
+      await Deno.mkdir(`${dir}/t/locked`);
+      await Deno.writeFile(`${dir}/t/locked/secret`, new Uint8Array(12345));
+      await Deno.chmod(`${dir}/t/locked`, 0o000);
+      try {
+        let r = await runAsNobody(["files", "--folded", "t"], dir, env);
+        if (typeof r === "string" && Deno.uid() !== 0) {
+          r = await runFlame(["files", "--folded", "t"], { cwd: dir, env });
+        }
+        if (typeof r === "string") {
+          console.log(`  skipped: ${r}`);
+          return;
+        }
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(
+          r.stderr,
+          "flame: warning: skipped 1 entry: 1 permission denied (t/locked)\n",
+        );
+        assert.ok(r.stdout.includes("t;locked "));
+        assert.ok(!r.stdout.includes("secret"));
+        // What du can see as that user: everything but the locked directory's contents.
+        const ownSize = Deno.lstatSync(`${dir}/t/locked`).size;
+        assert.equal(
+          foldedTotal(r.stdout),
+          (await du(["-sb", "t"], dir)) - 12345,
+          `the locked directory's own ${ownSize} bytes count, its contents cannot`,
+        );
+      } finally {
+        await Deno.chmod(`${dir}/t/locked`, 0o755);
       }
-      if (typeof r === "string") {
-        console.log(`  skipped: ${r}`);
-        return;
-      }
-      assert.equal(r.code, 0, r.stderr);
-      assert.equal(
-        r.stderr,
-        "flame: warning: skipped 1 entry: 1 permission denied (t/locked)\n",
-      );
-      assert.ok(r.stdout.includes("t;locked "));
-      assert.ok(!r.stdout.includes("secret"));
-      // What du can see as that user: everything but the locked directory's contents.
-      const ownSize = Deno.lstatSync(`${dir}/t/locked`).size;
-      assert.equal(
-        foldedTotal(r.stdout),
-        (await du(["-sb", "t"], dir)) - 12345,
-        `the locked directory's own ${ownSize} bytes count, its contents cannot`,
-      );
-    } finally {
-      await Deno.chmod(`${dir}/t/locked`, 0o755);
-    }
+    });
   });
-});
+}
 
 Deno.test("files: a DIR that is a symbolic link loop is one clear line, exit 1", async () => {
   await withTempDir(async (dir) => {
@@ -256,5 +263,22 @@ Deno.test("files: a graph with nothing to draw says so, exit 1", async () => {
     );
     const c = await runFlame(["files", "--count", "empty"], { cwd: dir });
     assert.equal(c.code, 0, c.stderr);
+  });
+});
+
+Deno.test("files: a name that is not UTF-8 keeps its bytes; FLAME_FILES_WALK=portable cannot", async () => {
+  await withTempDir(async (dir) => {
+    await Deno.mkdir(`${dir}/t`);
+    const sh = ["-c", `printf xyz > "$(printf 'n\\377')"`];
+    await new Deno.Command("sh", { args: sh, cwd: `${dir}/t` }).output();
+    const native = await runFlame(["files", "--folded", "t"], { cwd: dir });
+    assert.match(native.stdout, /^t;n\\xff 3$/m);
+    assert.equal(native.stderr, "");
+    const portable = await runFlame(["files", "--folded", "t"], {
+      cwd: dir,
+      env: { FLAME_FILES_WALK: "portable" },
+    });
+    assert.doesNotMatch(portable.stdout, /;n/);
+    assert.match(portable.stderr, /^flame: warning: skipped 1 entry: 1 name not valid UTF-8/);
   });
 });

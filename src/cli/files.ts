@@ -50,7 +50,8 @@ which looks the same), control characters as their symbols (a newline as '␊', 
 as '␡'), and each byte that is not valid UTF-8 as '\\xNN'. A real backslash is written '\\\\',
 and a real U+037E or control symbol gets a '\\' before it, so every name can be recovered
 byte for byte. (Without --allow-ffi, or off Linux/glibc, the walk uses Deno's API, which
-cannot open names that are not valid UTF-8: those are counted as skipped.)
+cannot open names that are not valid UTF-8: those are counted as skipped. The environment
+variable FLAME_FILES_WALK=portable asks for that walk.)
 
 Unreadable directories (their own size still counts), entries that vanish during the walk
 and directory loops are skipped and summed up in one line at the end. Progress is shown on
@@ -87,6 +88,7 @@ async function run(argv: string[]): Promise<number> {
   checkRoots(dirs);
   const progress = new Progress();
   const options: WalkOptions = {
+    method: walkMethod(),
     measure,
     oneFileSystem: flagValue(values, "one-file-system"),
     onProgress: progress.enabled
@@ -106,6 +108,11 @@ async function run(argv: string[]): Promise<number> {
   }
   reportSkips(stats);
   return 0;
+}
+
+/** FLAME_FILES_WALK=portable forces the walk through Deno's API (to compare, or as a way out). */
+function walkMethod(): WalkOptions["method"] {
+  return Deno.env.get("FLAME_FILES_WALK") === "portable" ? "portable" : undefined;
 }
 
 /** Which value an entry has, from --disk-usage and --count. */
