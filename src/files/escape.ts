@@ -17,6 +17,10 @@
  * real U+037E or Control Picture in a name is written with a `\` before it. Everything else
  * (spaces, non-ASCII text, `<`, `&`, quotes, ...) is kept exactly as written; the SVG renderer
  * escapes it for XML. `unescapeName` turns a frame back into the name's exact bytes.
+ *
+ * Invalid UTF-8 can only be kept because the native walk (libc.ts) reads names as bytes. Deno's
+ * own `readDir` decodes them to U+FFFD, losing the bytes, so the portable walk cannot even stat
+ * such a name; it counts it as skipped instead of guessing.
  */
 
 /** U+037E GREEK QUESTION MARK: what a `;` in a name is written as. */
