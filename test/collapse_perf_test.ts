@@ -477,3 +477,50 @@ Deno.test("perf: shell-pipeline: one root per process, kernel frames marked", ()
   assert.ok(kernelShare > 0.7, `kernel share ${kernelShare}`);
   assert.ok(list.some(({ frames }) => frames.includes("[gzip]")));
 });
+
+// ---------------------------------------------------------------- random input
+
+/** Random perf-script-like text: odd headers, missing blank lines, comments, junk lines. */
+function randomPerfText(seed: number): string {
+  const next = (n: number) => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n;
+  const pick = <T>(items: T[]): T => items[next(items.length)];
+  const comms = ["prog", "java", "V8 Worker", "x", "java-1", "t 2 x", "kworker/0:1"];
+  const events = ["cycles:", "instructions:", "cycles:u:", "cpu-clock:"];
+  const syms = ["main+0x1f", "foo(int)", "[unknown]", "a->b", "Lorg/x/Y;.call(LZ;)V", "x;y", ""];
+  const modules = ["/usr/bin/prog", "[kernel.kallsyms]", "/tmp/perf-1.map", "[unknown]", "inlined"];
+  const lines: string[] = [];
+  for (let i = 0, n = 40 + next(60); i < n; i++) {
+    const r = next(100);
+    if (r < 3) lines.push("# comment");
+    else if (r < 6) lines.push(pick(["\tjunk", "", "   ", "comm 12 cycles:", "ffff main (/x)"]));
+    else if (r < 9) {
+      lines.push(
+        `  ${pick(comms)} ${next(99)} 1.0: ${next(9)} ${pick(events)}  ${next(999)} f (/x)`,
+      );
+    } else {
+      const pid = next(2) ? `${next(5000)}/${next(3)}` : `${next(5000)}`;
+      lines.push(
+        `${pick(comms)} ${pid} ${next(999)}.5: ${pick(["", "1 ", "0 ", "17 "])}${pick(events)}`,
+      );
+      for (let j = next(6); j > 0; j--) {
+        lines.push(`\t${pick(["ffff1", "400570", "0"])} ${pick(syms)} (${pick(modules)})`);
+      }
+      if (next(15) !== 0) lines.push("");
+    }
+  }
+  return lines.join("\n") + "\n\n";
+}
+
+Deno.test("perf: on random input the cached path equals the line-by-line path", () => {
+  const same = (frames: RawFrame[]) => frames;
+  for (let seed = 1; seed <= 300; seed++) {
+    const text = randomPerfText(seed);
+    const options =
+      [{}, { tid: true, kernel: true, addrs: true }, { eventFilter: "cycles" }][seed % 3];
+    const slow = collapse(text, { ...options, transform: same }, 0);
+    const fast = collapse(text, options, 1 + (seed * 7919) % 300);
+    assert.equal(fast.folded, slow.folded, `seed ${seed}`);
+    assert.deepEqual(fast.warnings, slow.warnings, `seed ${seed}`);
+    assert.equal(fast.samples, slow.samples, `seed ${seed}`);
+  }
+});

@@ -90,6 +90,8 @@ interface FrameRecord extends FrameLine {
   srcline?: string;
   /** What the frame's folded form is cached by: its text (and its source line's). */
   key: string;
+  /** The process name was `java...` when the frame was read (Java names are tidied more). */
+  java: boolean;
 }
 
 /** The folded form of one block of frame lines, and the samples counted against it. */
@@ -137,6 +139,8 @@ const MAX_EVENT_NAMES = 16;
  */
 class FrameReader {
   frames: FrameRecord[] = [];
+  /** The process name of the sample being read starts with `java`. */
+  java = false;
   /** `--srcline`: the last frame, which the next line may give a source line. */
   #pending?: FrameRecord;
   /** `--srcline`: a frame printed without module (perf's inlined frame), waiting for its line. */
@@ -157,7 +161,8 @@ class FrameReader {
         if (bare.keep) {
           const key = `${bare.line}\n${line}`;
           const srcline = cleanSrcline(line);
-          this.frames.push({ pc: bare.pc, sym: bare.sym, module: "inlined", srcline, key });
+          const { pc, sym, java } = { ...bare, java: this.java };
+          this.frames.push({ pc, sym, module: "inlined", srcline, key, java });
         }
         return true;
       }
@@ -178,7 +183,8 @@ class FrameReader {
     const frame = parseFrameLine(line);
     if (frame !== undefined) {
       if (!this.sawFrame && /^[0-9a-fA-F]+$/.test(frame.pc)) this.sawFrame = true;
-      const record: FrameRecord = { pc: frame.pc, sym: frame.sym, module: frame.module, key: line };
+      const { pc, sym, module } = frame;
+      const record: FrameRecord = { pc, sym, module, key: line, java: this.java };
       if (keep) this.frames.push(record);
       if (this.srcline) this.#pending = record;
       return;
@@ -490,6 +496,7 @@ export class PerfCollapser implements Collapser {
         entry.firstBadText = line;
       }
     });
+    reader.java = java;
     for (let i = 0; i < lines.length; i++) {
       const line = lines[i];
       if (reader.takeSrcline(line)) continue;
@@ -497,7 +504,7 @@ export class PerfCollapser implements Collapser {
       reader.frameLine(line, i, true);
     }
     reader.end();
-    entry.suffix = this.#foldFrames(reader.take(), java);
+    entry.suffix = this.#foldFrames(reader.take());
     return entry;
   }
 
@@ -563,6 +570,7 @@ export class PerfCollapser implements Collapser {
     }
     this.#period = periodValue(tail?.period);
     this.#pname = this.#rootName(head);
+    this.#reader.java = head.comm.startsWith("java");
   }
 
   /**
@@ -579,8 +587,10 @@ export class PerfCollapser implements Collapser {
     }
     this.#period = periodValue(one.period);
     this.#pname = this.#rootName(one);
+    const java = one.comm.startsWith("java");
+    this.#reader.java = java;
     const { pc, sym, module } = one.frame;
-    this.#reader.addFrame({ pc, sym, module, key: `${pc}\0${sym}\0${module}` });
+    this.#reader.addFrame({ pc, sym, module, key: `${pc}\0${sym}\0${module}`, java });
     if (this.#o.srcline) this.#oneLinePending = true;
     else this.#endSample();
   }
@@ -615,7 +625,7 @@ export class PerfCollapser implements Collapser {
     this.#reader.end();
     const pname = this.#pname;
     if (pname === undefined) return;
-    const suffix = this.#foldFrames(this.#reader.take(), pname.startsWith("java"));
+    const suffix = this.#foldFrames(this.#reader.take());
     addStack(this.#stacks, suffix === null ? pname : `${pname};${suffix}`, this.#period);
     this.#samples++;
     this.#pname = undefined;
@@ -625,22 +635,26 @@ export class PerfCollapser implements Collapser {
     if (this.#unrecognized++ === 0) this.#firstBad = { lineNo, text: line };
   }
 
-  /** Folds a sample's frames (leaf first) into `frame;...;leaf` root first, or null. */
-  #foldFrames(frames: FrameRecord[], java: boolean): string | null {
-    if (this.#o.transform !== undefined) return this.#foldTransformed(frames, java);
+  /**
+   * Folds a sample's frames (leaf first) into `frame;...;leaf` root first, or null. Each frame
+   * is tidied for the process name it was read under, as in Perl (a header with no blank line
+   * before it changes the name in the middle of a stack).
+   */
+  #foldFrames(frames: FrameRecord[]): string | null {
+    if (this.#o.transform !== undefined) return this.#foldTransformed(frames);
     let out: string | null = null;
     for (let i = frames.length - 1; i >= 0; i--) {
-      const folded = this.#foldCached(frames[i], java);
+      const folded = this.#foldCached(frames[i]);
       if (folded !== null) out = out === null ? folded : `${out};${folded}`;
     }
     return out;
   }
 
-  #foldCached(frame: FrameRecord, java: boolean): string | null {
-    const cache = this.#frameCache[java ? 1 : 0];
+  #foldCached(frame: FrameRecord): string | null {
+    const cache = this.#frameCache[frame.java ? 1 : 0];
     let folded = cache.get(frame.key);
     if (folded === undefined) {
-      folded = this.#foldFrame(frame.pc, frame.sym, frame.module, frame.srcline, java);
+      folded = this.#foldFrame(frame.pc, frame.sym, frame.module, frame.srcline, frame.java);
       if (cache.size >= FRAME_CACHE_ENTRIES) cache.clear();
       cache.set(frame.key, folded);
     }
@@ -678,7 +692,8 @@ export class PerfCollapser implements Collapser {
   }
 
   /** The transform hook's path: raw frames out, the kept ones folded. */
-  #foldTransformed(frames: FrameRecord[], java: boolean): string | null {
+  #foldTransformed(frames: FrameRecord[]): string | null {
+    const java = frames.length !== 0 && frames[0].java;
     const given: RawFrame[] = new Array(frames.length);
     let outer = "inlined";
     for (let i = frames.length - 1; i >= 0; i--) {
@@ -699,7 +714,13 @@ export class PerfCollapser implements Collapser {
       // An untouched frame keeps perf's own text (offset, `inlined` module) for the rules.
       const sym = origin && raw.sym === origin.given.sym ? origin.sym : raw.sym;
       const module = origin && raw.module === origin.given.module ? origin.module : raw.module;
-      const folded = this.#foldFrame(origin?.pc ?? "", sym, module, origin?.srcline, java);
+      const folded = this.#foldFrame(
+        origin?.pc ?? "",
+        sym,
+        module,
+        origin?.srcline,
+        origin?.java ?? java,
+      );
       if (folded !== null) out = out === null ? folded : `${out};${folded}`;
     }
     return out;

@@ -39,13 +39,18 @@ export function deleteQuotes(func: string): string {
   return func.replace(/["']/g, "");
 }
 
+const GO_METHOD = /\.\([^]*\)\./;
+
 /**
  * Cuts the argument list off a function name: everything from the first `(` that is not inside
  * `<>`, `{}` or `[]` (so `std::function<int (int)>::operator()` keeps its template and lambda
- * names like `{lambda(long)#1}` survive). A `(` right after a `.` (Go methods such as
- * `net/http.(*Client).Do`) and `(anonymous namespace)` are part of the name and kept.
+ * names like `{lambda(long)#1}` survive). A name that looks like a Go method
+ * (`net/http.(*Client).Do`, with `.(...).`) is kept whole, as by Perl; a `(` right after a `.`
+ * and `(anonymous namespace)` are part of the name.
  */
 export function cutArguments(func: string): string {
+  // Perl leaves names that look like Go methods (`.(...).`) whole; so does flame.
+  if (GO_METHOD.test(func)) return func;
   let depth = 0;
   for (let i = 0; i < func.length; i++) {
     switch (func.charCodeAt(i)) {
