@@ -11,7 +11,7 @@ Deno.test("minimum width: pixels of the frame area, or a percentage of the root"
 
 Deno.test("narrow frames and their subtrees are dropped and counted", () => {
   const tree = buildTree([
-    { stack: "main;big;deep", count: 90 },
+    { stack: "main;big;deep", count: 91 },
     { stack: "main;small;deeper;deepest", count: 2 },
     { stack: "main;other", count: 8 },
   ]);
@@ -64,7 +64,7 @@ Deno.test("a lone dropped frame, or a run still under the minimum, gets no bar",
 });
 
 Deno.test("the root takes the --total width when it is larger", () => {
-  const tree = buildTree([{ stack: "a", count: 10 }]);
+  const tree = buildTree([{ stack: "a", count: 10 }, { stack: "b", count: 1 }]);
   const layout = layoutFrames(tree, 40, 0);
   assert.equal(layout.frames[0].width, 40);
   assert.equal(layout.frames[1].width, 10);

@@ -26,7 +26,7 @@ interface Rect {
 /** The frames of a document, parsed back from their markup. */
 function frames(svg: string): Rect[] {
   const out: Rect[] = [];
-  const re = /<rect ([^>]*)><title>([^<]*)<\/title><\/rect>/g;
+  const re = /<rect ([^>]*?) t="([^"]*)"\/>/g;
   for (const m of svg.matchAll(re)) {
     const attr = (k: string) => new RegExp(`(?:^| )${k}="([^"]*)"`).exec(m[1])?.[1];
     out.push({
@@ -35,7 +35,7 @@ function frames(svg: string): Rect[] {
       width: Number(attr("width")),
       fill: attr("fill"),
       cls: attr("class"),
-      n: attr("n") === undefined ? undefined : Number(attr("n")),
+      n: attr("e") === undefined ? undefined : Number(attr("e")),
       d: attr("data-d") === undefined ? undefined : Number(attr("data-d")),
       name: unescape(m[2]),
     });
@@ -97,17 +97,19 @@ Deno.test("a small profile: one rect per frame with integer sample positions", (
   assert.equal(differential, false);
   assert.deepEqual(
     fs.map((f) => `${f.name} ${f.x}+${f.width}`),
+    // Counts 30, 25, 40, 5 share 5: positions are in units of 5 samples.
     [
-      "all 0+100",
-      "main 0+100",
-      "parse 5+55",
-      "build_ast 5+25",
-      "lex 30+30",
-      "render 60+40",
-      "paint 60+40",
+      "all 0+20",
+      "main 0+20",
+      "parse 1+11",
+      "build_ast 1+5",
+      "lex 6+6",
+      "render 12+8",
+      "paint 12+8",
     ],
   );
-  assert.match(svg, /<svg id="frames" [^>]*viewBox="0 0 100 64" preserveAspectRatio="none"/);
+  assert.match(svg, /<svg id="frames" [^>]*viewBox="0 0 20 64" preserveAspectRatio="none"/);
+  assert.equal(config(svg).g, 5);
   // Flame graph: deeper frames are higher up.
   const y = (name: string) => fs.find((f) => f.name === name)!.y;
   assert.ok(y("all") > y("main") && y("main") > y("parse") && y("parse") > y("lex"));
@@ -205,11 +207,12 @@ Deno.test("minwidth in pixels and in percent: dropped frames are counted and not
 Deno.test("totals and factor go to the script; a smaller --total is ignored with a warning", () => {
   const r = renderSvg(SIMPLE, { total: 400, factor: 2.5 });
   const cfg = config(r.svg);
-  assert.equal(cfg.t, 400);
+  assert.equal(cfg.t, 80); // in units of 5
+  assert.equal(cfg.g, 5);
   assert.equal(cfg.f, 2.5);
-  assert.equal(frames(r.svg)[0].width, 400);
+  assert.equal(frames(r.svg)[0].width, 80);
   const small = renderSvg(SIMPLE, { total: 10 });
-  assert.equal(frames(small.svg)[0].width, 100);
+  assert.equal(frames(small.svg)[0].width, 20);
   assert.match(small.warnings.join("\n"), /--total 10 is less than the sum/);
 });
 
@@ -223,6 +226,7 @@ Deno.test("differential: red for grown self time, blue for shrunk, delta in data
   const r = renderSvg([
     { stack: "main;grew", before: 10, count: 30 },
     { stack: "main;shrank", before: 30, count: 10 },
+    { stack: "main;odd", before: 1, count: 1 },
     { stack: "main;same", before: 10, count: 10 },
   ]);
   assert.equal(r.differential, true);
@@ -252,7 +256,7 @@ Deno.test("byte units: countname bytes or units option", () => {
   assert.equal(config(renderSvg(SIMPLE).svg).b, 0);
 });
 
-Deno.test("huge totals are drawn on a 2^24 grid with exact counts in n", () => {
+Deno.test("huge totals are drawn on a 2^24 grid with exact widths in e", () => {
   const r = renderSvg([
     { stack: "a", count: 3_000_000_000 },
     { stack: "b", count: 1_000_000_007 },
@@ -266,10 +270,11 @@ Deno.test("huge totals are drawn on a 2^24 grid with exact counts in n", () => {
 });
 
 Deno.test("fractional counts: integer positions in scaled units", () => {
-  const r = renderSvg([{ stack: "a", count: 1.5 }, { stack: "b", count: 0.25 }]);
+  const r = renderSvg([{ stack: "a", count: 1.5 }, { stack: "b", count: 0.35 }]);
   assert.equal(config(r.svg).u, 100);
-  assert.deepEqual(frames(r.svg).map((f) => f.width), [175, 150, 25]);
-  assert.equal(r.total, 1.75);
+  assert.equal(config(r.svg).g, 5);
+  assert.deepEqual(frames(r.svg).map((f) => f.width), [37, 30, 7]);
+  assert.equal(r.total, 1.85);
 });
 
 Deno.test("fixed width and fluid width", () => {

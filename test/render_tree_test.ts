@@ -85,9 +85,11 @@ Deno.test("reverse merges from the leaf", () => {
 
 Deno.test("fractional counts are kept exactly, in units of a power of ten", () => {
   const t = buildTree(lines(["a", 1.25], ["b", 0.5]));
-  assert.equal(t.scale, 100);
-  assert.equal(t.total, 175);
-  assert.deepEqual(t.width, [175, 125, 50]);
+  assert.equal(t.pow10, 100);
+  assert.equal(t.gcd, 25); // 125 and 50 units share 25
+  assert.equal(t.scale, 4);
+  assert.equal(t.total, 7);
+  assert.deepEqual(t.width, [7, 5, 2]);
   assert.equal(decimalsOf(3), 0);
   assert.equal(decimalsOf(0.1), 1);
   assert.equal(decimalsOf(2.125), 3);
@@ -105,6 +107,14 @@ Deno.test("differential lines: width from AFTER, self delta on the leaf", () => 
   assert.equal(t.delta[at("a")], 20);
   assert.equal(t.delta[at("b")], -15);
   assert.equal(t.delta[at("m")], 0);
+});
+
+Deno.test("counts with a common divisor (fixed perf periods) become small units", () => {
+  const t = buildTree(lines(["a", 250_000], ["b", 750_000], ["a;c", 1_000_000]));
+  assert.equal(t.gcd, 250_000);
+  assert.equal(t.pow10, 1);
+  assert.deepEqual(t.width, [8, 5, 4, 3]);
+  assert.equal(t.total * t.gcd, 2_000_000);
 });
 
 Deno.test("lines without a positive count are skipped; no lines gives an empty tree", () => {

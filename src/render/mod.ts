@@ -15,7 +15,7 @@ import {
   parsePaletteMap,
   type Rgb,
 } from "./color.ts";
-import { GRID, layoutFrames, minWidthUnits, NOMINAL_WIDTH, XPAD } from "./layout.ts";
+import { layoutFrames, minWidthUnits, NOMINAL_WIDTH, XPAD } from "./layout.ts";
 import { writeDocument } from "./svg.ts";
 import { buildTree } from "./tree.ts";
 
@@ -181,7 +181,7 @@ export function renderSvg(
     throw new FlameError("no stack counts found in the input: nothing to draw");
   }
   const differential = tree.delta !== undefined;
-  const countTotal = tree.total / tree.scale;
+  const countTotal = (tree.total * tree.gcd) / tree.pow10;
   let rootWidth = tree.total;
   if (o.total !== undefined) {
     if (o.total * tree.scale >= tree.total) rootWidth = Math.round(o.total * tree.scale);
@@ -193,11 +193,7 @@ export function renderSvg(
     warnings.push(`the stack count is low (${countTotal}): did something go wrong?`);
   }
   const layoutWidth = o.width ?? NOMINAL_WIDTH;
-  // Nothing narrower than one step of the position grid can be drawn.
-  const minUnits = Math.max(
-    minWidthUnits(o.minWidth, rootWidth, layoutWidth - 2 * XPAD),
-    rootWidth / GRID,
-  );
+  const minUnits = minWidthUnits(o.minWidth, rootWidth, layoutWidth - 2 * XPAD);
   const layout = layoutFrames(tree, rootWidth, minUnits);
 
   const fills = frameFills(layout.frames, o, differential, warnings);
@@ -216,7 +212,8 @@ export function renderSvg(
     inverted: o.inverted,
     differential,
     factor: o.factor,
-    scale: tree.scale,
+    pow10: tree.pow10,
+    gcd: tree.gcd,
     notes: o.notes,
     background: o.bgColors ?? defaultBackground(o.colors),
     note: droppedNote(layout.dropped, o.minWidth, layout.frames.some((f) => f.hidden > 0)),

@@ -1,8 +1,10 @@
 /**
  * Writing the SVG document. Frames are `<rect>`s inside a nested `<svg>` whose viewBox is in
  * count units, so each rect carries integer sample positions (exact zoom at any width), renders
- * at any size without script, and zooming is one viewBox change. Labels live in their own layer
- * (text must not be stretched), fitted here for the nominal width and re-fitted by the script.
+ * at any size without script, and zooming is one viewBox change. A frame is one element: its
+ * name is the `t` attribute (a `<title>` child per frame doubles the DOM and the load time).
+ * Labels live in their own layer (text must not be stretched), fitted here for the nominal
+ * width and re-fitted by the script.
  */
 import { BROWSER_SCRIPT } from "./browser_script.ts";
 import { commentSafe, cssSafe, escapeXml } from "./escape.ts";
@@ -26,8 +28,9 @@ export interface DocumentSpec {
   inverted: boolean;
   differential: boolean;
   factor: number;
-  /** Units per count. */
-  scale: number;
+  /** Counts are `units * gcd / pow10`. */
+  pow10: number;
+  gcd: number;
   notes: string;
   /** Background: a gradient name or a flat colour. */
   background: string;
@@ -119,7 +122,8 @@ function styleSheet(spec: DocumentSpec): string {
 #frames rect:hover{stroke:#000;stroke-width:1;vector-effect:non-scaling-stroke}
 #frames .m{fill:#e600e6}
 #frames .h{fill:#c8c8c8}
-#labels{pointer-events:none}
+#labels,#tip{pointer-events:none}
+#tip rect{fill:#fffff4;stroke:#999;stroke-width:.5}
 .p{opacity:.5}
 .hide{display:none}
 input{font:${fs}px ${font};width:100%;box-sizing:border-box;padding:2px 6px;border:1px solid #888;border-radius:3px}
@@ -130,14 +134,17 @@ text{fill:#d8d8d8}
 #labels text{fill:#000}
 #frames .h{fill:#8c8c8c}
 #frames rect:hover{stroke:#fff}
+#tip rect{fill:#2a2b30;stroke:#666}
+:root{background:#1c1d21}
 input{background:#2a2b30;color:#e0e0e0;border-color:#555}
 }`;
 }
 
 /**
  * Grid units per count unit. Browsers keep SVG geometry in float32 and clamp lengths near 2^25,
- * so positions above 2^24 are rescaled onto a 2^24 grid (each frame then carries its exact
- * count in an `n` attribute).
+ * so positions above 2^24 are rescaled onto a 2^24 grid. Each frame then also carries its exact
+ * width in `e`, and in `g` any gap between it and where it would start if packed against its
+ * previous sibling (or its parent's left edge): the script rebuilds exact positions from them.
  */
 export function gridScale(rootWidth: number): number {
   return rootWidth <= GRID ? 1 : GRID / rootWidth;
@@ -147,7 +154,8 @@ export function gridScale(rootWidth: number): number {
 function scriptConfig(spec: DocumentSpec, layout: Layout, g: Geometry): string {
   const q = gridScale(layout.rootWidth);
   return JSON.stringify({
-    u: spec.scale,
+    u: spec.pow10,
+    g: spec.gcd,
     f: spec.factor,
     t: q === 1 ? layout.rootWidth : GRID,
     tu: layout.rootWidth,
@@ -223,6 +231,8 @@ export function writeDocument(spec: DocumentSpec, layout: Layout): string {
   const baseline = fh / 2 + fs * 0.35;
   const frames = layout.frames;
   const md = layout.maxDepth;
+  // Grid mode: where the next child of the open frame at each depth would start if packed.
+  const packed: number[] = [];
   let block = "";
   for (let i = 0; i < frames.length; i++) {
     const f = frames[i];
@@ -236,12 +246,17 @@ export function writeDocument(spec: DocumentSpec, layout: Layout): string {
     let exact = "";
     if (q !== 1) {
       x = Math.round(f.start * q);
-      w = Math.round((f.start + f.width) * q) - x;
-      if (w <= 0) continue; // narrower than one grid step: never visible
-      exact = ` n="${f.width}"`;
+      w = Math.round((f.start + f.width) * q) - x; // may be 0: then only the script draws it
+      exact = ` e="${f.width}"`;
+      if (f.depth > 0) {
+        const gap = f.start - packed[f.depth - 1];
+        if (gap !== 0) exact += ` g="${gap}"`;
+        packed[f.depth - 1] = f.start + f.width;
+      }
+      packed[f.depth] = f.start;
     }
-    block += `<rect x="${x}" y="${y}" width="${w}" height="${rectH}"${paint}${exact}${delta}>` +
-      `<title>${safe}</title></rect>\n`;
+    block +=
+      `<rect x="${x}" y="${y}" width="${w}" height="${rectH}"${paint}${exact}${delta} t="${safe}"/>\n`;
     const px = w * pxPerUnit;
     if (px >= fs * spec.fontWidth * 3 + 6) {
       const label = fitLabel(name, px, fs, spec.fontWidth);

@@ -33,8 +33,11 @@ export interface FrameTree {
   end: number[];
   /** Self delta (after - before) of a differential, per frame; undefined otherwise. */
   delta: number[] | undefined;
-  /** Units per count: a power of ten that makes fractional counts whole. */
+  /** Units per count (`pow10 / gcd`). */
   scale: number;
+  /** Counts become units as `count * pow10 / gcd`. */
+  pow10: number;
+  gcd: number;
   /** The sum of all counts, in units. */
   total: number;
   /** The deepest frame's depth. */
@@ -81,15 +84,47 @@ function collect(lines: Iterable<FoldedLine>, reverse: boolean): Collected {
   return { stacks, counts, befores, maxDecimals };
 }
 
-/** The units per count: 10^decimals, reduced so the total stays an exact double. */
-function unitScale(counts: number[], befores: number[] | undefined, decimals: number): number {
-  if (decimals === 0) return 1;
+/** How counts become integer units: `units = count * pow10 / gcd`. */
+export interface UnitScale {
+  /** A power of ten that makes fractional counts whole. */
+  pow10: number;
+  /** The greatest common divisor of the whole counts (perf periods often share one). */
+  gcd: number;
+}
+
+function gcd(a: number, b: number): number {
+  while (b) [a, b] = [b, a % b];
+  return a;
+}
+
+/**
+ * Finds the unit: 10^decimals (fewer if the total would stop being an exact double), divided
+ * by the counts' common divisor so positions stay small (and exact in the browser more often).
+ */
+export function unitScale(
+  counts: number[],
+  befores: number[] | undefined,
+  decimals: number,
+): UnitScale {
   let sum = 0;
   for (const c of counts) sum += c;
-  if (befores) { for (const b of befores) sum = Math.max(sum, b); }
+  if (befores) {
+    let sumBefore = 0;
+    for (const b of befores) sumBefore += b;
+    sum = Math.max(sum, sumBefore);
+  }
   let d = decimals;
   while (d > 0 && sum * 10 ** d > Number.MAX_SAFE_INTEGER) d--;
-  return 10 ** d;
+  const pow10 = 10 ** d;
+  let g = 0;
+  for (const list of [counts, befores ?? []]) {
+    for (const c of list) {
+      if (c <= 0) continue;
+      g = gcd(Math.round(c * pow10), g);
+      if (g === 1) return { pow10, gcd: 1 };
+    }
+  }
+  return { pow10, gcd: g || 1 };
 }
 
 /**
@@ -133,7 +168,8 @@ export function buildTree(lines: Iterable<FoldedLine>, opts: TreeOptions = {}): 
  * Builds the tree from stacks taken in `order`, each sharing its prefix with the one before
  * (only neighbours merge, so a flame chart keeps input order).
  */
-function merge(c: Collected, order: number[], scale: number): FrameTree {
+function merge(c: Collected, order: number[], { pow10, gcd }: UnitScale): FrameTree {
+  const plain = pow10 === 1 && gcd === 1;
   const sep = 59; // ';'
   const { stacks: keys, counts, befores } = c;
   const names = ["all"];
@@ -159,7 +195,7 @@ function merge(c: Collected, order: number[], scale: number): FrameTree {
   const ends = [0];
   for (const k of order) {
     const key = keys[k];
-    const units = scale === 1 ? counts[k] : Math.round(counts[k] * scale);
+    const units = plain ? counts[k] : Math.round(counts[k] * pow10) / gcd;
     const open = path.length - 1; // frames of the previous stack
     // The longest run of whole frames shared with the previous stack, by binary search with
     // native substring comparisons (a character loop in JS costs more than everything else;
@@ -199,7 +235,7 @@ function merge(c: Collected, order: number[], scale: number): FrameTree {
       pos = next === key.length ? -1 : next + 1;
     }
     if (delta && befores) {
-      const b = scale === 1 ? befores[k] : Math.round(befores[k] * scale);
+      const b = plain ? befores[k] : Math.round(befores[k] * pow10) / gcd;
       delta[path[path.length - 1]] += units - b;
     }
     cursor += units;
@@ -208,5 +244,17 @@ function merge(c: Collected, order: number[], scale: number): FrameTree {
   close(1);
   width[0] = cursor;
   end[0] = names.length;
-  return { names, depth, start, width, end, delta, scale, total: cursor, maxDepth };
+  return {
+    names,
+    depth,
+    start,
+    width,
+    end,
+    delta,
+    scale: pow10 / gcd,
+    pow10,
+    gcd,
+    total: cursor,
+    maxDepth,
+  };
 }

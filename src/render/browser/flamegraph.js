@@ -6,8 +6,10 @@
   const SVG_NS = "http://www.w3.org/2000/svg";
   const HTML_NS = "http://www.w3.org/1999/xhtml";
   const XPAD = 10;
-  // Zooming deeper than this makes float32 geometry lose pixels; rebase positions instead.
+  // Browsers keep SVG geometry in float32: zooming deeper than this would lose pixels, so the
+  // rects are then re-positioned in doubles, relative to the zoomed frame, on a K-unit scale.
   const DEEP_ZOOM = 2048;
+  const K = 1048576;
   const root = document.documentElement;
   const cfg = JSON.parse(root.getAttribute("data-flame"));
   const framesEl = document.getElementById("frames");
@@ -22,17 +24,19 @@
   const n = rects.length;
   const fh = cfg.fh;
   const ROOT = cfg.t;
-  // Exact counts (in units) when positions were rescaled onto the grid; else the widths.
+  // In grid mode (totals above 2^24) positions are rounded; exact ones are rebuilt below.
+  const GRID_MODE = cfg.tu !== cfg.t;
   const ROOT_UNITS = cfg.tu;
   const X = new Float64Array(n);
   const W = new Float64Array(n);
-  const N = ROOT_UNITS === ROOT ? W : new Float64Array(n);
+  // Exact left edges and widths in count units (the same arrays as X and W unless grid mode).
+  const XE = GRID_MODE ? new Float64Array(n) : X;
+  const NE = GRID_MODE ? new Float64Array(n) : W;
   const D = new Int32Array(n);
   const P = new Int32Array(n);
   const E = new Int32Array(n);
   const HID = new Uint8Array(n);
   const names = new Array(n);
-  const titled = new Uint8Array(n);
   const fullWidth = new Float64Array(n).fill(-1);
   const labels = new Array(n);
   let shown = [];
@@ -41,15 +45,23 @@
   // Read positions and depths once; parents and subtree ends follow from pre-order.
   (function readFrames() {
     const open = [];
+    const packed = [];
     for (let i = 0; i < n; i++) {
       const r = rects[i];
       r.fi = i;
       X[i] = +r.getAttribute("x");
       W[i] = +r.getAttribute("width");
-      if (N !== W) N[i] = +r.getAttribute("n");
       const row = Math.round(+r.getAttribute("y") / fh);
       const d = cfg.inv ? row : cfg.md - row;
       D[i] = d;
+      if (GRID_MODE) {
+        NE[i] = +r.getAttribute("e");
+        if (d > 0) {
+          XE[i] = packed[d - 1] + +(r.getAttribute("g") || 0);
+          packed[d - 1] = XE[i] + NE[i];
+        }
+        packed[d] = XE[i];
+      }
       if (r.getAttribute("class") === "h") HID[i] = 1;
       while (open.length > d) E[open.pop()] = i;
       P[i] = d > 0 ? open[d - 1] : -1;
@@ -63,10 +75,7 @@
 
   function nameOf(i) {
     let s = names[i];
-    if (s === undefined) {
-      const t = rects[i].firstChild;
-      s = names[i] = t ? t.textContent : "";
-    }
+    if (s === undefined) s = names[i] = rects[i].getAttribute("t") || "";
     return s;
   }
 
@@ -94,7 +103,7 @@
     return u === 0 ? fmtNum(bytes) + " bytes" : bytes.toFixed(bytes < 10 ? 2 : 1) + " " + units[u];
   }
   function amount(units) {
-    const v = (units / cfg.u) * cfg.f;
+    const v = ((units * cfg.g) / cfg.u) * cfg.f;
     if (cfg.b) {
       const exact = fmtNum(v) + " bytes";
       return v >= 1024 ? human(v) + ", " + exact : exact;
@@ -106,7 +115,7 @@
     return p === 100 ? "100%" : p.toFixed(2) + "%";
   }
   function tooltip(i) {
-    let s = nameOf(i) + " (" + amount(N[i]) + ", " + pct(N[i], ROOT_UNITS);
+    let s = nameOf(i) + " (" + amount(NE[i]) + ", " + pct(NE[i], ROOT_UNITS);
     if (cfg.d) {
       const d = +(rects[i].getAttribute("data-d") || 0);
       const dp = (100 * d) / ROOT_UNITS;
@@ -179,16 +188,16 @@
   // Re-fits every label for the current zoom and width: arithmetic first, then DOM writes.
   function layoutLabels() {
     const z = state.z;
-    const x0 = X[z];
-    const zw = W[z];
+    const x0 = XE[z];
+    const zw = NE[z];
     const s = pxW / zw;
     const minPx = avgGlyph * 2 + 6;
     const next = [];
     let i = 0;
     while (i < n) {
-      let l = (X[i] - x0) * s;
-      let r = (X[i] + W[i] - x0) * s;
-      if (r <= 0 || l >= pxW || W[i] * s < minPx) {
+      let l = (XE[i] - x0) * s;
+      let r = (XE[i] + NE[i] - x0) * s;
+      if (r <= 0 || l >= pxW || NE[i] * s < minPx) {
         i = E[i] > i ? E[i] : i + 1; // children are no wider: skip the subtree
         continue;
       }
@@ -228,15 +237,29 @@
   // ---- zoom ----
   function setViewBox() {
     const z = state.z;
-    const zw = W[z];
-    const deep = ROOT / zw > DEEP_ZOOM;
-    const offset = deep ? X[z] : 0;
-    if (offset !== state.rebased) {
-      // Positions relative to the zoomed frame keep float32 geometry exact when deep.
-      for (let i = 0; i < n; i++) rects[i].setAttribute("x", X[i] - offset);
-      state.rebased = offset;
+    const deep = z !== 0 && (W[z] * DEEP_ZOOM < ROOT || (GRID_MODE && W[z] < 16384));
+    if (deep) {
+      const x0 = XE[z];
+      const k = K / NE[z];
+      for (let i = 0; i < n; i++) {
+        // Clamped by hand: browsers clamp huge lengths on their own, which would move edges.
+        const a = Math.max(-K, Math.min(2 * K, (XE[i] - x0) * k));
+        const b = Math.max(-K, Math.min(2 * K, (XE[i] + NE[i] - x0) * k));
+        rects[i].setAttribute("x", a);
+        rects[i].setAttribute("width", b - a);
+      }
+      state.rebased = 1;
+      framesEl.setAttribute("viewBox", "0 0 " + K + " " + framesH);
+      return;
     }
-    framesEl.setAttribute("viewBox", X[z] - offset + " 0 " + zw + " " + framesH);
+    if (state.rebased) {
+      for (let i = 0; i < n; i++) {
+        rects[i].setAttribute("x", X[i]);
+        rects[i].setAttribute("width", W[i]);
+      }
+      state.rebased = 0;
+    }
+    framesEl.setAttribute("viewBox", X[z] + " 0 " + W[z] + " " + framesH);
   }
 
   function zoom(i, keepUrl) {
@@ -284,21 +307,21 @@
   // Matched share of the zoomed frame: nested matches count once (pre-order is x-sorted).
   function matchedShare() {
     const z = state.z;
-    const lo = X[z];
-    const hi = X[z] + W[z];
+    const lo = XE[z];
+    const hi = XE[z] + NE[z];
     const dz = D[z];
     const m = state.matches;
     let sum = 0;
     let end = -Infinity;
     for (let k = 0; k < m.length; k++) {
       const i = m[k];
-      if (D[i] < dz || X[i] < lo || X[i] >= hi) continue;
-      if (X[i] >= end) {
-        sum += N[i];
-        end = X[i] + W[i];
+      if (D[i] < dz || XE[i] < lo || XE[i] >= hi) continue;
+      if (XE[i] >= end) {
+        sum += NE[i];
+        end = XE[i] + NE[i];
       }
     }
-    return sum / N[z];
+    return sum / NE[z];
   }
 
   function updateMatched() {
@@ -377,10 +400,10 @@
     saveUrl();
   }
 
-  // ---- URL state: ?x=<start units>&y=<depth>&s=<regex>&i=1 ----
+  // ---- URL state: ?x=<exact left edge in units>&y=<depth>&s=<regex>&i=1 ----
   function saveUrl() {
     const q = [];
-    if (state.z !== 0) q.push("x=" + X[state.z], "y=" + D[state.z]);
+    if (state.z !== 0) q.push("x=" + XE[state.z], "y=" + D[state.z]);
     if (state.term) q.push("s=" + encodeURIComponent(state.term));
     if (state.term && state.ic) q.push("i=1");
     try {
@@ -398,7 +421,7 @@
       const xv = +x;
       const yv = +y;
       for (let i = 0; i < n; i++) {
-        if (X[i] === xv && D[i] === yv) {
+        if (XE[i] === xv && D[i] === yv) {
           zoom(i, true);
           break;
         }
@@ -410,24 +433,55 @@
 
   // ---- events: one listener each, delegated from #frames ----
   function frameOf(e) {
-    let t = e.target;
-    if (t && t.fi === undefined && t.parentNode) t = t.parentNode;
+    const t = e.target;
     return t && t.fi !== undefined ? t.fi : -1;
+  }
+  // The tooltip: a box that follows the pointer (made when first needed).
+  let tip = null;
+  let tipBox = null;
+  let tipText = null;
+  function showTip(text, e) {
+    if (!tip) {
+      tip = document.createElementNS(SVG_NS, "g");
+      tip.setAttribute("id", "tip");
+      tipBox = document.createElementNS(SVG_NS, "rect");
+      tipBox.setAttribute("rx", "3");
+      tipText = document.createElementNS(SVG_NS, "text");
+      tipText.setAttribute("x", "6");
+      tipText.setAttribute("y", String(cfg.fs + 2));
+      tip.appendChild(tipBox);
+      tip.appendChild(tipText);
+      root.appendChild(tip);
+    }
+    tipText.textContent = text;
+    tip.classList.remove("hide");
+    const b = tipText.getBBox();
+    tip.tw = b.width + 12;
+    tip.th = cfg.fs + 8;
+    tipBox.setAttribute("width", String(tip.tw));
+    tipBox.setAttribute("height", String(tip.th));
+    moveTip(e);
+  }
+  function moveTip(e) {
+    if (!tip || tip.classList.contains("hide")) return;
+    const w = root.getBoundingClientRect();
+    let x = e.clientX - w.left + 14;
+    let y = e.clientY - w.top + 18;
+    if (x + tip.tw > w.width - 2) x = Math.max(2, e.clientX - w.left - tip.tw - 8);
+    if (y + tip.th > w.height - 2) y = e.clientY - w.top - tip.th - 8;
+    tip.setAttribute("transform", "translate(" + x + "," + y + ")");
   }
   framesEl.addEventListener("mouseover", function (e) {
     const i = frameOf(e);
     if (i < 0) return;
     const text = tooltip(i);
-    if (!titled[i]) {
-      nameOf(i);
-      const t = rects[i].firstChild;
-      if (t) t.textContent = text;
-      titled[i] = 1;
-    }
     detailsEl.textContent = HID[i] ? text : cfg.nt + " " + text;
+    showTip(text, e);
   });
+  framesEl.addEventListener("mousemove", moveTip);
   framesEl.addEventListener("mouseout", function () {
     detailsEl.textContent = idleDetails;
+    if (tip) tip.classList.add("hide");
   });
   framesEl.addEventListener("click", function (e) {
     const i = frameOf(e);
