@@ -524,3 +524,12 @@ Deno.test("perf: on random input the cached path equals the line-by-line path", 
     assert.equal(fast.samples, slow.samples, `seed ${seed}`);
   }
 });
+
+Deno.test("perf: tiny caches (emptied all the time) give the same result", () => {
+  for (const name of ["c-dwarf.perf.txt", "node-basic-prof.perf.txt"]) {
+    const text = fixture(name);
+    const options = { pid: true, kernel: true };
+    const tiny = collapse(text, { ...options, cacheChars: 1000 }, 4096);
+    assert.equal(tiny.folded, collapse(text, options).folded, name);
+  }
+});

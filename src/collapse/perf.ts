@@ -71,6 +71,11 @@ export interface PerfOptions {
   transform?: (frames: RawFrame[]) => RawFrame[];
   /** How addr2line and nm are run (tests). */
   runTool?: RunTool;
+  /**
+   * Characters of text each cache may hold before it is emptied (default 32 Mi). Memory stays
+   * bounded whatever the input; tests set it small.
+   */
+  cacheChars?: number;
 }
 
 const DEFAULTS: PerfOptions = {
@@ -124,11 +129,10 @@ const IRREGULAR: BlockEntry = {
 const MAX_BLOCK = 1 << 20;
 /** Characters kept of one line; the rest is dropped (with a warning). */
 const MAX_LINE = 1 << 24;
-/** Bounds of the block cache (its keys hold the text of the blocks). */
-const BLOCK_CACHE_CHARS = 1 << 25;
-const BLOCK_CACHE_ENTRIES = 200_000;
-/** Bound of the frame-line cache. */
-const FRAME_CACHE_ENTRIES = 200_000;
+/** Characters each cache may hold by default (keys and folded values). */
+const CACHE_CHARS = 1 << 25;
+/** Entries each cache may hold. */
+const CACHE_ENTRIES = 200_000;
 /** Event names remembered for messages. */
 const MAX_EVENT_NAMES = 16;
 
@@ -242,6 +246,7 @@ export class PerfCollapser implements Collapser {
   readonly #o: PerfOptions;
   readonly #inline?: InlineResolver;
   readonly #fast: boolean;
+  readonly #cacheChars: number;
   readonly #stacks: FoldedStacks = new Map();
 
   // Perl's state.
@@ -264,6 +269,7 @@ export class PerfCollapser implements Collapser {
   readonly #blocks = [new Map<string, BlockEntry>(), new Map<string, BlockEntry>()];
   #blockChars = 0;
   readonly #frameCache = [new Map<string, string | null>(), new Map<string, string | null>()];
+  #frameChars = 0;
   readonly #origin = new WeakMap<RawFrame, FrameRecord & { given: RawFrame }>();
 
   // What the input held, for messages.
@@ -281,6 +287,7 @@ export class PerfCollapser implements Collapser {
   /** Creates a collapser; unset options take stackcollapse-perf.pl's defaults. */
   constructor(options: Partial<PerfOptions> = {}) {
     this.#o = { ...DEFAULTS, ...options };
+    this.#cacheChars = this.#o.cacheChars ?? CACHE_CHARS;
     if (this.#o.eventFilter) this.#filter = this.#o.eventFilter;
     if (this.#o.inline) {
       this.#inline = new InlineResolver(this.#o.context, { run: this.#o.runTool });
@@ -466,14 +473,9 @@ export class PerfCollapser implements Collapser {
     let entry = cache.get(block);
     if (entry === undefined) {
       entry = this.#foldBlock(block, java);
-      if (
-        this.#blockChars + block.length > BLOCK_CACHE_CHARS ||
-        cache.size >= BLOCK_CACHE_ENTRIES
-      ) {
-        this.#flushBlocks();
-      }
+      if (this.#blockChars > this.#cacheChars || cache.size >= CACHE_ENTRIES) this.#flushBlocks();
       cache.set(block, entry);
-      this.#blockChars += block.length;
+      this.#blockChars += block.length + (entry.suffix?.length ?? 0);
     }
     return entry;
   }
@@ -597,13 +599,13 @@ export class PerfCollapser implements Collapser {
 
   /** True when samples of `event` are kept; the first event seen becomes the default filter. */
   #accepts(event: string): boolean {
+    if (event === this.#filter) return true;
     if (this.#events.size < MAX_EVENT_NAMES) this.#events.add(event);
     if (this.#filter === undefined) {
       this.#filter = event;
       this.#filterDefaulted = true;
       return true;
     }
-    if (event === this.#filter) return true;
     this.#noteSkipped(event);
     return false;
   }
@@ -655,8 +657,12 @@ export class PerfCollapser implements Collapser {
     let folded = cache.get(frame.key);
     if (folded === undefined) {
       folded = this.#foldFrame(frame.pc, frame.sym, frame.module, frame.srcline, frame.java);
-      if (cache.size >= FRAME_CACHE_ENTRIES) cache.clear();
+      if (cache.size >= CACHE_ENTRIES || this.#frameChars > this.#cacheChars) {
+        for (const c of this.#frameCache) c.clear();
+        this.#frameChars = 0;
+      }
       cache.set(frame.key, folded);
+      this.#frameChars += frame.key.length + (folded?.length ?? 0);
     }
     return folded;
   }

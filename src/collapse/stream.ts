@@ -12,13 +12,18 @@ export const DETECT_CHARS = 8192;
 /** Characters after which `choose` must decide. */
 const DETECT_MAX = 1 << 20;
 
-/** Bytes asked for per read where the stream allows it (fewer, larger chunks are faster). */
-const READ_SIZE = 1 << 16;
+/** Bytes asked for per read where the stream allows it (fewer reads are faster). */
+const READ_SIZE = 1 << 20;
+/**
+ * Bytes handed on at a time. Decoded, they make strings small enough for V8's young
+ * generation, which frees them cheaply; 1 MiB strings would pile up until a full GC.
+ */
+const PIECE_SIZE = 1 << 16;
 
 /**
- * Yields the bytes of `readable` in chunks of up to 1 MiB (a byte stream is read into one
- * reused buffer; any other stream chunk by chunk as it comes). Each chunk is valid until the
- * next one is asked for.
+ * Yields the bytes of `readable` in pieces of up to 64 KiB (a byte stream is read 1 MiB at a
+ * time into one reused buffer; any other stream chunk by chunk as it comes). Each piece is
+ * valid until the next one is asked for.
  */
 export async function* readChunks(
   readable: ReadableStream<Uint8Array>,
@@ -40,7 +45,9 @@ export async function* readChunks(
     for (;;) {
       const { value, done } = await byob.read(new Uint8Array(buffer));
       if (done || value === undefined) return;
-      if (value.byteLength !== 0) yield value;
+      for (let at = 0; at < value.byteLength; at += PIECE_SIZE) {
+        yield value.subarray(at, Math.min(at + PIECE_SIZE, value.byteLength));
+      }
       buffer = value.buffer as ArrayBuffer;
     }
   } finally {
