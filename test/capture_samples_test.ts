@@ -77,3 +77,17 @@ Deno.test("samples: V8 frames lose their tier marks", () => {
     "node;node::Start;(anonymous) node:internal/main/run_main_module:1:1;fib /app/x.js:3:13;fib /app/x.js:3:13",
   ]);
 });
+
+Deno.test("samples: addresses are dropped unless --addrs needs them; the stacks are the same", () => {
+  const stream = new SampleStream(true, 127);
+  const out = stream.push(TEXT) + stream.end();
+  assert.doesNotMatch(out, /^\t\s*[0-9a-f]{2,} /m, "every address is 0");
+  const keep = new SampleStream(true, 127, new Set(), true);
+  assert.match(keep.push(TEXT) + keep.end(), /^\t\s*5f7f \[unknown\] \(/m);
+  const a = new PerfCollapser({});
+  a.push(out);
+  const b = fold(TEXT, true).result;
+  const folded = a.finish();
+  restoreNames(folded.stacks);
+  assert.deepEqual(folded.stacks, b.stacks);
+});

@@ -192,6 +192,16 @@ export function parseHeader(text: string): PerfHeader {
   return header;
 }
 
+/** The call-graph mode a header shows (for the diagnosis), if any. */
+export function headerCallGraph(header: PerfHeader | undefined): CallGraph | undefined {
+  if (!header) return undefined;
+  if (header.dwarf) {
+    const m = /--call-graph[ =]dwarf,(\d+)/.exec(header.cmdline ?? "");
+    return { mode: "dwarf", size: m ? Number(m[1]) : 8192 };
+  }
+  return header.callchains ? { mode: "fp" } : undefined;
+}
+
 /** `485.886568` (seconds) → nanoseconds, exactly (no floating-point rounding of the fraction). */
 export function parseSecondsNs(text: string): number {
   const [sec, frac = ""] = text.split(".");
@@ -222,12 +232,14 @@ export function timeSlices(firstNs: number, lastNs: number, n: number): string[]
 }
 
 /**
- * How many parallel `perf script` slices a recording is worth: one per core (at most 8) for
- * recordings big enough that perf script's unwinding dominates its fixed start-up cost
- * (reading the file, loading symbols), which every slice pays again.
+ * How many parallel `perf script` slices a recording is worth. Each slice pays perf script's
+ * fixed cost again (start-up, symbol tables, reading the whole file: ~0.1 s + ~0.35 ms/MB
+ * here) and only the unwinding and printing are split, while flame's own folding needs a core
+ * too. Measured on 2 CPUs, two slices were never faster; so slices only with 4+ CPUs (one
+ * left for folding) and a recording big enough for the unwinding to dominate.
  */
 export function sliceCount(dataBytes: number, cores: number, dwarf: boolean): number {
-  const threshold = dwarf ? 48 << 20 : 16 << 20;
-  if (cores < 2 || dataBytes < threshold) return 1;
-  return Math.min(cores, 8);
+  const threshold = dwarf ? 128 << 20 : 64 << 20;
+  if (cores < 4 || dataBytes < threshold) return 1;
+  return Math.min(cores - 1, 8);
 }

@@ -39,6 +39,11 @@ interface BlockResult {
 
 /** Distinct blocks kept before the cache is emptied (its keys hold the blocks' text). */
 const CACHE_CHARS = 1 << 25;
+/** A frame line's address (the first word), and the indent before it. */
+const ADDRESS = /^(?<indent>[ \t]*)[0-9a-fA-F]+ /gm;
+
+/** Distinct frame lines kept. */
+const LINE_CACHE_ENTRIES = 200_000;
 
 /** Splits, inspects and rewrites `perf script` text, sample by sample. */
 export class SampleStream {
@@ -51,15 +56,21 @@ export class SampleStream {
   #carry = "";
   #cache = new Map<string, BlockResult>();
   #cacheChars = 0;
+  #lines = new Map<string, { sym: string; module: string; pc: string } | null>();
 
   /**
    * `rewrite`: apply the Python and V8 frame transforms (off for --raw-frames). `pids` collects
-   * the PIDs seen (a set shared by parallel slices may be passed).
+   * the PIDs seen (a set shared by parallel slices may be passed). Unless `keepAddresses`
+   * (needed for the collapser's --addrs), frame addresses are replaced by `0`: the folded
+   * stacks do not show them, and without them a stack repeats as the same text, so both this
+   * pass and the collapser work on each distinct stack once (JIT and interpreter leaves land
+   * on ever new addresses).
    */
   constructor(
     readonly rewrite: boolean,
     maxStack: number,
     readonly pids: Set<number> = new Set(),
+    readonly keepAddresses = false,
   ) {
     this.stats = new StackStats(maxStack);
   }
@@ -112,11 +123,14 @@ export class SampleStream {
       if (header.time < this.firstTime) this.firstTime = header.time;
       if (header.time > this.lastTime) this.lastTime = header.time;
       const blockStart = eol + 1;
-      const result = this.#block(blockStart <= stop ? text.slice(blockStart, stop) : "");
+      let block = blockStart <= stop ? text.slice(blockStart, stop) : "";
+      const canonical = !this.keepAddresses && block !== "";
+      if (canonical) block = block.replace(ADDRESS, "$<indent>0 ");
+      const result = this.#block(block);
       this.stats.add(result.summary);
-      if (result.text !== undefined) {
+      if (result.text !== undefined || canonical) {
         out ??= [];
-        out.push(text.slice(copied, blockStart), result.text);
+        out.push(text.slice(copied, blockStart), result.text ?? block);
         copied = stop;
       }
       pos = stop + 1;
@@ -144,8 +158,8 @@ export class SampleStream {
     const lines = block === "" ? [] : block.split("\n");
     const frames: BlockFrame[] = [];
     for (let i = 0; i < lines.length; i++) {
-      const f = parseFrameLine(lines[i]);
-      if (f) frames.push({ sym: stripOffset(f.sym), module: f.module, line: i, pc: f.pc });
+      const f = this.#frame(lines[i]);
+      if (f) frames.push({ sym: f.sym, module: f.module, line: i, pc: f.pc });
     }
     // An inlined frame belongs to the module of the next real frame towards the root.
     let outer = "inlined";
@@ -165,6 +179,18 @@ export class SampleStream {
       return `\t${f.pc} ${encodeName(f.sym)}${line.slice(line.lastIndexOf(" ("))}`;
     });
     return { text: out.join("\n"), summary };
+  }
+
+  /** A frame line parsed (cached: in JIT-heavy stacks the same lines recur in new blocks). */
+  #frame(line: string): { sym: string; module: string; pc: string } | undefined {
+    let f = this.#lines.get(line);
+    if (f === undefined) {
+      const parsed = parseFrameLine(line);
+      f = parsed ? { sym: stripOffset(parsed.sym), module: parsed.module, pc: parsed.pc } : null;
+      if (this.#lines.size >= LINE_CACHE_ENTRIES) this.#lines.clear();
+      this.#lines.set(line, f);
+    }
+    return f ?? undefined;
   }
 }
 

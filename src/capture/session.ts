@@ -207,7 +207,7 @@ export async function scriptAndCollapse(job: ScriptJob): Promise<ScriptOutcome> 
       }).spawn();
       children.push(child);
       const collapser = new PerfCollapser(job.collapse);
-      const stream = new SampleStream(!job.rawFrames, job.maxStack, pids);
+      const stream = new SampleStream(!job.rawFrames, job.maxStack, pids, job.collapse.addrs);
       streams.push(stream);
       const stderr = new Response(child.stderr).text();
       const decoder = new TextDecoder("utf-8", { fatal: false });

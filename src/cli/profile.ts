@@ -21,7 +21,9 @@ import {
   type CallGraph,
   chooseEvent,
   hasHardwarePmu,
+  headerCallGraph,
   parseCallGraph,
+  type PerfHeader,
   sliceCount,
   timeSlices,
 } from "../capture/perf.ts";
@@ -208,6 +210,8 @@ export interface Recording {
   seconds: number;
   /** What the diagnosis should know. */
   diagnose: Omit<DiagnoseContext, "maxStack">;
+  /** The recording's header, when already being read (report reads it beside perf script). */
+  header?: Promise<PerfHeader | undefined>;
   /** The runtime's palette (used unless --colors was given). */
   palette: Palette;
   /** Pick the palette from what the stacks hold (python when Python frames are common). */
@@ -258,7 +262,7 @@ export async function foldAndRender(
     sliceCount(size, navigator.hardwareConcurrency ?? 1, rec.diagnose.callGraph?.mode === "dwarf");
   let slices = [""];
   if (jobs > 1) {
-    const header = await readHeader(rec.perf, rec.data, echo);
+    const header = await (rec.header ?? readHeader(rec.perf, rec.data, echo));
     if (header?.firstNs !== undefined && header.lastNs !== undefined) {
       slices = timeSlices(header.firstNs, header.lastNs, jobs);
     }
@@ -308,7 +312,8 @@ export async function foldAndRender(
   if (outcome.interrupted) {
     warn("interrupted while reading the recording: the graph shows the part read until then");
   }
-  const hints = diagnose(outcome.stats, { ...rec.diagnose, maxStack });
+  const callGraph = rec.diagnose.callGraph ?? headerCallGraph(await rec.header);
+  const hints = diagnose(outcome.stats, { ...rec.diagnose, callGraph, maxStack });
   for (const h of hints) warn(h);
   if (outcome.stats.kernelSamples === 0) {
     for (const n of privilegeNotes(Deno.uid() ?? 0, readSysctl("kernel.perf_event_paranoid"))) {

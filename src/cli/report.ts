@@ -18,7 +18,6 @@ import {
   summaryLine,
 } from "./profile.ts";
 import { realProbe } from "../capture/runtime.ts";
-import type { CallGraph, PerfHeader } from "../capture/perf.ts";
 import { readHeader } from "../capture/session.ts";
 import { kernelRelease, osRelease, perfMissingError } from "../capture/permissions.ts";
 
@@ -45,16 +44,6 @@ export const reportCommand: Command = {
   run,
 };
 
-/** The call-graph mode a header shows (for the diagnosis), if any. */
-export function headerCallGraph(header: PerfHeader | undefined): CallGraph | undefined {
-  if (!header) return undefined;
-  if (header.dwarf) {
-    const m = /--call-graph[ =]dwarf,(\d+)/.exec(header.cmdline ?? "");
-    return { mode: "dwarf", size: m ? Number(m[1]) : 8192 };
-  }
-  return header.callchains ? { mode: "fp" } : undefined;
-}
-
 async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs("report", argv, profileOptions(false));
   if (positionals.length > 1) {
@@ -80,26 +69,25 @@ async function run(argv: string[]): Promise<number> {
   }
   const perf = perfBinary();
   if (!realProbe.which(perf)) throw perfMissingError(perf, osRelease(), kernelRelease());
-  const header = await readHeader(perf, data, commandEcho(settings.verbose));
-  if (header && !header.callchains) {
-    info(`${data} was recorded without call graphs: each stack is one frame (record with -g)`);
-  }
-  const span = header?.firstNs !== undefined && header.lastNs !== undefined
-    ? (header.lastNs - header.firstNs) / 1e9
-    : undefined;
+  // Read beside perf script: only the diagnosis (and time slices) need it.
+  const header = readHeader(perf, data, commandEcho(settings.verbose));
   const result = await foldAndRender({
     perf,
     data,
-    seconds: span ?? 0,
-    diagnose: { callGraph: headerCallGraph(header), kinds: [] },
+    seconds: 0,
+    header,
+    diagnose: { kinds: [] },
     palette: "hot",
     paletteByContent: true,
     title: `flame report: ${data}`,
-    subtitle: header?.cmdline ?? "",
+    subtitle: "",
     cleanRuntimeFiles: false,
     cleanJitted: false,
     artifactDirs: [],
   }, settings);
+  if ((await header)?.callchains === false) {
+    info(`${data} was recorded without call graphs: each stack is one frame (record with -g)`);
+  }
   info(summaryLine(result.samples, result.seconds, settings.output));
   if (settings.open) openFile(settings.output);
   return 0;

@@ -40,15 +40,25 @@ export function isPythonFrame(sym: string): boolean {
   return sym.startsWith("py::");
 }
 
-/** True when `module` is the CPython interpreter (libpython or a static python binary). */
-export function isInterpreterModule(module: string): boolean {
-  return INTERP_DSO.test(module);
+/** Memoizes a string predicate (modules and symbols repeat endlessly across samples). */
+function memo(test: (s: string) => boolean): (s: string) => boolean {
+  const cache = new Map<string, boolean>();
+  return (s) => {
+    let v = cache.get(s);
+    if (v === undefined) {
+      v = test(s);
+      if (cache.size >= 100_000) cache.clear();
+      cache.set(s, v);
+    }
+    return v;
+  };
 }
 
+/** True when `module` is the CPython interpreter (libpython or a static python binary). */
+export const isInterpreterModule: (module: string) => boolean = memo((m) => INTERP_DSO.test(m));
+
 /** True for an interpreter function that only passes control between Python frames. */
-export function isGlueSymbol(sym: string): boolean {
-  return GLUE.test(sym);
-}
+export const isGlueSymbol: (sym: string) => boolean = memo((s) => GLUE.test(s));
 
 function isKernelModule(module: string): boolean {
   return module.startsWith("[kernel") || module.endsWith(".ko");
