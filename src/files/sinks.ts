@@ -71,9 +71,11 @@ export function appendUint(out: Uint8Array, pos: number, value: number): number 
 export class FoldedLineSink implements WalkSink {
   #buf: Uint8Array;
   #pos = 0;
-  /** The current directory's escaped stack plus `;` (empty at the top). */
+  /** The current directory's escaped stack plus `;` (empty at the top)... */
   #prefix = new Uint8Array(4096);
   #prefixLength = 0;
+  /** ...and a view of exactly that, made once per directory, copied by `set` per line. */
+  #head = this.#prefix.subarray(0, 0);
   readonly #prefixLengths: number[] = [];
 
   constructor(private readonly out: ByteWriter, private readonly blockSize = 1 << 18) {
@@ -84,17 +86,17 @@ export class FoldedLineSink implements WalkSink {
     this.#prefixLengths.push(this.#prefixLength);
     this.#growPrefix(end - start);
     const stackEnd = appendEscaped(this.#prefix, this.#prefixLength, name, start, end);
-    this.#line(this.#prefix, stackEnd, undefined, 0, 0, value);
+    this.#line(this.#prefix.subarray(0, stackEnd), undefined, 0, 0, value);
     this.#prefix[stackEnd] = SEMICOLON;
-    this.#prefixLength = stackEnd + 1;
+    this.#setPrefixLength(stackEnd + 1);
   }
 
   entry(name: Uint8Array, start: number, end: number, value: number): void {
-    this.#line(this.#prefix, this.#prefixLength, name, start, end, value);
+    this.#line(this.#head, name, start, end, value);
   }
 
   leave(): void {
-    this.#prefixLength = this.#prefixLengths.pop() ?? 0;
+    this.#setPrefixLength(this.#prefixLengths.pop() ?? 0);
   }
 
   /** Writes out what is buffered. */
@@ -103,29 +105,32 @@ export class FoldedLineSink implements WalkSink {
     this.#pos = 0;
   }
 
-  /** Buffers `prefix[0..prefixEnd)`, the escaped name (if any), ` VALUE\n`. */
+  /** Buffers `head`, the escaped name (if any), ` VALUE\n`. */
   #line(
-    prefix: Uint8Array,
-    prefixEnd: number,
+    head: Uint8Array,
     name: Uint8Array | undefined,
     start: number,
     end: number,
     value: number,
   ): void {
-    const need = prefixEnd + (end - start) * ESCAPE_GROWTH + VALUE_ROOM;
+    const need = head.length + (end - start) * ESCAPE_GROWTH + VALUE_ROOM;
     if (this.#pos + need > this.#buf.length) {
       this.flush();
       if (need > this.#buf.length) this.#buf = new Uint8Array(Math.max(need, this.blockSize));
     }
     const buf = this.#buf;
-    let p = this.#pos;
-    // A loop beats set(subarray()) for the usual few dozen bytes: no view object per line.
-    for (let i = 0; i < prefixEnd; i++) buf[p++] = prefix[i];
+    buf.set(head, this.#pos);
+    let p = this.#pos + head.length;
     if (name) p = appendEscaped(buf, p, name, start, end);
     buf[p++] = SPACE;
     p = appendUint(buf, p, value);
     buf[p++] = NEWLINE;
     this.#pos = p;
+  }
+
+  #setPrefixLength(length: number): void {
+    this.#prefixLength = length;
+    this.#head = this.#prefix.subarray(0, length);
   }
 
   #growPrefix(nameLength: number): void {
