@@ -118,8 +118,9 @@ function styleSheet(spec: DocumentSpec): string {
 #unzoom,#search,#ic{cursor:pointer;opacity:.6}
 #unzoom:hover,#search:hover,#ic:hover{opacity:1}
 #ic.on{font-weight:bold;opacity:1}
-#frames rect{cursor:pointer}
-#frames rect:hover{stroke:#000;stroke-width:1;vector-effect:non-scaling-stroke}
+#frames rect{cursor:pointer;stroke-width:1;vector-effect:non-scaling-stroke}
+#frames .s{stroke:#fff;stroke-opacity:.6}
+#frames rect:hover{stroke:#000;stroke-opacity:1}
 #frames .m{fill:#e600e6}
 #frames .h{fill:#c8c8c8}
 #labels,#tip{pointer-events:none}
@@ -133,6 +134,7 @@ text{fill:#d8d8d8}
 #subtitle{fill:#a0a0a0}
 #labels text{fill:#000}
 #frames .h{fill:#8c8c8c}
+#frames .s{stroke:#1c1d21}
 #frames rect:hover{stroke:#fff}
 #tip rect{fill:#2a2b30;stroke:#666}
 :root{background:#1c1d21}

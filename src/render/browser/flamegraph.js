@@ -216,6 +216,7 @@
       if (!keep[j] && labels[j]) {
         labelsEl.removeChild(labels[j]);
         labels[j] = undefined;
+        rects[j].classList.remove("s");
       }
     }
     shown = [];
@@ -227,6 +228,8 @@
         el = labels[f] = document.createElementNS(SVG_NS, "text");
         el.setAttribute("y", labelY(f).toFixed(1));
         labelsEl.appendChild(el);
+        // A thin edge sets labelled frames apart; tiny ones get none (edges would drown them).
+        rects[f].classList.add("s");
       }
       if (el.lx !== x) el.setAttribute("x", el.lx = x);
       if (el.textContent !== next[k + 2]) el.textContent = next[k + 2];
