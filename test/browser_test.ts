@@ -51,7 +51,8 @@ function frameBox(page: Page, name: string) {
     const r = [...document.querySelectorAll("#frames rect")].find((e) => e.getAttribute("t") === n);
     if (!r) return null;
     const b = r.getBoundingClientRect();
-    const cls = r.getAttribute("class") ?? "";
+    // State classes only: p (dimmed ancestor), m (search match), h (hidden-frames bar).
+    const cls = [...r.classList].filter((c) => c !== "s").join(" ");
     return { x: b.x, y: b.y, width: b.width, height: b.height, cls };
   }, name);
 }
