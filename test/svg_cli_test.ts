@@ -58,10 +58,7 @@ Deno.test("empty input: exit 1, one clear line, nothing written to -o", async ()
       const r = await runFlame(["svg", "-o", out], { stdin });
       assert.equal(r.code, 1, JSON.stringify(stdin));
       assert.equal(r.stdout, "");
-      assert.match(
-        r.stderr,
-        /^(flame: warning: .*\n)?flame: error: no stack counts found in stdin/,
-      );
+      assert.match(r.stderr, /^flame: error: no stack counts found in stdin: [^\n]*\n$/);
       assert.doesNotMatch(r.stderr, /at .*\.ts:\d+/);
       assert.deepEqual([...Deno.readDirSync(dir)], []);
     }
@@ -78,6 +75,19 @@ Deno.test("invalid lines are skipped with one summary warning", async () => {
     /ignored 3 lines that are not folded stacks \(first at .*invalid\.folded:2\)/,
   );
   assert.match(r.stdout, /t="build_ast"\/>/);
+});
+
+Deno.test("a file of only bad lines: one error line with the count and the first", async () => {
+  await withTempDir(async (dir) => {
+    await Deno.writeTextFile(`${dir}/bad.folded`, "# comment\nhello world\nno count\n");
+    const r = await runFlame(["svg", `${dir}/bad.folded`]);
+    assert.equal(r.code, 1);
+    assert.equal(
+      r.stderr,
+      `flame: error: no stack counts found in ${dir}/bad.folded: 2 lines are not folded stacks ` +
+        `like 'main;work;leaf 42' (first at ${dir}/bad.folded:2)\n`,
+    );
+  });
 });
 
 Deno.test("a missing file is one line naming it", async () => {

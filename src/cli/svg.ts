@@ -37,6 +37,10 @@ Examples:
   flame svg --inverted --countname bytes allocations.folded -o allocs.svg
   flame svg diff.folded --negate -o diff.svg    (lines "stack BEFORE AFTER")`;
 
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
 /** The `flame svg` subcommand. */
 export const svgCommand: Command = {
   name: "svg",
@@ -59,16 +63,22 @@ export const svgCommand: Command = {
         invalid += stats.invalid;
       }
     }
-    if (invalid > 0) {
-      const s = invalid === 1 ? "line" : "lines";
-      warn(`ignored ${invalid} ${s} that are not folded stacks (first at ${firstInvalid})`);
-    }
+    const where = files.length === 1 ? (files[0] === "-" ? "stdin" : files[0]) : "the input";
     if (lines.length === 0) {
-      const where = files.length === 1 ? (files[0] === "-" ? "stdin" : files[0]) : "the input";
+      // One line says it all: no warning about invalid lines first.
+      const like = "like 'main;work;leaf 42'";
+      const bad = invalid === 1
+        ? `1 line is not a folded stack ${like}`
+        : `${invalid} lines are not folded stacks ${like}`;
       throw new FlameError(
-        `no stack counts found in ${where}: nothing to draw`,
-        1,
-        "expected folded lines like 'main;work;leaf 42' (see 'flame collapse')",
+        invalid > 0
+          ? `no stack counts found in ${where}: ${bad} (first at ${firstInvalid})`
+          : `no stack counts found in ${where}: expected lines ${like}`,
+      );
+    }
+    if (invalid > 0) {
+      warn(
+        `ignored ${plural(invalid, "line")} that are not folded stacks (first at ${firstInvalid})`,
       );
     }
     const result = renderSvg(lines, options);

@@ -32,7 +32,14 @@ export function commentSafe(text: string): string {
   return xmlSafe(text).replace(/-(?=-)/g, "- ").replace(/-$/, "- ");
 }
 
-/** Keeps only characters that cannot end a CSS declaration or break out of a style element. */
+/**
+ * Keeps only characters that cannot end a CSS declaration or break out of a style element;
+ * quotes go too when unbalanced (an open string would swallow the rest of the rule).
+ */
 export function cssSafe(text: string): string {
-  return xmlSafe(text).replace(/[{};<>&\\]/g, "");
+  let s = xmlSafe(text).replace(/[{};<>&\\\n\r]/g, "");
+  for (const q of ['"', "'"]) {
+    if (s.split(q).length % 2 === 0) s = s.replaceAll(q, "");
+  }
+  return s;
 }
