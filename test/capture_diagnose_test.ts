@@ -116,3 +116,16 @@ Deno.test("summary: kernel frames, rooted through kernel frames on top", () => {
   assert.equal(a.rooted, 3);
   assert.equal(a.modules.get("/bin/p")?.frames, 3 * 3 + 2 * 2);
 });
+
+Deno.test("diagnose: a failed perf_jit attach says so, without misleading stack-size hints", () => {
+  const lib = "/lib/libpython3.13.so.1.0";
+  const broken = [f("_PyEval_EvalFrameDefault", lib), f("[unknown]", "/tmp/perf-7.map")];
+  const h = diagnose(stats([[broken, 50]]), {
+    callGraph: { mode: "dwarf", size: 32768 },
+    maxStack: 127,
+    kinds: ["python"],
+    pythonJitAttach: true,
+  });
+  assert.equal(h.length, 1, h.join("\n"));
+  assert.match(h[0], /attaching to a Python started with perf_jit .*'flame run/);
+});

@@ -185,6 +185,8 @@ export interface DiagnoseContext {
   kinds: string[];
   /** A note about the Python version was printed already. */
   pythonNoted?: boolean;
+  /** An attach to a Python started with perf_jit (its jitdump was injected). */
+  pythonJitAttach?: boolean;
 }
 
 const pct = (n: number, d: number) => `${Math.round((100 * n) / d)}%`;
@@ -211,14 +213,20 @@ export function diagnose(stats: StackStats, ctx: DiagnoseContext): string[] {
     stats.interpreterSamples > stats.samples * 0.2 && stats.pythonSamples === 0 && !ctx.pythonNoted
   ) {
     hints.push(
-      "no Python function names: Python 3.11 and older have no perf support (3.12+ has; " +
-        "3.13+ shows whole stacks), or the process was started without PYTHON_PERF_JIT_SUPPORT=1",
+      ctx.pythonJitAttach
+        ? "no Python function names: attaching to a Python started with perf_jit often fails " +
+          "with this perf (the JIT code mapped before the attach is not matched); profile it " +
+          "from the start with 'flame run -- python3 ...'"
+        : "no Python function names: Python 3.11 and older have no perf support (3.12+ has; " +
+          "3.13+ shows whole stacks), or the process was started without PYTHON_PERF_JIT_SUPPORT=1",
     );
   }
 
+  // A failed perf_jit attach also breaks unwinding: the hint above says what to do instead.
+  const jitAttachFailed = ctx.pythonJitAttach === true && stats.pythonSamples === 0;
   const user = stats.userSamples;
   const rootedShare = user ? stats.rooted / user : 1;
-  if (user >= 20 && rootedShare < 0.8 && !py312) {
+  if (user >= 20 && rootedShare < 0.8 && !py312 && !jitAttachFailed) {
     const what = `stacks look truncated: only ${pct(stats.rooted, user)} reach _start or ` +
       `start_thread`;
     if (cg?.mode === "fp" && !jit) {
@@ -255,10 +263,14 @@ export function diagnose(stats: StackStats, ctx: DiagnoseContext): string[] {
         `cut by the kernel: sudo sysctl kernel.perf_event_max_stack=1024 before recording`,
     );
   }
-  if (stats.frames > 0 && stats.jitUnknown / stats.frames > 0.05) {
+  if (stats.frames > 0 && stats.jitUnknown / stats.frames > 0.05 && !jitAttachFailed) {
     const fix = ctx.kinds.includes("java")
       ? "the JVM wrote no perf map (killed before exit? attach needs jcmd PID Compiler.perfmap)"
-      : "start node with --perf-basic-prof (Deno: --v8-flags=--perf-basic-prof)";
+      : ctx.kinds.includes("node") || ctx.kinds.includes("deno")
+      ? "start node with --perf-basic-prof (Deno: --v8-flags=--perf-basic-prof)"
+      : ctx.kinds.includes("python")
+      ? "Python's perf trampolines were not matched to names"
+      : "the runtime wrote no perf map (/tmp/perf-PID.map)";
     hints.push(`${pct(stats.jitUnknown, stats.frames)} of frames are unnamed JIT code: ${fix}`);
   }
   for (const [module, m] of stats.modules) {

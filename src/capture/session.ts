@@ -21,8 +21,10 @@ export interface RecordOutcome {
   /** perf's exit status: the program's own status, or 128+N when a signal ended it. */
   code: number;
   signal: Deno.Signal | null;
-  /** perf printed nothing and exited 255/129 before writing data: it failed to start. */
+  /** Wall-clock seconds perf ran. */
   seconds: number;
+  /** perf's own messages, when they were captured (`captureStderr`). */
+  stderr?: string;
 }
 
 /**
@@ -35,6 +37,7 @@ export async function runRecord(
   env: Record<string, string>,
   interrupts: Interrupts,
   echo?: CommandEcho,
+  captureStderr = false,
 ): Promise<RecordOutcome> {
   echo?.(argv, env);
   const started = performance.now();
@@ -43,8 +46,11 @@ export async function runRecord(
     env,
     stdin: "inherit",
     stdout: "inherit",
-    stderr: "inherit",
+    // Attaching runs no program of the user's: perf's messages are read (all of them, so it
+    // never blocks on a full pipe) and explained instead of shown.
+    stderr: captureStderr ? "piped" : "inherit",
   }).spawn();
+  const stderr = captureStderr ? new Response(child.stderr).text() : undefined;
   interrupts.target = {
     stop: (sig) => signalPid(child.pid, sig === "SIGTERM" ? "SIGTERM" : "SIGINT"),
     kill: () => {
@@ -61,6 +67,7 @@ export async function runRecord(
       code: status.code,
       signal: status.signal,
       seconds: (performance.now() - started) / 1000,
+      stderr: await stderr,
     };
   } finally {
     interrupts.target = undefined;

@@ -180,16 +180,21 @@ async function attach(
   );
   const mapsBefore = new Set(pids.filter((p) => exists(`/tmp/perf-${p}.map`)));
   try {
-    const recorded = await runRecord(recordArgv(spec), {}, interrupts, echo);
+    const recorded = await runRecord(recordArgv(spec), {}, interrupts, echo, true);
     let size = 0;
     try {
       size = Deno.statSync(raw).size;
     } catch { /* nothing written */ }
     if (size === 0) {
-      const r = await runCaptured(
-        recordArgv({ ...spec, quiet: false, output: `${raw}.probe`, target: probeTarget(spec) }),
-      );
-      throw recordFailure(r.stderr, {
+      let stderr = recorded.stderr ?? "";
+      if (stderr.trim() === "") {
+        // -q kept perf quiet: ask again, briefly and not quietly, to hear why.
+        const r = await runCaptured(
+          recordArgv({ ...spec, quiet: false, output: `${raw}.probe`, target: probeTarget(spec) }),
+        );
+        stderr = r.stderr;
+      }
+      throw recordFailure(stderr, {
         mode: all ? "all-cpus" : "pids",
         pids,
         event: spec.event,
@@ -220,7 +225,11 @@ async function attach(
         perf,
         data,
         seconds: recorded.seconds,
-        diagnose: { callGraph: spec.callGraph, kinds },
+        diagnose: {
+          callGraph: spec.callGraph,
+          kinds,
+          pythonJitAttach: setups.some((s) => s.jitdump),
+        },
         palette: paletteFor(kinds) as never,
         dropIdle: all,
         title: all ? "flame record: all CPUs" : `flame record: ${names.join(", ")}`,
