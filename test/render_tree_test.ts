@@ -128,3 +128,48 @@ Deno.test("empty frames and a trailing ';' are frames with empty names", () => {
   const t = buildTree(lines(["a;;b", 1], ["a;", 1]));
   assert.deepEqual(rows(t), ["all 0+2", "  a 0+2", "     0+2", "      b 1+1"]);
 });
+
+Deno.test("random stacks: one frame per call path, widths are sums, children inside parents", () => {
+  const names = ["a", "a.b", "a0", "ab", "a b", "b", "b;", "", "f", "f.cold", "f2", "é", "z"];
+  let seed = 7;
+  const rand = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % n;
+  };
+  for (let round = 0; round < 200; round++) {
+    const input: FoldedLine[] = [];
+    const n = 1 + rand(30);
+    for (let i = 0; i < n; i++) {
+      const depth = 1 + rand(5);
+      const frames = Array.from({ length: depth }, () => names[rand(names.length)]);
+      input.push({ stack: frames.join(";"), count: 1 + rand(9) });
+    }
+    const t = buildTree(input, { reverse: round % 5 === 0 });
+    const stacks = input.map((l) =>
+      round % 5 === 0 ? l.stack.split(";").reverse().join(";") : l.stack
+    );
+    // Expected width of every call path (frames joined by ";" are unambiguous here because a
+    // name "b;" splits into "b" and "" exactly as the stack does).
+    const want = new Map<string, number>();
+    stacks.forEach((s, i) => {
+      const frames = s.split(";");
+      for (let d = 1; d <= frames.length; d++) {
+        const key = frames.slice(0, d).join(";");
+        want.set(key, (want.get(key) ?? 0) + input[i].count);
+      }
+    });
+    const path: string[] = [];
+    const got = new Map<string, number>();
+    for (let i = 1; i < t.names.length; i++) {
+      path.length = t.depth[i] - 1;
+      path.push(t.names[i]);
+      const key = path.join(";");
+      assert.ok(!got.has(key), `round ${round}: ${JSON.stringify(key)} split in two`);
+      got.set(key, t.width[i] * t.gcd);
+      const parent = t.names.findLastIndex((_, j) => j < i && t.depth[j] === t.depth[i] - 1);
+      assert.ok(t.start[i] >= t.start[parent]);
+      assert.ok(t.start[i] + t.width[i] <= t.start[parent] + t.width[parent]);
+    }
+    assert.deepEqual(new Map([...got].sort()), new Map([...want].sort()), `round ${round}`);
+  }
+});

@@ -200,20 +200,31 @@ function merge(c: Collected, order: number[], { pow10, gcd }: UnitScale): FrameT
     // The longest run of whole frames shared with the previous stack, by binary search with
     // native substring comparisons (a character loop in JS costs more than everything else;
     // startsWith is slower still).
-    let lo = 0;
+    let good = 0; // frames known shared
     if (prev !== undefined && open > 0) {
-      let hi = open;
-      while (lo < hi) {
-        const mid = (lo + hi + 1) >> 1;
-        const e = ends[mid];
-        if (
-          (e === key.length || key.charCodeAt(e) === sep) &&
-          key.substring(0, e) === prev.substring(0, e)
-        ) lo = mid;
-        else hi = mid - 1;
+      const sharesFrames = (d: number) => {
+        const e = ends[d];
+        return (e === key.length || key.charCodeAt(e) === sep) &&
+          key.substring(0, e) === prev!.substring(0, e);
+      };
+      // Sorted neighbours usually differ near the leaf: gallop down from the top, then bisect
+      // between the deepest depth known shared and the shallowest known not.
+      let bad = open + 1;
+      let step = 1;
+      for (let d = open; d > good; d = Math.max(good, bad - step), step *= 2) {
+        if (sharesFrames(d)) {
+          good = d;
+          break;
+        }
+        bad = d;
+      }
+      while (bad - good > 1) {
+        const mid = (good + bad) >> 1;
+        if (sharesFrames(mid)) good = mid;
+        else bad = mid;
       }
     }
-    const shared = lo;
+    const shared = good;
     close(shared + 1);
     let pos = shared === 0 ? 0 : ends[shared] + 1;
     let d = shared + 1;
