@@ -72,8 +72,8 @@ export interface PerfOptions {
   /** How addr2line and nm are run (tests). */
   runTool?: RunTool;
   /**
-   * Characters of text each cache may hold before it is emptied (default 32 Mi). Memory stays
-   * bounded whatever the input; tests set it small.
+   * Characters of text each cache may hold (default 2 Mi). Memory stays bounded whatever the
+   * input; tests set it small.
    */
   cacheChars?: number;
 }
@@ -111,8 +111,10 @@ interface BlockEntry {
   unrecognized: number;
   firstBad: number;
   firstBadText: string;
-  /** Summed periods by root frame (process name). */
+  /** Summed periods by root frame (process name), while the entry is in the cache. */
   counts: Map<string, number>;
+  /** True once the entry is in the cache (a full cache folds blocks without keeping them). */
+  cached: boolean;
 }
 
 const IRREGULAR: BlockEntry = {
@@ -123,18 +125,67 @@ const IRREGULAR: BlockEntry = {
   firstBad: -1,
   firstBadText: "",
   counts: new Map(),
+  cached: false,
 };
 
 /** A sample longer than this is read line by line instead of as one block. */
 const MAX_BLOCK = 1 << 20;
 /** Characters kept of one line; the rest is dropped (with a warning). */
 const MAX_LINE = 1 << 24;
-/** Characters each cache may hold by default (keys and folded values). */
-const CACHE_CHARS = 1 << 25;
+/**
+ * Characters each cache may hold by default (keys and folded values). Measured: larger caches
+ * hit a little more often on profiles with many unique stacks, but cost more in GC than
+ * they save.
+ */
+const CACHE_CHARS = 1 << 21;
 /** Entries each cache may hold. */
 const CACHE_ENTRIES = 200_000;
+/**
+ * Lookups after which a full cache that misses more often than it hits is emptied, so that it
+ * can learn the stacks of a new phase of the profile. A full cache is otherwise left as it is:
+ * emptying and refilling it over and over would make garbage as fast as the input comes.
+ */
+const CACHE_WINDOW = 1 << 16;
 /** Event names remembered for messages. */
 const MAX_EVENT_NAMES = 16;
+
+/**
+ * The use of a bounded cache: how full it is, and how often it hit lately. A full cache takes
+ * no new entries; it is emptied only when it misses more than it hits over CACHE_WINDOW
+ * lookups.
+ */
+class CacheUse {
+  #chars = 0;
+  #full = false;
+  #lookups = 0;
+  #hits = 0;
+
+  /** Counts a lookup; true when the cache should be emptied now. */
+  looked(hit: boolean): boolean {
+    if (hit) this.#hits++;
+    if (++this.#lookups < CACHE_WINDOW) return false;
+    const empty = this.#full && this.#hits * 2 < this.#lookups;
+    this.#lookups = 0;
+    this.#hits = 0;
+    return empty;
+  }
+
+  /** True when an entry of `chars` characters fits (and counts it as stored). */
+  admits(chars: number, cache: Map<string, unknown>, limit: number): boolean {
+    if (this.#full || this.#chars + chars > limit || cache.size >= CACHE_ENTRIES) {
+      this.#full = true;
+      return false;
+    }
+    this.#chars += chars;
+    return true;
+  }
+
+  /** The cache was emptied. */
+  emptied(): void {
+    this.#chars = 0;
+    this.#full = false;
+  }
+}
 
 /**
  * Reads the frame lines of one sample. With `--srcline`, a frame may be followed by its source
@@ -230,9 +281,12 @@ function looksLikeSrcline(line: string): boolean {
     parseFrameLine(line) === undefined && parseBareFrameLine(line) === undefined;
 }
 
-/** A line that could be a one-line sample (cheap test before the regular expressions). */
+/**
+ * A line that could be a one-line sample (cheap test before the parser). perf indents frame
+ * lines with a tab and right-aligns process names with spaces, so a tab rules one out.
+ */
 function mayBeOneLineSample(line: string): boolean {
-  return line.includes(": ") || line.includes(":\t");
+  return line.charCodeAt(0) !== 9 && (line.includes(": ") || line.includes(":\t"));
 }
 
 /** Shortens a line for a message. */
@@ -267,9 +321,9 @@ export class PerfCollapser implements Collapser {
 
   // Caches: [not java, java] (a `java` process name changes how names are tidied).
   readonly #blocks = [new Map<string, BlockEntry>(), new Map<string, BlockEntry>()];
-  #blockChars = 0;
+  readonly #blockUse = new CacheUse();
   readonly #frameCache = [new Map<string, string | null>(), new Map<string, string | null>()];
-  #frameChars = 0;
+  readonly #frameUse = new CacheUse();
   readonly #origin = new WeakMap<RawFrame, FrameRecord & { given: RawFrame }>();
 
   // What the input held, for messages.
@@ -462,7 +516,9 @@ export class PerfCollapser implements Collapser {
     this.#sawEvent = true;
     if (!this.#accepts(tail.event)) return end + 2;
     const pname = this.#rootName(head);
-    entry.counts.set(pname, (entry.counts.get(pname) ?? 0) + periodValue(tail.period));
+    const period = periodValue(tail.period);
+    if (entry.cached) entry.counts.set(pname, (entry.counts.get(pname) ?? 0) + period);
+    else addStack(this.#stacks, entry.suffix === null ? pname : `${pname};${entry.suffix}`, period);
     this.#samples++;
     return end + 2;
   }
@@ -470,18 +526,25 @@ export class PerfCollapser implements Collapser {
   /** The cached folded form of a block of frame lines. */
   #blockEntry(block: string, java: boolean): BlockEntry {
     const cache = this.#blocks[java ? 1 : 0];
-    let entry = cache.get(block);
-    if (entry === undefined) {
-      entry = this.#foldBlock(block, java);
-      if (this.#blockChars > this.#cacheChars || cache.size >= CACHE_ENTRIES) this.#flushBlocks();
+    const cached = cache.get(block);
+    if (this.#blockUse.looked(cached !== undefined)) this.#flushBlocks();
+    if (cached !== undefined) return cached;
+    const entry = this.#foldBlock(block, java);
+    if (
+      this.#blockUse.admits(block.length + (entry.suffix?.length ?? 0), cache, this.#cacheChars)
+    ) {
+      if (entry.regular) entry.cached = true;
       cache.set(block, entry);
-      this.#blockChars += block.length + (entry.suffix?.length ?? 0);
     }
     return entry;
   }
 
-  /** Folds a block of frame lines (the lines between a header and its blank line). */
+  /**
+   * Folds a block of frame lines (the lines between a header and its blank line). Without
+   * `--srcline` each line is looked up in the frame cache before it is parsed at all.
+   */
   #foldBlock(block: string, java: boolean): BlockEntry {
+    if (!this.#o.srcline) return this.#foldPlainBlock(block, java);
     const lines = block === "" ? [] : block.split("\n");
     for (const line of lines) {
       if (!isPerlSpace(line.charCodeAt(0))) return IRREGULAR;
@@ -510,17 +573,54 @@ export class PerfCollapser implements Collapser {
     return entry;
   }
 
+  /** {@link #foldBlock} without `--srcline`: one frame per line, no records. */
+  #foldPlainBlock(block: string, java: boolean): BlockEntry {
+    const entry: BlockEntry = { ...IRREGULAR, regular: true, counts: new Map() };
+    if (block === "") return entry;
+    const cache = this.#frameCache[java ? 1 : 0];
+    const parts: string[] = [];
+    for (let start = 0; start <= block.length;) {
+      let end = block.indexOf("\n", start);
+      if (end === -1) end = block.length;
+      const line = block.slice(start, end);
+      const index = entry.lines++;
+      start = end + 1;
+      if (!isPerlSpace(line.charCodeAt(0))) return IRREGULAR;
+      let folded = this.#frameLookup(cache, line);
+      if (folded === undefined) {
+        if (mayBeOneLineSample(line) && parseOneLineSample(line) !== undefined) return IRREGULAR;
+        const frame = parseFrameLine(line);
+        if (frame === undefined) {
+          if (entry.unrecognized++ === 0) {
+            entry.firstBad = index;
+            entry.firstBadText = line;
+          }
+          continue;
+        }
+        folded = this.#foldFrame(frame.pc, frame.sym, frame.module, undefined, java);
+        this.#rememberFrame(cache, line, folded);
+      }
+      if (folded !== null) parts.push(folded);
+    }
+    entry.suffix = parts.length === 0 ? null : parts.reverse().join(";");
+    return entry;
+  }
+
   /** Moves the counts held by the block cache into the stacks and empties the cache. */
   #flushBlocks(): void {
     for (const cache of this.#blocks) {
       for (const entry of cache.values()) {
+        if (!entry.cached) continue;
         for (const [pname, count] of entry.counts) {
           addStack(this.#stacks, entry.suffix === null ? pname : `${pname};${entry.suffix}`, count);
         }
+        // A caller may still hold the entry: from now on its samples go to the stacks directly.
+        entry.cached = false;
+        entry.counts.clear();
       }
       cache.clear();
     }
-    this.#blockChars = 0;
+    this.#blockUse.emptied();
   }
 
   /** One line, the way stackcollapse-perf.pl's main loop reads it. */
@@ -654,17 +754,29 @@ export class PerfCollapser implements Collapser {
 
   #foldCached(frame: FrameRecord): string | null {
     const cache = this.#frameCache[frame.java ? 1 : 0];
-    let folded = cache.get(frame.key);
+    let folded = this.#frameLookup(cache, frame.key);
     if (folded === undefined) {
       folded = this.#foldFrame(frame.pc, frame.sym, frame.module, frame.srcline, frame.java);
-      if (cache.size >= CACHE_ENTRIES || this.#frameChars > this.#cacheChars) {
-        for (const c of this.#frameCache) c.clear();
-        this.#frameChars = 0;
-      }
-      cache.set(frame.key, folded);
-      this.#frameChars += frame.key.length + (folded?.length ?? 0);
+      this.#rememberFrame(cache, frame.key, folded);
     }
     return folded;
+  }
+
+  /** Looks a frame line up in the frame cache. */
+  #frameLookup(cache: Map<string, string | null>, key: string): string | null | undefined {
+    const folded = cache.get(key);
+    if (this.#frameUse.looked(folded !== undefined)) {
+      for (const c of this.#frameCache) c.clear();
+      this.#frameUse.emptied();
+    }
+    return folded;
+  }
+
+  /** Caches a frame line's folded form, if the cache has room. */
+  #rememberFrame(cache: Map<string, string | null>, key: string, folded: string | null): void {
+    if (this.#frameUse.admits(key.length + (folded?.length ?? 0), cache, this.#cacheChars)) {
+      cache.set(key, folded);
+    }
   }
 
   /**
