@@ -81,9 +81,17 @@ export function commandOf(positionals: string[], rest: string[], hadDashDash: bo
 }
 
 async function run(argv: string[]): Promise<number> {
-  const { values, positionals, rest } = parseCommandArgs("run", argv, profileOptions(true), {
-    splitAtDashDash: true,
-  });
+  let parsed;
+  try {
+    parsed = parseCommandArgs("run", argv, profileOptions(true), { splitAtDashDash: true });
+  } catch (err) {
+    // `flame run prog -x`: prog's options read as flame's. Say where the command goes.
+    if (err instanceof UsageError && !argv.includes("--")) {
+      throw new UsageError(err.message, "put the command after '--': flame run [OPTIONS] -- CMD");
+    }
+    throw err;
+  }
+  const { values, positionals, rest } = parsed;
   const command = commandOf(positionals, rest, argv.includes("--"));
   if (command.length === 0) {
     throw new UsageError(
