@@ -15,9 +15,9 @@ import {
   parsePaletteMap,
   type Rgb,
 } from "./color.ts";
-import { layoutFrames, minWidthUnits, NOMINAL_WIDTH, XPAD } from "./layout.ts";
+import { type DrawnFrame, layoutFrames, minWidthUnits, NOMINAL_WIDTH, XPAD } from "./layout.ts";
 import { writeDocument } from "./svg.ts";
-import { buildTree } from "./tree.ts";
+import { buildTree, type FrameTree } from "./tree.ts";
 
 /** Colour palettes (flamegraph.pl's, plus inferno's `python` and `rust`). */
 export const PALETTES = [
@@ -182,13 +182,7 @@ export function renderSvg(
   }
   const differential = tree.delta !== undefined;
   const countTotal = (tree.total * tree.gcd) / tree.pow10;
-  let rootWidth = tree.total;
-  if (o.total !== undefined) {
-    if (o.total * tree.scale >= tree.total) rootWidth = Math.round(o.total * tree.scale);
-    else {warnings.push(
-        `--total ${o.total} is less than the sum of the counts (${countTotal}); ignored`,
-      );}
-  }
+  const rootWidth = rootWidthFor(tree, o.total, warnings);
   if (countTotal < 100 && o.countName === "samples" && !differential) {
     warnings.push(`the stack count is low (${countTotal}): did something go wrong?`);
   }
@@ -229,6 +223,16 @@ export function renderSvg(
   };
 }
 
+/** The root's width in units: the sum of the counts, or a larger --total. */
+function rootWidthFor(tree: FrameTree, total: number | undefined, warnings: string[]): number {
+  if (total === undefined) return tree.total;
+  const units = Math.round(total * tree.scale);
+  if (units >= tree.total) return units;
+  const sum = (tree.total * tree.gcd) / tree.pow10;
+  warnings.push(`--total ${total} is less than the sum of the counts (${sum}); ignored`);
+  return tree.total;
+}
+
 /** The details line's idle text when frames were dropped. */
 function droppedNote(dropped: number, min: MinWidth, bars: boolean): string {
   if (dropped === 0) return "";
@@ -242,7 +246,7 @@ function droppedNote(dropped: number, min: MinWidth, bars: boolean): string {
 
 /** Each drawn frame's fill: by name, or by self delta for a differential. */
 function frameFills(
-  frames: { name: string; delta: number; hidden: number; node: number }[],
+  frames: DrawnFrame[],
   o: RenderOptions,
   differential: boolean,
   warnings: string[],
@@ -254,28 +258,31 @@ function frameFills(
   }
   const mode: ColorMode = o.random ? "random" : o.hash ? "hash" : "stable";
   const mapPath = o.cp === true ? "palette.map" : o.cp || undefined;
-  let map: Map<string, Rgb> | undefined;
-  if (mapPath) {
-    try {
-      map = parsePaletteMap(Deno.readTextFileSync(mapPath));
-    } catch (err) {
-      if (!(err instanceof Deno.errors.NotFound)) {
-        warnings.push(`${mapPath}: cannot read the palette map (${(err as Error).message})`);
-      }
-      map = new Map();
-    }
-  }
+  const map = mapPath ? loadPaletteMap(mapPath, warnings) : undefined;
   const colorizer = new Colorizer(o.colors, mode, map);
-  const fills = frames.map((f, i) => (i === 0 || f.hidden ? "" : colorizer.color(f.name)));
-  fills[0] = colorizer.color("all");
-  if (map && mapPath) {
-    try {
-      Deno.writeTextFileSync(mapPath, formatPaletteMap(map));
-    } catch (err) {
-      warnings.push(`${mapPath}: cannot save the palette map (${(err as Error).message})`);
-    }
-  }
+  const fills = frames.map((f) => (f.hidden ? "" : colorizer.color(f.name)));
+  if (map && mapPath) savePaletteMap(mapPath, map, warnings);
   return fills;
+}
+
+/** Reads a palette map file; a missing one is empty, an unreadable one is warned about. */
+function loadPaletteMap(path: string, warnings: string[]): Map<string, Rgb> {
+  try {
+    return parsePaletteMap(Deno.readTextFileSync(path));
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) {
+      warnings.push(`${path}: cannot read the palette map (${(err as Error).message})`);
+    }
+    return new Map();
+  }
+}
+
+function savePaletteMap(path: string, map: Map<string, Rgb>, warnings: string[]): void {
+  try {
+    Deno.writeTextFileSync(path, formatPaletteMap(map));
+  } catch (err) {
+    warnings.push(`${path}: cannot save the palette map (${(err as Error).message})`);
+  }
 }
 
 /** Renders merged folded stacks (stack to count), as `renderSvg` does. */

@@ -179,66 +179,84 @@ function scriptConfig(spec: DocumentSpec, layout: Layout, g: Geometry): string {
 /** Writes the whole document. */
 export function writeDocument(spec: DocumentSpec, layout: Layout): string {
   const g = geometry(spec, layout.maxDepth);
+  const { rects, labels } = framesMarkup(spec, layout, g);
+  return [
+    header(spec, layout, g),
+    rects,
+    `</svg>\n<g id="labels">\n`,
+    labels,
+    `</g>\n<script><![CDATA[\n${BROWSER_SCRIPT}\n]]></script>\n</svg>\n`,
+  ].join("");
+}
+
+/** Everything before the first frame: root element, style, headings, buttons, frames viewport. */
+function header(spec: DocumentSpec, layout: Layout, g: Geometry): string {
   const W = spec.layoutWidth;
   const fs = spec.fontSize;
-  const fh = spec.frameHeight;
-  const out: string[] = [];
-  out.push(`<?xml version="1.0" encoding="UTF-8" standalone="no"?>\n`);
+  const h = num(g.height);
+  const out: string[] = [`<?xml version="1.0" encoding="UTF-8" standalone="no"?>\n`];
   if (spec.notes) out.push(`<!-- NOTES: ${commentSafe(spec.notes)} -->\n`);
-  const widthAttr = spec.width === undefined ? "100%" : String(W);
+  const width = spec.width === undefined ? "100%" : String(W);
+  const config = escapeXml(scriptConfig(spec, layout, g));
   out.push(
-    `<svg version="1.1" xmlns="http://www.w3.org/2000/svg" width="${widthAttr}" height="${
-      num(g.height)
-    }" viewBox="0 0 ${W} ${num(g.height)}" data-flame="${
-      escapeXml(scriptConfig(spec, layout, g))
-    }">\n`,
+    `<svg version="1.1" xmlns="http://www.w3.org/2000/svg" width="${width}" height="${h}" ` +
+      `viewBox="0 0 ${W} ${h}" data-flame="${config}">\n`,
   );
   const gradient = GRADIENTS[spec.background];
   if (gradient) {
     out.push(
       `<defs><linearGradient id="bg" x2="0" y2="1"><stop offset="5%" stop-color="${
         gradient[0]
-      }"/><stop offset="95%" stop-color="${gradient[1]}"/></linearGradient></defs>\n`,
+      }"/>` +
+        `<stop offset="95%" stop-color="${gradient[1]}"/></linearGradient></defs>\n`,
     );
   }
   out.push(`<style>\n${styleSheet(spec)}\n</style>\n`);
   const bgFill = gradient ? "url(#bg)" : escapeXml(spec.background);
-  out.push(`<rect id="bgr" width="100%" height="100%" fill="${bgFill}"/>\n`);
-  out.push(`<text id="title" x="50%" y="${num(g.titleY)}">${escapeXml(spec.title)}</text>\n`);
-  if (spec.subtitle) {
-    out.push(
-      `<text id="subtitle" x="50%" y="${num(fs * 4)}">${escapeXml(spec.subtitle)}</text>\n`,
-    );
-  }
-  out.push(`<text id="unzoom" class="hide" x="${XPAD}" y="${num(g.titleY)}">Reset Zoom</text>\n`);
-  out.push(`<text id="search" x="100%" dx="-40" y="${num(g.titleY)}">Search</text>\n`);
-  out.push(`<text id="ic" x="100%" dx="-${XPAD}" y="${num(g.titleY)}">ic</text>\n`);
+  const ty = num(g.titleY);
+  const dy = num(g.detailsY);
   out.push(
-    `<text id="details" x="${XPAD}" y="${num(g.detailsY)}">${escapeXml(spec.note)}</text>\n`,
+    `<rect id="bgr" width="100%" height="100%" fill="${bgFill}"/>\n`,
+    `<text id="title" x="50%" y="${ty}">${escapeXml(spec.title)}</text>\n`,
+    spec.subtitle
+      ? `<text id="subtitle" x="50%" y="${num(fs * 4)}">${escapeXml(spec.subtitle)}</text>\n`
+      : "",
+    `<text id="unzoom" class="hide" x="${XPAD}" y="${ty}">Reset Zoom</text>\n`,
+    `<text id="search" x="100%" dx="-40" y="${ty}">Search</text>\n`,
+    `<text id="ic" x="100%" dx="-${XPAD}" y="${ty}">ic</text>\n`,
+    `<text id="details" x="${XPAD}" y="${dy}">${escapeXml(spec.note)}</text>\n`,
+    `<text id="matched" x="100%" dx="-${XPAD}" y="${dy}"></text>\n`,
   );
-  out.push(`<text id="matched" x="100%" dx="-${XPAD}" y="${num(g.detailsY)}"></text>\n`);
+  const gridRoot = gridScale(layout.rootWidth) === 1 ? layout.rootWidth : GRID;
+  const fh = num(g.framesHeight);
+  out.push(
+    `<svg id="frames" x="${XPAD}" y="${num(g.top)}" width="${W - 2 * XPAD}" height="${fh}" ` +
+      `viewBox="0 0 ${gridRoot} ${fh}" preserveAspectRatio="none">\n`,
+  );
+  return out.join("");
+}
 
-  const root = layout.rootWidth;
-  const q = gridScale(root);
-  const gridRoot = q === 1 ? root : GRID;
-  const innerW = W - 2 * XPAD;
-  out.push(
-    `<svg id="frames" x="${XPAD}" y="${num(g.top)}" width="${innerW}" height="${
-      num(g.framesHeight)
-    }" viewBox="0 0 ${gridRoot} ${num(g.framesHeight)}" preserveAspectRatio="none">\n`,
-  );
-  const labels: string[] = [];
+/** The frames' rects and their build-time labels. */
+function framesMarkup(
+  spec: DocumentSpec,
+  layout: Layout,
+  g: Geometry,
+): { rects: string; labels: string } {
+  const fs = spec.fontSize;
+  const fh = spec.frameHeight;
+  const q = gridScale(layout.rootWidth);
+  const pxPerUnit = (spec.layoutWidth - 2 * XPAD) / (q === 1 ? layout.rootWidth : GRID);
+  const minLabelPx = fs * spec.fontWidth * 3 + 6;
   const rectH = num(Math.max(1, fh - 1));
-  const pxPerUnit = innerW / gridRoot;
   const baseline = fh / 2 + fs * 0.35;
-  const frames = layout.frames;
-  const md = layout.maxDepth;
+  const { frames, maxDepth } = layout;
   // Grid mode: where the next child of the open frame at each depth would start if packed.
   const packed: number[] = [];
-  let block = "";
+  const rects: string[] = [];
+  const labels: string[] = [];
   for (let i = 0; i < frames.length; i++) {
     const f = frames[i];
-    const y = spec.inverted ? f.depth * fh : (md - f.depth) * fh;
+    const y = spec.inverted ? f.depth * fh : (maxDepth - f.depth) * fh;
     const name = f.hidden ? hiddenName(f.hidden) : displayName(f.name);
     const safe = escapeXml(name);
     const paint = f.hidden ? ` class="h"` : ` fill="${spec.fills[i]}"`;
@@ -257,28 +275,16 @@ export function writeDocument(spec: DocumentSpec, layout: Layout): string {
       }
       packed[f.depth] = f.start;
     }
-    block +=
-      `<rect x="${x}" y="${y}" width="${w}" height="${rectH}"${paint}${exact}${delta} t="${safe}"/>\n`;
+    rects.push(
+      `<rect x="${x}" y="${y}" width="${w}" height="${rectH}"${paint}${exact}${delta} t="${safe}"/>\n`,
+    );
     const px = w * pxPerUnit;
-    if (px >= fs * spec.fontWidth * 3 + 6) {
-      const label = fitLabel(name, px, fs, spec.fontWidth);
-      if (label) {
-        const lx = XPAD + x * pxPerUnit + 3;
-        labels.push(
-          `<text x="${num(lx)}" y="${num(g.top + y + baseline)}">${
-            label === name ? safe : escapeXml(label)
-          }</text>\n`,
-        );
-      }
-    }
-    if (block.length > 1 << 16) {
-      out.push(block);
-      block = "";
+    const label = px >= minLabelPx ? fitLabel(name, px, fs, spec.fontWidth) : "";
+    if (label) {
+      const text = label === name ? safe : escapeXml(label);
+      const lx = num(XPAD + x * pxPerUnit + 3);
+      labels.push(`<text x="${lx}" y="${num(g.top + y + baseline)}">${text}</text>\n`);
     }
   }
-  out.push(block);
-  out.push(`</svg>\n<g id="labels">\n`);
-  out.push(labels.join(""));
-  out.push(`</g>\n<script><![CDATA[\n${BROWSER_SCRIPT}\n]]></script>\n</svg>\n`);
-  return out.join("");
+  return { rects: rects.join(""), labels: labels.join("") };
 }
