@@ -20,7 +20,8 @@
   const searchEl = document.getElementById("search");
   const icEl = document.getElementById("ic");
   const idleDetails = detailsEl.textContent;
-  const rects = framesEl.getElementsByTagName("rect");
+  // A static array: indexing a live collection is slower, and frames never change.
+  const rects = Array.prototype.slice.call(framesEl.getElementsByTagName("rect"));
   const n = rects.length;
   const fh = cfg.fh;
   const ROOT = cfg.t;
