@@ -33,14 +33,13 @@ const OPTIONS = {
   quiet: { type: "boolean", short: "q" },
 } as const;
 
-const HELP = `flame collapse: profiler output in, folded stacks out.
+const HELP = `Usage: flame collapse [perf|dtrace] [OPTIONS] [FILE|-]
 
-Usage: flame collapse [perf|dtrace] [OPTIONS] [FILE|-]
-
-Reads FILE (or standard input) and writes one line per unique stack, root frame first:
-'frame;frame;leaf COUNT', sorted, the input of 'flame svg' and flamegraph.pl. Counts are the
-summed sample periods where perf prints them. Without 'perf' or 'dtrace', the format is told
-from the start of the input; folded stacks are merged and sorted again.
+Profiler output in, folded stacks out. Reads FILE (or standard input) and writes one line
+per unique stack, root frame first: 'frame;frame;leaf COUNT', sorted, the input of 'flame svg'
+and flamegraph.pl. Counts are the summed sample periods where perf prints them. Without 'perf'
+or 'dtrace', the format is told from the start of the input; folded stacks are merged and
+sorted again.
 
 Options:
   -o, --output FILE       write to FILE (replaced only when all went well), not stdout
