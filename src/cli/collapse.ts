@@ -128,6 +128,9 @@ async function run(argv: string[]): Promise<number> {
   if (format !== undefined && format !== "perf" && perfGiven) {
     warn(`${input.name}: perf script options ignored: the input is ${format}`);
   }
+  if (format !== undefined && format !== "dtrace" && includeOffset) {
+    warn(`${input.name}: --includeoffset ignored: the input is ${format}`);
+  }
   for (const message of result.warnings) warn(`${input.name}: ${message}`);
   const output = stringValue(values, "output");
   await writeOutput(output, (out) => writeFolded(result.stacks, out));

@@ -2,7 +2,9 @@
  * The `perf script` collapser: folds perf's text output into folded stacks with
  * stackcollapse-perf.pl's semantics, byte for byte, plus the fixes listed in the conformance
  * README (top-level `(` cut, Rust repair, jitted-*.so is JIT, vmlinux-<ver> and .ko are kernel,
- * one-line samples folded, --srcline reads only real source lines).
+ * one-line samples folded, --srcline reads only real source lines). One more: Perl drops every
+ * symbol that starts with `(` (meant for process names), which loses all C++ functions in an
+ * `(anonymous namespace)`; flame keeps those.
  *
  * It streams: text is pushed in chunks of any size and memory holds the unique stacks, bounded
  * caches and at most one sample of text. Two caches make it fast: a sample's frame lines are
