@@ -22,18 +22,6 @@ import { ensureData } from "./make-data.ts";
 /** The largest peak RSS on 500 MB, as a multiple of the peak on 50 MB. */
 const MEMORY_LIMIT = 1.5;
 
-/** Lines in a file (a pass over its bytes, not timed). */
-async function countLines(path: string): Promise<number> {
-  using file = await Deno.open(path);
-  const buffer = new Uint8Array(1 << 20);
-  let lines = 0;
-  for (;;) {
-    const n = await file.read(buffer);
-    if (n === null) return lines;
-    for (let i = buffer.indexOf(10); i !== -1 && i < n; i = buffer.indexOf(10, i + 1)) lines++;
-  }
-}
-
 /** The process's peak resident set size in KiB (VmHWM), or 0 where /proc is missing. */
 function peakRssKiB(): number {
   try {
@@ -57,10 +45,10 @@ interface Measurement {
 
 /** Folds `path` in this process. */
 async function measure(path: string): Promise<Measurement> {
-  const lines = await countLines(path);
   const start = performance.now();
   const input = await openInput(path);
-  const result = await collapseInput(input, () => new PerfCollapser(), new Progress(false));
+  const collapser = new PerfCollapser();
+  const result = await collapseInput(input, () => collapser, new Progress(false));
   let outputChars = 0;
   await writeFolded(result.stacks, {
     write(text: string) {
@@ -73,7 +61,7 @@ async function measure(path: string): Promise<Measurement> {
   return {
     file: path,
     bytes: input.size ?? 0,
-    lines,
+    lines: collapser.lineCount,
     seconds,
     samples: result.samples,
     stacks: result.stacks.size,

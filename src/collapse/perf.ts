@@ -353,6 +353,11 @@ export class PerfCollapser implements Collapser {
     this.#reader = new FrameReader(this.#o.srcline, (line, lineNo) => this.#bad(line, lineNo));
   }
 
+  /** Lines read so far (all of them after finish()). */
+  get lineCount(): number {
+    return this.#lineNo;
+  }
+
   /** Feeds decoded text; chunks may end anywhere. */
   push(chunk: string): void {
     chunk = this.#normalizeNewlines(chunk);
