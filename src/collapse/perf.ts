@@ -218,8 +218,8 @@ class FrameReader {
         if (bare.keep) {
           const key = `${bare.line}\n${line}`;
           const srcline = cleanSrcline(line);
-          const { pc, sym, java } = { ...bare, java: this.java };
-          this.frames.push({ pc, sym, module: "inlined", srcline, key, java });
+          const { pc, sym } = bare;
+          this.frames.push({ pc, sym, module: "inlined", srcline, key, java: this.java });
         }
         return true;
       }
