@@ -9,21 +9,114 @@
 const SOURCE = new URL("../src/render/browser/flamegraph.js", import.meta.url);
 const TARGET = new URL("../src/render/browser_script.ts", import.meta.url);
 
+const WORD = /[A-Za-z0-9_$]/;
+// After these characters a "/" starts a regular expression, not a division.
+const BEFORE_REGEX = "(,=:[!&|?{};";
+
 /**
- * Shrinks the script safely: drops comment-only lines, blank lines and indentation. The script
- * has no multi-line strings or template literals, so no line's meaning depends on its indent.
+ * Short names for the script's own declarations (`const`, `let`, `function`, parameters are
+ * left alone), avoiding every word the script uses anywhere, so no global, property or other
+ * name can be captured. Only words never used as property names qualify.
+ */
+export function shortNames(source: string): Map<string, string> {
+  const code = source.replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|\/\/[^\n]*/g, '""');
+  const words = new Set(code.match(/[A-Za-z_$][\w$]*/g) ?? []);
+  const properties = new Set([...code.matchAll(/\.\s*([A-Za-z_$][\w$]*)/g)].map((m) => m[1]));
+  const keys = new Set([...code.matchAll(/[{,]\s*([A-Za-z_$][\w$]*)\s*:/g)].map((m) => m[1]));
+  const declared = [...code.matchAll(/\b(?:const|let|function)\s+([A-Za-z_$][\w$]*)/g)]
+    .map((m) => m[1])
+    .filter((w) => w.length > 2 && !properties.has(w) && !keys.has(w));
+  const map = new Map<string, string>();
+  let k = 0;
+  const next = () => {
+    for (;;) {
+      let name = "";
+      for (let x = k++;; x = Math.floor(x / 26) - 1) {
+        name = String.fromCharCode(97 + (x % 26)) + name;
+        if (x < 26) break;
+      }
+      if (!words.has(name) && name.length > 1) return name;
+    }
+  };
+  for (const w of new Set(declared)) map.set(w, next());
+  return map;
+}
+
+/**
+ * Shrinks the script: drops comments and every space no token needs, and shortens the script's
+ * own names (see shortNames). Strings and regular expressions are copied verbatim. The script
+ * must not use template literals (refused here) and ends statements with semicolons, never
+ * with line ends alone (deno fmt writes it so).
  */
 export function compactScript(source: string): string {
-  const out: string[] = [];
-  for (const raw of source.split("\n")) {
-    const line = raw.trim();
-    if (line === "" || line.startsWith("//")) continue;
-    out.push(line);
+  const rename = shortNames(source);
+  let out = "";
+  let space = ""; // whitespace seen since the last token: "", " " or "\n"
+  let i = 0;
+  const n = source.length;
+  const emit = (token: string) => {
+    if (space) {
+      const prev = out[out.length - 1] ?? "";
+      const next = token[0];
+      const merge = (WORD.test(prev) && WORD.test(next)) ||
+        ((prev === "+" || prev === "-") && prev === next);
+      if (merge) out += space;
+      space = "";
+    }
+    out += token;
+  };
+  while (i < n) {
+    const c = source[i];
+    if (c === "\n" || c === " " || c === "\t" || c === "\r") {
+      if (c === "\n") space = "\n";
+      else if (!space) space = " ";
+      i++;
+    } else if (c === "/" && source[i + 1] === "/") {
+      while (i < n && source[i] !== "\n") i++;
+    } else if (c === "/" && source[i + 1] === "*") {
+      const end = source.indexOf("*/", i + 2);
+      if (end === -1) throw new Error("flamegraph.js: unterminated comment");
+      i = end + 2;
+    } else if (c === "`") {
+      throw new Error("flamegraph.js must not use template literals");
+    } else if (c === '"' || c === "'") {
+      let j = i + 1;
+      while (j < n && source[j] !== c) j += source[j] === "\\" ? 2 : 1;
+      emit(source.slice(i, j + 1));
+      i = j + 1;
+    } else if (c === "/" && (out.trimEnd() === "" || BEFORE_REGEX.includes(lastToken(out)))) {
+      let j = i + 1;
+      let inClass = false;
+      while (j < n && (source[j] !== "/" || inClass)) {
+        if (source[j] === "\\") j++;
+        else if (source[j] === "[") inClass = true;
+        else if (source[j] === "]") inClass = false;
+        j++;
+      }
+      j++;
+      while (j < n && /[a-z]/.test(source[j])) j++;
+      emit(source.slice(i, j));
+      i = j;
+    } else if (WORD.test(c)) {
+      let j = i + 1;
+      while (j < n && WORD.test(source[j])) j++;
+      const word = source.slice(i, j);
+      // A word after "." is a property: never renamed (shortNames excludes such words anyway).
+      const short = lastToken(out) === "." ? undefined : rename.get(word);
+      emit(short ?? word);
+      i = j;
+    } else {
+      emit(c);
+      i++;
+    }
   }
-  const code = out.join("\n");
   // The script sits in a CDATA section: it must never close it.
-  if (code.includes("]]>")) throw new Error("flamegraph.js must not contain ']]>'");
-  return code;
+  if (out.includes("]]>")) throw new Error("flamegraph.js must not contain ']]>'");
+  return out;
+}
+
+function lastToken(out: string): string {
+  return out.trimEnd().slice(-1);
 }
 
 /** The generated module's text for a script source, formatted as `deno fmt` would. */
