@@ -292,6 +292,17 @@ Deno.test("renderFoldedStacks renders a stack map", () => {
   assert.equal(r.total, 5);
 });
 
+Deno.test("a tiny graph is smaller than flamegraph.pl's (15,341 bytes for simple.folded)", () => {
+  const lines: FoldedLine[] = [];
+  const text = Deno.readTextFileSync(new URL("../fixtures/folded/simple.folded", import.meta.url));
+  for (const line of text.trim().split("\n")) {
+    const at = line.lastIndexOf(" ");
+    lines.push({ stack: line.slice(0, at), count: Number(line.slice(at + 1)) });
+  }
+  const size = new TextEncoder().encode(renderSvg(lines).svg).length;
+  assert.ok(size < 15_341, `${size} bytes`);
+});
+
 Deno.test("the document is compact: fewer bytes per frame than flamegraph.pl's ~150", () => {
   const lines: FoldedLine[] = [];
   for (let i = 0; i < 500; i++) lines.push({ stack: `main;mod${i % 7};fn${i}`, count: 10 + i });
