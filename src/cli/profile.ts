@@ -428,6 +428,8 @@ export async function injectIfNeeded(
 ): Promise<string> {
   if (!needed) return raw;
   const out = `${tempDir}/perf.jit.data`;
+  const progress = new Progress(!settings.quiet && new Progress().enabled);
+  progress.update("perf inject --jit: turning the JIT code into objects perf can read...");
   const r = await injectJit(
     perf,
     raw,
@@ -435,7 +437,7 @@ export async function injectIfNeeded(
     `${tempDir}/buildid`,
     interrupts,
     commandEcho(settings.verbose),
-  );
+  ).finally(() => progress.done());
   if (!r.ok) {
     warn(`perf inject --jit failed (${r.message}): JIT frames stay unnamed`);
     return raw;

@@ -167,7 +167,7 @@ async function attach(
     quiet: true,
   };
   const interrupts = new Interrupts(
-    () => {},
+    () => info("stopping: the graph is still written (Ctrl-C again to abort)"),
     () => {
       removeTemp(tempDir);
       Deno.exit(130);
