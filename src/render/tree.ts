@@ -164,13 +164,18 @@ export function buildTree(lines: Iterable<FoldedLine>, opts: TreeOptions = {}): 
   return merge(c, order, scale);
 }
 
+/** True when `key` and `prev` agree up to `e`, where `prev` ends a frame and so does `key`. */
+function sharesPrefix(key: string, prev: string, e: number): boolean {
+  return (e === key.length || key.charCodeAt(e) === 59) &&
+    key.substring(0, e) === prev.substring(0, e);
+}
+
 /**
  * Builds the tree from stacks taken in `order`, each sharing its prefix with the one before
  * (only neighbours merge, so a flame chart keeps input order).
  */
 function merge(c: Collected, order: number[], { pow10, gcd }: UnitScale): FrameTree {
   const plain = pow10 === 1 && gcd === 1;
-  const sep = 59; // ';'
   const { stacks: keys, counts, befores } = c;
   const names = ["all"];
   const depth = [0];
@@ -202,17 +207,12 @@ function merge(c: Collected, order: number[], { pow10, gcd }: UnitScale): FrameT
     // startsWith is slower still).
     let good = 0; // frames known shared
     if (prev !== undefined && open > 0) {
-      const sharesFrames = (d: number) => {
-        const e = ends[d];
-        return (e === key.length || key.charCodeAt(e) === sep) &&
-          key.substring(0, e) === prev!.substring(0, e);
-      };
       // Sorted neighbours usually differ near the leaf: gallop down from the top, then bisect
       // between the deepest depth known shared and the shallowest known not.
       let bad = open + 1;
       let step = 1;
       for (let d = open; d > good; d = Math.max(good, bad - step), step *= 2) {
-        if (sharesFrames(d)) {
+        if (sharesPrefix(key, prev, ends[d])) {
           good = d;
           break;
         }
@@ -220,7 +220,7 @@ function merge(c: Collected, order: number[], { pow10, gcd }: UnitScale): FrameT
       }
       while (bad - good > 1) {
         const mid = (good + bad) >> 1;
-        if (sharesFrames(mid)) good = mid;
+        if (sharesPrefix(key, prev, ends[mid])) good = mid;
         else bad = mid;
       }
     }
