@@ -6,7 +6,7 @@ import { renderSvg } from "../render/mod.ts";
 import { parseCommandArgs, stringValue } from "./args.ts";
 import type { Command } from "./command.ts";
 import { FlameError } from "./errors.ts";
-import { warn } from "./log.ts";
+import { info, warn } from "./log.ts";
 import { RENDER_OPTIONS, RENDER_OPTIONS_HELP, renderOptionsFrom } from "./render_options.ts";
 
 const OPTIONS = {
@@ -37,6 +37,14 @@ Examples:
   flame svg --inverted --countname bytes allocations.folded -o allocs.svg
   flame svg diff.folded --negate -o diff.svg    (lines "stack BEFORE AFTER")`;
 
+function stdinIsTerminal(): boolean {
+  try {
+    return Deno.stdin.isTerminal();
+  } catch {
+    return false;
+  }
+}
+
 function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? "" : "s"}`;
 }
@@ -51,6 +59,9 @@ export const svgCommand: Command = {
     const options = renderOptionsFrom("svg", values);
     const output = stringValue(values, "output");
     const files = positionals.length ? positionals : ["-"];
+    if (files.includes("-") && stdinIsTerminal()) {
+      info("reading folded stacks from the terminal; end with Ctrl-D (or pass a FILE)");
+    }
 
     const lines: FoldedLine[] = [];
     let invalid = 0;
