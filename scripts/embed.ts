@@ -10,6 +10,22 @@ const SOURCE = new URL("../src/render/browser/flamegraph.js", import.meta.url);
 const TARGET = new URL("../src/render/browser_script.ts", import.meta.url);
 
 const WORD = /[A-Za-z0-9_$]/;
+// Short words a generated name must not be: keywords and the like.
+const RESERVED = new Set([
+  "as",
+  "do",
+  "if",
+  "in",
+  "of",
+  "for",
+  "get",
+  "int",
+  "let",
+  "new",
+  "set",
+  "try",
+  "var",
+]);
 // After these characters a "/" starts a regular expression, not a division.
 const BEFORE_REGEX = "(,=:[!&|?{};";
 
@@ -35,7 +51,7 @@ export function shortNames(source: string): Map<string, string> {
         name = String.fromCharCode(97 + (x % 26)) + name;
         if (x < 26) break;
       }
-      if (!words.has(name) && name.length > 1) return name;
+      if (!words.has(name) && !RESERVED.has(name) && name.length > 1) return name;
     }
   };
   for (const w of new Set(declared)) map.set(w, next());

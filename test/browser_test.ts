@@ -256,14 +256,15 @@ browserTest("tooltips follow the pointer: name, count and percentage", async () 
       const t = document.getElementById("tip");
       if (!t || getComputedStyle(t).display === "none") return null;
       const b = t.getBoundingClientRect();
-      return { text: t.textContent, x: b.x, y: b.y, right: b.right };
+      const lines = [...t.querySelectorAll("tspan")].map((l) => l.textContent).join(" | ");
+      return { text: lines, x: b.x, y: b.y, right: b.right };
     });
   assert.equal(await tip(), null);
   const box = (await frameBox(page, "lex"))!;
   await page.mouse.move(box.x + 5, box.y + 5);
   assert.equal(await text(page, "details"), "Function: lex (50 samples, 40.00%)");
   const shown = (await tip())!;
-  assert.equal(shown.text, "lex (50 samples, 40.00%)");
+  assert.equal(shown.text, "lex | 50 samples, 40.00%");
   assert.ok(shown.x > box.x && shown.y > box.y, JSON.stringify(shown));
   await page.mouse.move(box.x + 25, box.y + 5);
   assert.ok(Math.abs((await tip())!.x - shown.x - 20) < 1, "moves with the pointer");
@@ -277,6 +278,28 @@ browserTest("tooltips follow the pointer: name, count and percentage", async () 
   const all = (await frameBox(page, "all"))!;
   await page.mouse.move(all.x + 5, all.y + 5);
   assert.equal(await text(page, "details"), "Function: all (125 samples, 100%)");
+  return page;
+});
+
+browserTest("long names wrap in the tooltip and are cut in the details line", async () => {
+  const long = "std::map<std::string, std::vector<int>>::operator[](" + "x".repeat(150) +
+    ")::lambda<with, many, template, arguments>";
+  const { page } = await openGraph([{ stack: `main;${long}`, count: 10 }], { minWidth: 0 });
+  const box = (await frameBox(page, long))!;
+  await page.mouse.move(box.x + 100, box.y + 5);
+  const tip = await page.evaluate(() => {
+    const t = document.getElementById("tip")!;
+    return {
+      lines: [...t.querySelectorAll("tspan")].map((l) => l.textContent ?? ""),
+      right: t.getBoundingClientRect().right,
+    };
+  });
+  assert.ok(tip.lines.length >= 3, JSON.stringify(tip.lines));
+  assert.equal(tip.lines.slice(0, -1).join(""), long);
+  assert.equal(tip.lines.at(-1), "10 samples, 100%");
+  assert.ok(tip.right <= 1200);
+  const details = await text(page, "details");
+  assert.ok(details.endsWith("..") && details.length < long.length, details);
   return page;
 });
 

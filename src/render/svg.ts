@@ -125,6 +125,7 @@ function styleSheet(spec: DocumentSpec): string {
 #frames .h{fill:#c8c8c8}
 #labels,#tip{pointer-events:none}
 #tip rect{fill:#fffff4;stroke:#999;stroke-width:.5}
+#tip .n{font-weight:bold}
 .p{opacity:.5}
 .hide{display:none}
 input{font:${fs}px ${font};width:100%;box-sizing:border-box;padding:2px 6px;border:1px solid #888;border-radius:3px}

@@ -115,14 +115,18 @@
     const p = (100 * part) / whole;
     return p === 100 ? "100%" : p.toFixed(2) + "%";
   }
-  function tooltip(i) {
-    let s = nameOf(i) + " (" + amount(NE[i]) + ", " + pct(NE[i], ROOT_UNITS);
+  // "N samples, P%" (and "; +D%" for a differential): a frame's numbers.
+  function stats(i) {
+    let s = amount(NE[i]) + ", " + pct(NE[i], ROOT_UNITS);
     if (cfg.d) {
       const d = +(rects[i].getAttribute("data-d") || 0);
       const dp = (100 * d) / ROOT_UNITS;
       s += "; " + (dp > 0 ? "+" : "") + dp.toFixed(2) + "%";
     }
-    return s + ")";
+    return s;
+  }
+  function tooltip(i) {
+    return nameOf(i) + " (" + stats(i) + ")";
   }
 
   // ---- label fitting: glyph widths measured once per character with a canvas ----
@@ -179,6 +183,16 @@
       k += step;
     }
     return k < 2 ? "" : name.slice(0, k) + "..";
+  }
+
+  // `s`, or as much of it as fits `avail` px followed by "..".
+  function clip(s, avail) {
+    if (textWidth(s) <= avail) return s;
+    if (!dotsWidth) dotsWidth = textWidth("..");
+    let w = dotsWidth;
+    let k = 0;
+    while (k < s.length && w + glyphWidth(s[k]) <= avail) w += glyphWidth(s[k++]);
+    return s.slice(0, k) + "..";
   }
 
   function labelY(i) {
@@ -444,24 +458,54 @@
   let tip = null;
   let tipBox = null;
   let tipText = null;
-  function showTip(text, e) {
+  // Splits text into lines of at most `max` px, breaking after punctuation when it can.
+  function wrap(text, max) {
+    const lines = [];
+    let start = 0;
+    let w = 0;
+    let lastBreak = -1;
+    for (let k = 0; k < text.length; k++) {
+      w += glyphWidth(text[k]);
+      if (w > max && k > start) {
+        const cut = lastBreak > start + 8 ? lastBreak : k;
+        lines.push(text.slice(start, cut));
+        start = cut;
+        w = textWidth(text.slice(start, k + 1));
+        lastBreak = -1;
+        if (lines.length === 7) return lines.concat(clip(text.slice(start), max));
+      }
+      if (" ;:<>(/".indexOf(text[k]) !== -1) lastBreak = k + 1;
+    }
+    lines.push(text.slice(start));
+    return lines;
+  }
+  // Shows the frame's name (wrapped) and, on a line of its own, its numbers.
+  function showTip(i, e) {
     if (!tip) {
       tip = document.createElementNS(SVG_NS, "g");
       tip.setAttribute("id", "tip");
       tipBox = document.createElementNS(SVG_NS, "rect");
       tipBox.setAttribute("rx", "3");
       tipText = document.createElementNS(SVG_NS, "text");
-      tipText.setAttribute("x", "6");
-      tipText.setAttribute("y", String(cfg.fs + 2));
       tip.appendChild(tipBox);
       tip.appendChild(tipText);
       root.appendChild(tip);
     }
-    tipText.textContent = text;
+    const lineH = cfg.fs + 3;
+    const lines = wrap(nameOf(i), Math.min(600, pxW - 20));
+    lines.push(stats(i));
+    tipText.textContent = "";
+    for (let k = 0; k < lines.length; k++) {
+      const t = document.createElementNS(SVG_NS, "tspan");
+      t.setAttribute("x", "6");
+      t.setAttribute("y", String(cfg.fs + 2 + k * lineH));
+      t.textContent = lines[k];
+      if (k === lines.length - 1) t.setAttribute("class", "n");
+      tipText.appendChild(t);
+    }
     tip.classList.remove("hide");
-    const b = tipText.getBBox();
-    tip.tw = b.width + 12;
-    tip.th = cfg.fs + 8;
+    tip.tw = tipText.getBBox().width + 12;
+    tip.th = lines.length * lineH + 5;
     tipBox.setAttribute("width", String(tip.tw));
     tipBox.setAttribute("height", String(tip.th));
     moveTip(e);
@@ -479,8 +523,10 @@
     const i = frameOf(e);
     if (i < 0) return;
     const text = tooltip(i);
-    detailsEl.textContent = HID[i] ? text : cfg.nt + " " + text;
-    showTip(text, e);
+    // The details line must not run into "Matched: N%" on the right.
+    const room = pxW - (state.term ? textWidth(matchedEl.textContent) + 20 : 0);
+    detailsEl.textContent = clip(HID[i] ? text : cfg.nt + " " + text, room);
+    showTip(i, e);
   });
   framesEl.addEventListener("mousemove", moveTip);
   framesEl.addEventListener("mouseout", function () {
