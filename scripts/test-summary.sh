@@ -5,8 +5,9 @@ set -uo pipefail
 summary=""
 while IFS= read -r line; do
   printf '%s\n' "$line"
-  case "$line" in
-    *" passed | "*" failed"*) summary=$line ;;
+  plain=$(sed -E $'s/\x1b\\[[0-9;]*m//g' <<<"$line")
+  case "$plain" in
+    *" passed | "*" failed"*) summary=$plain ;;
   esac
 done
 if [ -z "$summary" ]; then
