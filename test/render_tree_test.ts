@@ -6,9 +6,14 @@ function lines(...specs: [string, number][]): FoldedLine[] {
   return specs.map(([stack, count]) => ({ stack, count }));
 }
 
+/** Every frame's name, in tree order. */
+function names(t: FrameTree): string[] {
+  return Array.from({ length: t.size }, (_, i) => t.name(i));
+}
+
 /** The tree as readable rows: depth-indented "name start+width". */
 function rows(t: FrameTree): string[] {
-  return t.names.map((n, i) => `${"  ".repeat(t.depth[i])}${n} ${t.start[i]}+${t.width[i]}`);
+  return names(t).map((n, i) => `${"  ".repeat(t.depth[i])}${n} ${t.start[i]}+${t.width[i]}`);
 }
 
 Deno.test("merges shared prefixes in pre-order with positions in counts", () => {
@@ -24,7 +29,7 @@ Deno.test("merges shared prefixes in pre-order with positions in counts", () => 
   assert.equal(t.total, 10);
   assert.equal(t.maxDepth, 3);
   // end = index just past the subtree
-  assert.deepEqual(t.end, [6, 5, 4, 4, 5, 6]);
+  assert.deepEqual([...t.end], [6, 5, 4, 4, 5, 6]);
 });
 
 Deno.test("unsorted and repeated lines give the same tree as sorted ones", () => {
@@ -38,10 +43,10 @@ Deno.test("a name that extends a sibling's never splits a function in two", () =
   const t = buildTree(
     lines(["m;f", 1], ["m;f.cold;x", 1], ["m;f;y", 1], ["m;read1;a", 1], ["m;read12;b", 1]),
   );
-  const names = t.names.filter((_, i) => t.depth[i] === 2);
-  assert.equal(names.filter((n) => n === "f").length, 1);
-  assert.equal(names.filter((n) => n === "read1").length, 1);
-  const f = t.names.findIndex((n, i) => n === "f" && t.depth[i] === 2);
+  const depth2 = names(t).filter((_, i) => t.depth[i] === 2);
+  assert.equal(depth2.filter((n) => n === "f").length, 1);
+  assert.equal(depth2.filter((n) => n === "read1").length, 1);
+  const f = names(t).findIndex((n, i) => n === "f" && t.depth[i] === 2);
   assert.equal(t.width[f], 2); // self 1 + y 1
 });
 
@@ -89,7 +94,7 @@ Deno.test("fractional counts are kept exactly, in units of a power of ten", () =
   assert.equal(t.gcd, 25); // 125 and 50 units share 25
   assert.equal(t.scale, 4);
   assert.equal(t.total, 7);
-  assert.deepEqual(t.width, [7, 5, 2]);
+  assert.deepEqual([...t.width], [7, 5, 2]);
   assert.equal(decimalsOf(3), 0);
   assert.equal(decimalsOf(0.1), 1);
   assert.equal(decimalsOf(2.125), 3);
@@ -102,7 +107,7 @@ Deno.test("differential lines: width from AFTER, self delta on the leaf", () => 
     { stack: "m", before: 1, count: 1 },
   ]);
   assert.ok(t.delta);
-  const at = (name: string) => t.names.indexOf(name);
+  const at = (name: string) => names(t).indexOf(name);
   assert.equal(t.width[at("m")], 36);
   assert.equal(t.delta[at("a")], 20);
   assert.equal(t.delta[at("b")], -15);
@@ -113,15 +118,15 @@ Deno.test("counts with a common divisor (fixed perf periods) become small units"
   const t = buildTree(lines(["a", 250_000], ["b", 750_000], ["a;c", 1_000_000]));
   assert.equal(t.gcd, 250_000);
   assert.equal(t.pow10, 1);
-  assert.deepEqual(t.width, [8, 5, 4, 3]);
+  assert.deepEqual([...t.width], [8, 5, 4, 3]);
   assert.equal(t.total * t.gcd, 2_000_000);
 });
 
 Deno.test("lines without a positive count are skipped; no lines gives an empty tree", () => {
-  assert.equal(buildTree(lines(["a", 0], ["b", 2])).names.length, 2);
+  assert.equal(buildTree(lines(["a", 0], ["b", 2])).size, 2);
   const empty = buildTree([]);
   assert.equal(empty.total, 0);
-  assert.equal(empty.names.length, 1);
+  assert.equal(empty.size, 1);
 });
 
 Deno.test("empty frames and a trailing ';' are frames with empty names", () => {
@@ -130,7 +135,7 @@ Deno.test("empty frames and a trailing ';' are frames with empty names", () => {
 });
 
 Deno.test("random stacks: one frame per call path, widths are sums, children inside parents", () => {
-  const names = ["a", "a.b", "a0", "ab", "a b", "b", "b;", "", "f", "f.cold", "f2", "é", "z"];
+  const pool = ["a", "a.b", "a0", "ab", "a b", "b", "b;", "", "f", "f.cold", "f2", "é", "z"];
   let seed = 7;
   const rand = (n: number) => {
     seed = (seed * 1103515245 + 12345) % 2147483648;
@@ -141,7 +146,7 @@ Deno.test("random stacks: one frame per call path, widths are sums, children ins
     const n = 1 + rand(30);
     for (let i = 0; i < n; i++) {
       const depth = 1 + rand(5);
-      const frames = Array.from({ length: depth }, () => names[rand(names.length)]);
+      const frames = Array.from({ length: depth }, () => pool[rand(pool.length)]);
       input.push({ stack: frames.join(";"), count: 1 + rand(9) });
     }
     const t = buildTree(input, { reverse: round % 5 === 0 });
@@ -160,13 +165,14 @@ Deno.test("random stacks: one frame per call path, widths are sums, children ins
     });
     const path: string[] = [];
     const got = new Map<string, number>();
-    for (let i = 1; i < t.names.length; i++) {
+    const all = names(t);
+    for (let i = 1; i < t.size; i++) {
       path.length = t.depth[i] - 1;
-      path.push(t.names[i]);
+      path.push(all[i]);
       const key = path.join(";");
       assert.ok(!got.has(key), `round ${round}: ${JSON.stringify(key)} split in two`);
       got.set(key, t.width[i] * t.gcd);
-      const parent = t.names.findLastIndex((_, j) => j < i && t.depth[j] === t.depth[i] - 1);
+      const parent = all.findLastIndex((_, j) => j < i && t.depth[j] === t.depth[i] - 1);
       assert.ok(t.start[i] >= t.start[parent]);
       assert.ok(t.start[i] + t.width[i] <= t.start[parent] + t.width[parent]);
     }

@@ -1,8 +1,9 @@
 /** `flame svg`: folded stacks in (files or stdin), an interactive SVG flame graph out. */
-import { type FoldedLine, readFolded } from "../folded/parse.ts";
+import { readFoldedInto } from "../folded/parse.ts";
 import { openInput } from "../io/input.ts";
 import { writeTextOutput } from "../io/output.ts";
 import { renderSvg } from "../render/mod.ts";
+import { StackColumns } from "../render/tree.ts";
 import { parseCommandArgs, stringValue } from "./args.ts";
 import type { Command } from "./command.ts";
 import { FlameError } from "./errors.ts";
@@ -63,19 +64,19 @@ export const svgCommand: Command = {
       info("reading folded stacks from the terminal; end with Ctrl-D (or pass a FILE)");
     }
 
-    const lines: FoldedLine[] = [];
+    const lines = new StackColumns();
     let invalid = 0;
     let firstInvalid = "";
     for (const file of files) {
       const input = await openInput(file);
-      const stats = await readFolded(input, (line) => lines.push(line));
+      const stats = await readFoldedInto(input, lines);
       if (stats.invalid > 0) {
         if (invalid === 0) firstInvalid = `${input.name}:${stats.firstInvalidLine}`;
         invalid += stats.invalid;
       }
     }
     const where = files.length === 1 ? (files[0] === "-" ? "stdin" : files[0]) : "the input";
-    if (lines.length === 0) {
+    if (lines.lines === 0) {
       // One line says it all: no warning about invalid lines first.
       const like = "like 'main;work;leaf 42'";
       const bad = invalid === 1

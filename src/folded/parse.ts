@@ -1,8 +1,12 @@
 /**
  * Reading folded input (`stack COUNT`, or `stack BEFORE AFTER` for a differential), the format
  * flamegraph.pl and difffolded.pl read.
+ *
+ * Speed matters here: `flame svg` runs once, with cold code, so the input is read in a few large
+ * blocks, each decoded once, and lines are parsed in place (native searches, no per-line
+ * strings other than the stack itself).
  */
-import { decodeChunks, type Input, LineSplitter } from "../io/input.ts";
+import type { Input } from "../io/input.ts";
 
 /** One parsed folded line. `before` is set for two-count (differential) lines. */
 export interface FoldedLine {
@@ -11,26 +15,64 @@ export interface FoldedLine {
   before?: number;
 }
 
-const COUNT = /^\d+(?:\.\d*)?$/;
-
-function isCountChar(c: number): boolean {
-  return (c >= 48 && c <= 57) || c === 46;
-}
-
 function isSpace(c: number): boolean {
   return c === 32 || c === 9 || c === 11 || c === 12 || c === 13;
 }
 
-/** Splits `text` into what precedes its last whitespace-separated number and that number. */
-function splitTrailingCount(text: string): [string, number] | undefined {
-  let i = text.length - 1;
+/**
+ * Where the count that ends `text[start, end)` begins, or -1 when there is none: digits with at
+ * most one dot (`^\d+(?:\.\d*)?$`), preceded by whitespace (which `text[result - 1]` is).
+ */
+function countStart(text: string, start: number, end: number): number {
+  let i = end - 1;
+  let dots = 0;
   // Walk back over digits and dots only: a stack has no count unless whitespace precedes them
   // (scanning back to any whitespace would walk most stacks, which rarely contain spaces).
-  while (i >= 0 && isCountChar(text.charCodeAt(i))) i--;
-  if (i < 0 || i === text.length - 1 || !isSpace(text.charCodeAt(i))) return undefined;
-  const digits = text.slice(i + 1);
-  if (!COUNT.test(digits)) return undefined;
-  return [text.slice(0, i), Number(digits)];
+  for (; i >= start; i--) {
+    const c = text.charCodeAt(i);
+    if (c === 46) dots++;
+    else if (c < 48 || c > 57) break;
+  }
+  if (i < start || i === end - 1 || !isSpace(text.charCodeAt(i))) return -1;
+  if (dots > 1 || text.charCodeAt(i + 1) === 46) return -1;
+  return i + 1;
+}
+
+/** Receives parsed folded lines: the stack, its count, and the BEFORE count of a differential. */
+export interface FoldedSink {
+  add(stack: string, count: number, before: number | undefined): void;
+}
+
+/** What parseRange found: no folded line, a one-count line, a two-count line. */
+const NONE = 0;
+const PLAIN = 1;
+const DIFFERENTIAL = 2;
+
+/**
+ * Parses the folded line `text[start, end)` into `sink`, unless it has no trailing count. A
+ * second trailing number makes it differential: `stack BEFORE AFTER`.
+ */
+function parseRange(text: string, start: number, end: number, sink: FoldedSink): number {
+  const c = countStart(text, start, end);
+  if (c === -1) return NONE;
+  const count = Number(text.slice(c, end));
+  const head = c - 1; // the whitespace before the count ends the rest
+  const b = countStart(text, start, head);
+  if (b > start + 1) {
+    sink.add(text.slice(start, b - 1), count, Number(text.slice(b, head)));
+    return DIFFERENTIAL;
+  }
+  if (head === start) return NONE;
+  sink.add(text.slice(start, head), count, undefined);
+  return PLAIN;
+}
+
+/** A sink that makes FoldedLine objects. */
+class LineSink implements FoldedSink {
+  constructor(readonly onLine: (line: FoldedLine) => void) {}
+  add(stack: string, count: number, before: number | undefined): void {
+    this.onLine(before === undefined ? { stack, count } : { stack, count, before });
+  }
 }
 
 /**
@@ -38,13 +80,9 @@ function splitTrailingCount(text: string): [string, number] | undefined {
  * number makes it differential: `stack BEFORE AFTER`.
  */
 export function parseFoldedLine(line: string): FoldedLine | undefined {
-  const last = splitTrailingCount(line);
-  if (!last) return undefined;
-  const [head, count] = last;
-  const prev = splitTrailingCount(head);
-  if (prev && prev[0] !== "") return { stack: prev[0], count, before: prev[1] };
-  if (head === "") return undefined;
-  return { stack: head, count };
+  let parsed: FoldedLine | undefined;
+  parseRange(line, 0, line.length, new LineSink((l) => parsed = l));
+  return parsed;
 }
 
 /** What reading a folded input found besides its lines. */
@@ -59,26 +97,123 @@ export interface FoldedReadStats {
 }
 
 /**
+ * Bytes read at once: large enough that reads and decodes are few, small enough that the one
+ * buffer, reused, stays in memory already touched (fresh pages cost more than the reading).
+ */
+const BLOCK = 1 << 20;
+
+/**
+ * The input's bytes, a block at a time. The block is read straight into (where the stream
+ * allows it) and reused: each is only valid until the next is asked for.
+ */
+async function* byteBlocks(readable: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
+  let reader: ReadableStreamBYOBReader;
+  try {
+    reader = readable.getReader({ mode: "byob" });
+  } catch {
+    yield* readable; // not a byte stream: take its chunks as they come
+    return;
+  }
+  let buffer = new ArrayBuffer(BLOCK);
+  let filled = 0;
+  for (;;) {
+    const { value, done } = await reader.read(new Uint8Array(buffer, filled));
+    if (value) {
+      buffer = value.buffer as ArrayBuffer;
+      filled += value.byteLength;
+    }
+    if (done || filled === buffer.byteLength) {
+      if (filled > 0) yield new Uint8Array(buffer, 0, filled);
+      if (done) return;
+      filled = 0;
+    }
+  }
+}
+
+/**
  * Streams the folded lines of `input` to `onLine`, skipping blank and `#` comment lines and
  * counting invalid ones. CRLF and LF read alike; invalid UTF-8 is replaced, never fatal.
  */
-export async function readFolded(
+export function readFolded(
   input: Input,
   onLine: (line: FoldedLine) => void,
 ): Promise<FoldedReadStats> {
-  const stats: FoldedReadStats = { lines: 0, invalid: 0, firstInvalidLine: 0, differential: false };
-  const splitter = new LineSplitter((text, lineNo) => {
-    stats.lines = lineNo;
-    if (text === "" || text.charCodeAt(0) === 35 /* # */ || text.trim() === "") return;
-    const parsed = parseFoldedLine(text);
-    if (!parsed) {
-      if (stats.invalid++ === 0) stats.firstInvalidLine = lineNo;
+  return readFoldedInto(input, new LineSink(onLine));
+}
+
+/** Reads `input` as `readFolded` does, passing each line's parts to `sink` (no object per line). */
+export async function readFoldedInto(input: Input, sink: FoldedSink): Promise<FoldedReadStats> {
+  const parser = new FoldedParser(sink);
+  for await (const bytes of byteBlocks(input.readable)) parser.push(bytes);
+  return parser.end();
+}
+
+/**
+ * Parses folded text fed as UTF-8 blocks of any size (a character may straddle two), passing
+ * each folded line to the sink.
+ */
+export class FoldedParser {
+  readonly #sink: FoldedSink;
+  readonly #stats: FoldedReadStats = {
+    lines: 0,
+    invalid: 0,
+    firstInvalidLine: 0,
+    differential: false,
+  };
+  readonly #decoder = new TextDecoder("utf-8", { fatal: false, ignoreBOM: false });
+  #rest = ""; // the unfinished last line of the text so far
+
+  constructor(sink: FoldedSink) {
+    this.#sink = sink;
+  }
+
+  /** Parses the lines `bytes` completes; the bytes may be reused once this returns. */
+  push(bytes: Uint8Array): void {
+    const text = this.#decoder.decode(bytes, { stream: true });
+    const first = text.indexOf("\n");
+    if (first === -1) {
+      this.#rest += text;
       return;
     }
-    if (parsed.before !== undefined) stats.differential = true;
-    onLine(parsed);
-  });
-  for await (const chunk of decodeChunks(input.readable)) splitter.push(chunk);
-  splitter.end();
-  return stats;
+    // The line that straddles two blocks is joined on its own: joining whole blocks would copy.
+    const head = this.#rest + text.slice(0, first + 1);
+    this.#lines(head, 0, head.length);
+    const last = text.lastIndexOf("\n");
+    this.#lines(text, first + 1, last + 1);
+    this.#rest = text.slice(last + 1);
+  }
+
+  /** Parses the last line, if unterminated, and returns what was found. */
+  end(): FoldedReadStats {
+    const tail = this.#rest + this.#decoder.decode();
+    this.#rest = "";
+    if (tail !== "") this.#lines(tail, 0, tail.length);
+    return this.#stats;
+  }
+
+  /** Parses the lines of `text[from, end)` (the last one may lack its `\n`). */
+  #lines(text: string, from: number, end: number): void {
+    const stats = this.#stats;
+    const sink = this.#sink;
+    let lineNo = stats.lines;
+    for (let start = from; start < end;) {
+      let nl = text.indexOf("\n", start);
+      if (nl === -1 || nl >= end) nl = end;
+      const stop = nl > start && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
+      lineNo++;
+      // A `#` comment is skipped even when it ends in a number.
+      const parsed = text.charCodeAt(start) === 35 ? NONE : parseRange(text, start, stop, sink);
+      if (parsed === DIFFERENTIAL) stats.differential = true;
+      else if (parsed === NONE && !isBlankOrComment(text, start, stop)) {
+        if (stats.invalid++ === 0) stats.firstInvalidLine = lineNo;
+      }
+      start = nl + 1;
+    }
+    stats.lines = lineNo;
+  }
+}
+
+/** True for an empty, all-whitespace or `#` line. */
+function isBlankOrComment(text: string, start: number, stop: number): boolean {
+  return start === stop || text.charCodeAt(start) === 35 || text.slice(start, stop).trim() === "";
 }

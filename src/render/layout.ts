@@ -55,9 +55,9 @@ export function minWidthUnits(min: MinWidth, rootWidth: number, pixelWidth: numb
 
 /** Lays the tree out: drops narrow frames, coalesces their runs, and finds the drawn depth. */
 export function layoutFrames(tree: FrameTree, rootWidth: number, minUnits: number): Layout {
-  const { names, depth, start, width, end, delta } = tree;
+  const { depth, start, width, end, delta } = tree;
   const frames: DrawnFrame[] = [
-    { node: 0, name: names[0], depth: 0, start: 0, width: rootWidth, delta: 0, hidden: 0 },
+    { node: 0, name: tree.name(0), depth: 0, start: 0, width: rootWidth, delta: 0, hidden: 0 },
   ];
   let dropped = 0;
   let maxDepth = 0;
@@ -84,7 +84,7 @@ export function layoutFrames(tree: FrameTree, rootWidth: number, minUnits: numbe
   };
 
   let i = 1;
-  const n = names.length;
+  const n = tree.size;
   while (i < n) {
     const d = depth[i];
     if (width[i] < minUnits || width[i] <= 0) {
@@ -105,7 +105,7 @@ export function layoutFrames(tree: FrameTree, rootWidth: number, minUnits: numbe
     if (runDepth !== -1) flush();
     frames.push({
       node: i,
-      name: names[i],
+      name: tree.name(i),
       depth: d,
       start: start[i],
       width: width[i],

@@ -17,7 +17,7 @@ import {
 } from "./color.ts";
 import { type DrawnFrame, layoutFrames, minWidthUnits, NOMINAL_WIDTH, XPAD } from "./layout.ts";
 import { writeDocument } from "./svg.ts";
-import { buildTree, type FrameTree } from "./tree.ts";
+import { buildTree, type FrameTree, type StackColumns } from "./tree.ts";
 
 /** Colour palettes (flamegraph.pl's, plus inferno's `python` and `rust`). */
 export const PALETTES = [
@@ -165,13 +165,14 @@ export function resolveOptions(options: Partial<RenderOptions>): RenderOptions {
 }
 
 /**
- * Renders folded lines as an interactive SVG flame graph. A line with `before` set is
+ * Renders folded lines (objects, or columns as `readFoldedInto` fills them) as an interactive
+ * SVG flame graph. A line with `before` set is
  * differential: its width comes from `count` (the AFTER value) and its colour from the self
  * delta `count - before` (red grew, blue shrank). Throws FlameError when there is nothing to
  * draw. With `cp`, reads and updates the palette map file.
  */
 export function renderSvg(
-  lines: Iterable<FoldedLine>,
+  lines: Iterable<FoldedLine> | StackColumns,
   options: Partial<RenderOptions> = {},
 ): RenderResult {
   const o = resolveOptions(options);
@@ -237,11 +238,21 @@ function rootWidthFor(tree: FrameTree, total: number | undefined, warnings: stri
 function droppedNote(dropped: number, min: MinWidth, bars: boolean): string {
   if (dropped === 0) return "";
   const what = typeof min === "string" ? `${min} of the total` : `${min} px`;
-  const n = dropped.toLocaleString("en-US");
+  const n = groupDigits(dropped);
   const s = dropped === 1 ? "frame" : "frames";
   return `${n} ${s} narrower than ${what} not drawn${
     bars ? " (grey bars stand for runs of them)" : ""
   }; --minwidth 0 keeps all`;
+}
+
+/**
+ * A count with thousands separators, as `toLocaleString("en-US")` writes it, without waking
+ * ICU (its first call costs more than rendering a small graph).
+ */
+export function groupDigits(n: number): string {
+  let s = String(n);
+  for (let i = s.length - 3; i > 0; i -= 3) s = `${s.slice(0, i)},${s.slice(i)}`;
+  return s;
 }
 
 /** Each drawn frame's fill: by name, or by self delta for a differential. */

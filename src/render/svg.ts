@@ -72,16 +72,28 @@ export function geometry(spec: DocumentSpec, maxDepth: number): Geometry {
   return { top, framesHeight, height, titleY: fs * 2, detailsY: height - bottom / 2 + fs / 3 };
 }
 
-/** A number as short as it can be written. */
-function num(n: number): string {
-  return Number.isInteger(n) ? String(n) : String(Math.round(n * 100) / 100);
+/** A number rounded to hundredths, as it is written (integers stay as they are). */
+function round2(n: number): number {
+  return Number.isInteger(n) ? n : Math.round(n * 100) / 100;
 }
 
-/** The label that fits `px` pixels at build time (flamegraph.pl's estimate), or "". */
+/** A number as short as it can be written. */
+function num(n: number): string {
+  return String(round2(n));
+}
+
+const SURROGATE = /[\ud800-\udfff]/;
+
+/**
+ * The label that fits `px` pixels at build time (flamegraph.pl's estimate), or "". Names are
+ * cut between code points, never inside one.
+ */
 export function fitLabel(name: string, px: number, fontSize: number, fontWidth: number): string {
   const chars = Math.floor((px - 6) / (fontSize * fontWidth));
   if (chars < 3) return "";
   if (name.length <= chars) return name;
+  // Without surrogate pairs, UTF-16 units are code points: no array of them needed.
+  if (!SURROGATE.test(name)) return name.slice(0, chars - 2) + "..";
   const cps = Array.from(name);
   if (cps.length <= chars) return name;
   return cps.slice(0, chars - 2).join("") + "..";
@@ -180,14 +192,12 @@ function scriptConfig(spec: DocumentSpec, layout: Layout, g: Geometry): string {
 /** Writes the whole document. */
 export function writeDocument(spec: DocumentSpec, layout: Layout): string {
   const g = geometry(spec, layout.maxDepth);
-  const { rects, labels } = framesMarkup(spec, layout, g);
-  return [
-    header(spec, layout, g),
-    rects,
-    `</svg>\n<g id="labels">\n`,
-    labels,
-    `</g>\n<script><![CDATA[\n${BROWSER_SCRIPT}\n]]></script>\n</svg>\n`,
-  ].join("");
+  // One array of pieces (strings and numbers) and one join: no string per frame to build.
+  const rects: (string | number)[] = [header(spec, layout, g)];
+  const labels: (string | number)[] = [`</svg>\n<g id="labels">\n`];
+  framesMarkup(spec, layout, g, rects, labels);
+  labels.push(`</g>\n<script><![CDATA[\n${BROWSER_SCRIPT}\n]]></script>\n</svg>\n`);
+  return rects.concat(labels).join("");
 }
 
 /** Everything before the first frame: root element, style, headings, buttons, frames viewport. */
@@ -237,31 +247,43 @@ function header(spec: DocumentSpec, layout: Layout, g: Geometry): string {
   return out.join("");
 }
 
-/** The frames' rects and their build-time labels. */
+/** The markup of a frame's name: its display name, escaped, each name worked out once. */
+class SafeNames {
+  #cache = new Map<string, string>();
+
+  get(name: string): string {
+    let safe = this.#cache.get(name);
+    if (safe === undefined) {
+      safe = escapeXml(displayName(name));
+      this.#cache.set(name, safe);
+    }
+    return safe;
+  }
+}
+
+/** Appends the frames' rects to `rects` and their build-time labels to `labels`. */
 function framesMarkup(
   spec: DocumentSpec,
   layout: Layout,
   g: Geometry,
-): { rects: string; labels: string } {
+  rects: (string | number)[],
+  labels: (string | number)[],
+): void {
   const fs = spec.fontSize;
   const fh = spec.frameHeight;
   const q = gridScale(layout.rootWidth);
   const pxPerUnit = (spec.layoutWidth - 2 * XPAD) / (q === 1 ? layout.rootWidth : GRID);
   const minLabelPx = fs * spec.fontWidth * 3 + 6;
-  const rectH = num(Math.max(1, fh - 1));
+  const height = `" height="${num(Math.max(1, fh - 1))}"`;
   const baseline = fh / 2 + fs * 0.35;
   const { frames, maxDepth } = layout;
+  const names = new SafeNames();
   // Grid mode: where the next child of the open frame at each depth would start if packed.
   const packed: number[] = [];
-  const rects: string[] = [];
-  const labels: string[] = [];
   for (let i = 0; i < frames.length; i++) {
     const f = frames[i];
     const y = spec.inverted ? f.depth * fh : (maxDepth - f.depth) * fh;
-    const name = f.hidden ? hiddenName(f.hidden) : displayName(f.name);
-    const safe = escapeXml(name);
-    const paint = f.hidden ? ` class="h"` : ` fill="${spec.fills[i]}"`;
-    const delta = spec.differential && f.delta !== 0 ? ` data-d="${f.delta}"` : "";
+    const safe = f.hidden ? hiddenName(f.hidden) : names.get(f.name);
     let x = f.start;
     let w = f.width;
     let exact = "";
@@ -276,16 +298,28 @@ function framesMarkup(
       }
       packed[f.depth] = f.start;
     }
-    rects.push(
-      `<rect x="${x}" y="${y}" width="${w}" height="${rectH}"${paint}${exact}${delta} t="${safe}"/>\n`,
-    );
+    rects.push(`<rect x="`, x, `" y="`, y, `" width="`, w, height);
+    if (f.hidden) rects.push(` class="h"`);
+    else rects.push(` fill="`, spec.fills[i], `"`);
+    if (exact) rects.push(exact);
+    if (spec.differential && f.delta !== 0) rects.push(` data-d="`, f.delta, `"`);
+    rects.push(` t="`, safe, `"/>\n`);
     const px = w * pxPerUnit;
-    const label = px >= minLabelPx ? fitLabel(name, px, fs, spec.fontWidth) : "";
+    if (px < minLabelPx) continue;
+    const name = f.hidden ? safe : displayName(f.name);
+    const label = fitLabel(name, px, fs, spec.fontWidth);
     if (label) {
       const text = label === name ? safe : escapeXml(label);
-      const lx = num(XPAD + x * pxPerUnit + 3);
-      labels.push(`<text x="${lx}" y="${num(g.top + y + baseline)}">${text}</text>\n`);
+      const ly = round2(g.top + y + baseline);
+      labels.push(
+        `<text x="`,
+        round2(XPAD + x * pxPerUnit + 3),
+        `" y="`,
+        ly,
+        `">`,
+        text,
+        `</text>\n`,
+      );
     }
   }
-  return { rects: rects.join(""), labels: labels.join("") };
 }

@@ -3,10 +3,11 @@
  * children, siblings left to right), with each frame's position in integer count units.
  *
  * Stacks are sorted (see compareStacks), then each stack shares its prefix with the one before:
- * equal stacks merge and only new frames are sliced. Input that is already sorted (collapsers
- * write it so) is not sorted again.
+ * equal stacks merge and only new frames are added. Input that is already sorted (collapsers
+ * write it so) is not sorted again. The code is written for a single cold run (the CLI's case):
+ * typed columns, index loops, no object or string per frame.
  */
-import type { FoldedLine } from "../folded/parse.ts";
+import type { FoldedLine, FoldedSink } from "../folded/parse.ts";
 
 /** The frame separator of folded stacks. */
 const SEMI = ";";
@@ -21,18 +22,23 @@ export interface TreeOptions {
 
 /** The merged frames, as parallel arrays indexed by frame (0 is the root, "all"). */
 export interface FrameTree {
-  /** Frame names (the root is "all"). */
-  names: string[];
+  /** The number of frames, the root included. */
+  size: number;
+  /**
+   * A frame's name (the root's is "all"). Names are cut from the stacks on demand: most frames
+   * of a large profile are too narrow to draw and never need theirs.
+   */
+  name(frame: number): string;
   /** Depth of each frame: 0 for the root. */
-  depth: number[];
+  depth: Int32Array;
   /** Left edge, in units from the left of the root. */
-  start: number[];
+  start: Float64Array;
   /** Width in units. */
-  width: number[];
+  width: Float64Array;
   /** Index just past the frame's subtree (its next sibling, if any). */
-  end: number[];
+  end: Int32Array;
   /** Self delta (after - before) of a differential, per frame; undefined otherwise. */
-  delta: number[] | undefined;
+  delta: Float64Array | undefined;
   /** Units per count (`pow10 / gcd`). */
   scale: number;
   /** Counts become units as `count * pow10 / gcd`. */
@@ -42,14 +48,6 @@ export interface FrameTree {
   total: number;
   /** The deepest frame's depth. */
   maxDepth: number;
-}
-
-/** The lines' stacks and counts, in input order. */
-interface Collected {
-  stacks: string[];
-  counts: number[];
-  befores: number[] | undefined;
-  maxDecimals: number;
 }
 
 /** The number of decimals a count needs (at most 6). */
@@ -62,26 +60,49 @@ export function decimalsOf(n: number): number {
   return 6;
 }
 
-/** Reads the lines; equal stacks are merged later, when they sit side by side. */
-function collect(lines: Iterable<FoldedLine>, reverse: boolean): Collected {
-  const stacks: string[] = [];
-  const counts: number[] = [];
-  let befores: number[] | undefined;
-  let maxDecimals = 0;
-  for (const line of lines) {
-    const count = line.count;
-    const before = line.before;
-    if (!(count > 0) && !(before !== undefined && before > 0)) continue;
-    if (!Number.isInteger(count)) maxDecimals = Math.max(maxDecimals, decimalsOf(count));
+/**
+ * Folded lines gathered for merging, as columns: one object per line would cost more than the
+ * rest of reading. Lines with no positive count are left out. Pass it to `readFoldedInto`.
+ */
+export class StackColumns implements FoldedSink {
+  /** The stacks, in input order. */
+  readonly stacks: string[] = [];
+  /** Each stack's count (AFTER for a differential). */
+  readonly counts: number[] = [];
+  /** BEFORE counts, once a differential line came (0 for the lines before it). */
+  befores: number[] | undefined;
+  /** The most decimals a count has (at most 6). */
+  maxDecimals = 0;
+  /** True while no stack sorts before the one added before it (see compareStacks). */
+  sorted = true;
+  /** Lines added, those left out included. */
+  lines = 0;
+
+  /** Adds one folded line. */
+  add(stack: string, count: number, before: number | undefined): void {
+    this.lines++;
+    if (!(count > 0) && !(before !== undefined && before > 0)) return;
+    if (!Number.isInteger(count)) this.maxDecimals = Math.max(this.maxDecimals, decimalsOf(count));
+    const n = this.stacks.length;
     if (before !== undefined) {
-      befores ??= new Array(stacks.length).fill(0);
-      if (!Number.isInteger(before)) maxDecimals = Math.max(maxDecimals, decimalsOf(before));
+      this.befores ??= new Array(n).fill(0);
+      if (!Number.isInteger(before)) {
+        this.maxDecimals = Math.max(this.maxDecimals, decimalsOf(before));
+      }
     }
-    stacks.push(reverse ? line.stack.split(SEMI).reverse().join(SEMI) : line.stack);
-    counts.push(count);
-    befores?.push(before ?? 0);
+    // Collapsers write sorted output: checking as lines come saves sorting them.
+    if (this.sorted && n > 0 && compareStacks(this.stacks[n - 1], stack) > 0) this.sorted = false;
+    this.stacks.push(stack);
+    this.counts.push(count);
+    if (this.befores) this.befores.push(before ?? 0);
   }
-  return { stacks, counts, befores, maxDecimals };
+}
+
+/** The lines as columns. */
+function columnsOf(lines: Iterable<FoldedLine>): StackColumns {
+  const columns = new StackColumns();
+  for (const line of lines) columns.add(line.stack, line.count, line.before);
+  return columns;
 }
 
 /** How counts become integer units: `units = count * pow10 / gcd`. */
@@ -93,7 +114,11 @@ export interface UnitScale {
 }
 
 function gcd(a: number, b: number): number {
-  while (b) [a, b] = [b, a % b];
+  while (b) {
+    const r = a % b;
+    a = b;
+    b = r;
+  }
   return a;
 }
 
@@ -106,25 +131,26 @@ export function unitScale(
   befores: number[] | undefined,
   decimals: number,
 ): UnitScale {
-  let sum = 0;
-  for (const c of counts) sum += c;
-  if (befores) {
-    let sumBefore = 0;
-    for (const b of befores) sumBefore += b;
-    sum = Math.max(sum, sumBefore);
-  }
+  const sum = befores ? Math.max(sumOf(counts), sumOf(befores)) : sumOf(counts);
   let d = decimals;
   while (d > 0 && sum * 10 ** d > Number.MAX_SAFE_INTEGER) d--;
   const pow10 = 10 ** d;
-  let g = 0;
-  for (const list of [counts, befores ?? []]) {
-    for (const c of list) {
-      if (c <= 0) continue;
-      g = gcd(Math.round(c * pow10), g);
-      if (g === 1) return { pow10, gcd: 1 };
-    }
-  }
+  const g = gcdOf(befores ?? [], pow10, gcdOf(counts, pow10, 0));
   return { pow10, gcd: g || 1 };
+}
+
+function sumOf(xs: number[]): number {
+  let sum = 0;
+  for (let i = 0; i < xs.length; i++) sum += xs[i];
+  return sum;
+}
+
+/** The gcd of `g` and the positive counts in units of 1/pow10 (1 as soon as it is 1). */
+function gcdOf(counts: number[], pow10: number, g: number): number {
+  for (let i = 0; i < counts.length && g !== 1; i++) {
+    if (counts[i] > 0) g = gcd(Math.round(counts[i] * pow10), g);
+  }
+  return g;
 }
 
 /**
@@ -147,21 +173,52 @@ export function compareStacks(a: string, b: string): number {
     : 1;
 }
 
-/** Merges folded lines into a frame tree. Lines with no positive count are skipped. */
-export function buildTree(lines: Iterable<FoldedLine>, opts: TreeOptions = {}): FrameTree {
-  const c = collect(lines, opts.reverse === true);
-  const scale = unitScale(c.counts, c.befores, c.maxDecimals);
-  const n = c.stacks.length;
-  const order = new Array<number>(n);
-  for (let i = 0; i < n; i++) order[i] = i;
-  const stacks = c.stacks;
-  if (!opts.flamechart) {
-    // Collapsers write sorted output: check before sorting.
-    let sorted = true;
-    for (let i = 1; i < n && sorted; i++) sorted = compareStacks(stacks[i - 1], stacks[i]) <= 0;
-    if (!sorted) order.sort((x, y) => compareStacks(stacks[x], stacks[y]));
+/** A stack with its frames in reverse order. */
+function reversed(stack: string): string {
+  return stack.split(SEMI).reverse().join(SEMI);
+}
+
+/** Whether `stacks` are in compareStacks order. */
+function isSorted(stacks: string[]): boolean {
+  for (let i = 1; i < stacks.length; i++) {
+    if (compareStacks(stacks[i - 1], stacks[i]) > 0) return false;
   }
-  return merge(c, order, scale);
+  return true;
+}
+
+/** The columns in compareStacks order (a stable sort: equal stacks keep their order). */
+function sortedColumns(
+  stacks: string[],
+  counts: number[],
+  befores: number[] | undefined,
+): { stacks: string[]; counts: number[]; befores: number[] | undefined } {
+  const order = stacks.map((_, i) => i).sort((x, y) => compareStacks(stacks[x], stacks[y]));
+  return {
+    stacks: order.map((i) => stacks[i]),
+    counts: order.map((i) => counts[i]),
+    befores: befores && order.map((i) => befores[i]),
+  };
+}
+
+/**
+ * Merges folded lines (objects, or columns as `readFoldedInto` fills them) into a frame tree.
+ * Lines with no positive count are skipped.
+ */
+export function buildTree(
+  lines: Iterable<FoldedLine> | StackColumns,
+  opts: TreeOptions = {},
+): FrameTree {
+  const columns = lines instanceof StackColumns ? lines : columnsOf(lines);
+  let { stacks, counts, befores, sorted } = columns;
+  if (opts.reverse) {
+    stacks = stacks.map(reversed);
+    sorted = isSorted(stacks);
+  }
+  const scale = unitScale(counts, befores, columns.maxDecimals);
+  if (!opts.flamechart && !sorted) {
+    ({ stacks, counts, befores } = sortedColumns(stacks, counts, befores));
+  }
+  return merge(stacks, counts, befores, scale);
 }
 
 /** True when `key` and `prev` agree up to `e`, where `prev` ends a frame and so does `key`. */
@@ -170,43 +227,58 @@ function sharesPrefix(key: string, prev: string, e: number): boolean {
     key.substring(0, e) === prev.substring(0, e);
 }
 
+/** The frame name that starts at `from` in `stack`. */
+function frameName(stack: string, from: number): string {
+  const to = stack.indexOf(SEMI, from);
+  return stack.slice(from, to === -1 ? stack.length : to);
+}
+
+/** A copy of `a` with room for `size` elements. */
+function grown<T extends Int32Array | Float64Array>(a: T, size: number): T {
+  const b = new (a.constructor as new (n: number) => T)(size);
+  b.set(a);
+  return b;
+}
+
 /**
- * Builds the tree from stacks taken in `order`, each sharing its prefix with the one before
- * (only neighbours merge, so a flame chart keeps input order).
+ * Builds the tree from the stacks in order, each sharing its prefix with the one before (only
+ * neighbours merge, so a flame chart keeps input order).
  */
-function merge(c: Collected, order: number[], { pow10, gcd }: UnitScale): FrameTree {
+function merge(
+  keys: string[],
+  counts: number[],
+  befores: number[] | undefined,
+  { pow10, gcd }: UnitScale,
+): FrameTree {
   const plain = pow10 === 1 && gcd === 1;
-  const { stacks: keys, counts, befores } = c;
-  const names = ["all"];
-  const depth = [0];
-  const start = [0];
-  const width = [0];
-  const end = [0];
-  const delta: number[] | undefined = befores ? [0] : undefined;
-  const path = [0]; // open frames, root first
+  // Typed columns, grown by doubling: no per-frame objects and no array growth in the loop.
+  let cap = 64 + 4 * keys.length;
+  let depth = new Int32Array(cap);
+  let start = new Float64Array(cap);
+  let width = new Float64Array(cap);
+  let end = new Int32Array(cap);
+  let delta = befores ? new Float64Array(cap) : undefined;
+  // Frame f's name starts at nameFrom[f] in keys[nameKey[f]] and runs to the next ';'.
+  let nameKey = new Int32Array(cap);
+  let nameFrom = new Int32Array(cap);
+  let n = 1; // frames so far
+  // path[d]: the open frame at depth d of the previous stack; ends[d]: where its name ends in
+  // that stack (exclusive); frame d+1 starts after it.
+  const path = [0];
+  const ends = [0];
+  let open = 0; // the previous stack's depth
   let cursor = 0;
   let maxDepth = 0;
-  let prev: string | undefined;
+  let prev = "";
 
-  const close = (to: number) => {
-    while (path.length > to) {
-      const f = path.pop()!;
-      width[f] = cursor - start[f];
-      end[f] = names.length;
-    }
-  };
-
-  // ends[d]: where frame d of the previous stack ends (exclusive); frame d+1 starts after it.
-  const ends = [0];
-  for (const k of order) {
+  for (let k = 0; k < keys.length; k++) {
     const key = keys[k];
     const units = plain ? counts[k] : Math.round(counts[k] * pow10) / gcd;
-    const open = path.length - 1; // frames of the previous stack
     // The longest run of whole frames shared with the previous stack, by binary search with
     // native substring comparisons (a character loop in JS costs more than everything else;
     // startsWith is slower still).
     let good = 0; // frames known shared
-    if (prev !== undefined && open > 0) {
+    if (open > 0) {
       // Sorted neighbours usually differ near the leaf: gallop down from the top, then bisect
       // between the deepest depth known shared and the shallowest known not.
       let bad = open + 1;
@@ -224,44 +296,65 @@ function merge(c: Collected, order: number[], { pow10, gcd }: UnitScale): FrameT
         else bad = mid;
       }
     }
-    const shared = good;
-    close(shared + 1);
-    let pos = shared === 0 ? 0 : ends[shared] + 1;
-    let d = shared + 1;
-    if (shared > 0 && ends[shared] === key.length) pos = -1; // the whole stack is shared
-    while (pos !== -1) {
-      let next = key.indexOf(SEMI, pos);
-      if (next === -1) next = key.length;
-      const f = names.length;
-      names.push(key.slice(pos, next));
-      depth.push(d);
-      start.push(cursor);
-      width.push(0);
-      end.push(0);
-      delta?.push(0);
-      path.push(f);
-      ends[d] = next;
+    // Close the previous stack's frames below the shared ones.
+    for (let d = open; d > good; d--) {
+      const f = path[d];
+      width[f] = cursor - start[f];
+      end[f] = n;
+    }
+    let d = good;
+    // Open the new ones, unless the whole stack is shared.
+    if (good === 0 || ends[good] !== key.length) {
+      let pos = good === 0 ? 0 : ends[good] + 1;
+      for (;;) {
+        let next = key.indexOf(SEMI, pos);
+        if (next === -1) next = key.length;
+        if (n === cap) {
+          cap *= 2;
+          depth = grown(depth, cap);
+          start = grown(start, cap);
+          width = grown(width, cap);
+          end = grown(end, cap);
+          if (delta) delta = grown(delta, cap);
+          nameKey = grown(nameKey, cap);
+          nameFrom = grown(nameFrom, cap);
+        }
+        d++;
+        nameKey[n] = k;
+        nameFrom[n] = pos;
+        depth[n] = d;
+        start[n] = cursor;
+        path[d] = n;
+        ends[d] = next;
+        n++;
+        if (next === key.length) break;
+        pos = next + 1;
+      }
       if (d > maxDepth) maxDepth = d;
-      d++;
-      pos = next === key.length ? -1 : next + 1;
     }
     if (delta && befores) {
       const b = plain ? befores[k] : Math.round(befores[k] * pow10) / gcd;
-      delta[path[path.length - 1]] += units - b;
+      delta[path[d]] += units - b;
     }
+    open = d;
     cursor += units;
     prev = key;
   }
-  close(1);
+  for (let d = open; d > 0; d--) {
+    const f = path[d];
+    width[f] = cursor - start[f];
+    end[f] = n;
+  }
   width[0] = cursor;
-  end[0] = names.length;
+  end[0] = n;
   return {
-    names,
-    depth,
-    start,
-    width,
-    end,
-    delta,
+    size: n,
+    name: (f) => f === 0 ? "all" : frameName(keys[nameKey[f]], nameFrom[f]),
+    depth: depth.subarray(0, n),
+    start: start.subarray(0, n),
+    width: width.subarray(0, n),
+    end: end.subarray(0, n),
+    delta: delta?.subarray(0, n),
     scale: pow10 / gcd,
     pow10,
     gcd,
