@@ -5,10 +5,12 @@ import {
   formatNs,
   hasHardwarePmu,
   headerArgv,
+  headerSeconds,
   injectArgv,
   parseCallGraph,
   parseHeader,
   parseSecondsNs,
+  perfDataState,
   recordArgv,
   type RecordSpec,
   scriptArgv,
@@ -178,6 +180,35 @@ Deno.test("header: sample times, events, call-graph mode, command line", () => {
   const fp = parseHeader(HEADER.replace("|REGS_USER|STACK_USER", ""));
   assert.equal(fp.dwarf, false);
   assert.equal(fp.callchains, true);
+  assert.equal(headerSeconds(h).toFixed(6), "14.588958");
+  assert.equal(headerSeconds(undefined), 0);
+});
+
+Deno.test("header: the sampling rate of a frequency-mode recording", () => {
+  const line = (value: number, freq: number) =>
+    `# event : name = cpu-clock, , id = { 1 }, type = 1, size = 128, ` +
+    `{ sample_period, sample_freq } = ${value}, sample_type = IP|TID, disabled = 1, ` +
+    `inherit = 1, freq = ${freq}, enable_on_exec = 1\n`;
+  assert.equal(parseHeader(line(499, 1)).freq, 499);
+  assert.equal(parseHeader(line(100000, 0)).freq, undefined, "-c: a period, not a rate");
+  assert.equal(parseHeader(HEADER).freq, undefined);
+});
+
+Deno.test("perf.data: finished, unfinished (data size 0), piped, or not perf's at all", () => {
+  const file = (magic: string, headerSize: number, dataSize: number) => {
+    const b = new Uint8Array(64);
+    b.set(new TextEncoder().encode(magic));
+    const v = new DataView(b.buffer);
+    v.setBigUint64(8, BigInt(headerSize), true);
+    v.setBigUint64(48, BigInt(dataSize), true);
+    return b;
+  };
+  assert.equal(perfDataState(file("PERFILE2", 104, 5896)), "ok");
+  assert.equal(perfDataState(file("PERFILE2", 104, 0)), "unfinished");
+  assert.equal(perfDataState(file("PERFILE2", 16, 0)), "ok", "a piped recording has no sizes");
+  assert.equal(perfDataState(file("#!/bin/s", 0, 0)), "not-perf");
+  assert.equal(perfDataState(new Uint8Array()), "not-perf");
+  assert.equal(perfDataState(file("PERFILE2", 104, 5896).subarray(0, 40)), "not-perf");
 });
 
 Deno.test("time slices: back to back, inclusive ends 1 ns apart, open at both ends", () => {

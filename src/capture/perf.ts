@@ -170,6 +170,8 @@ export interface PerfHeader {
   callchains: boolean;
   /** True when user stacks were copied for DWARF unwinding (STACK_USER). */
   dwarf: boolean;
+  /** The sampling rate (`-F`), when it was recorded by frequency. */
+  freq?: number;
 }
 
 /** Parses `perf report --header-only` text. */
@@ -187,9 +189,38 @@ export function parseHeader(text: string): PerfHeader {
       header.events.push(m[1].trim());
       if (/sample_type = [^,]*CALLCHAIN/.test(line)) header.callchains = true;
       if (/sample_type = [^,]*STACK_USER/.test(line)) header.dwarf = true;
+      const freq = /sample_freq \} = (\d+).*\bfreq = 1\b/.exec(line);
+      if (freq) header.freq ??= Number(freq[1]);
     }
   }
   return header;
+}
+
+/** Seconds from the first sample to the last, by the header (0 when unknown). */
+export function headerSeconds(header: PerfHeader | undefined): number {
+  if (header?.firstNs === undefined || header.lastNs === undefined) return 0;
+  return Math.max(0, header.lastNs - header.firstNs) / 1e9;
+}
+
+/** What the first bytes of a would-be perf.data file say about it. */
+export type PerfDataState = "ok" | "unfinished" | "not-perf";
+
+/**
+ * Reads the start of a perf.data file (64 bytes are enough): `not-perf` without perf's magic
+ * (an empty file, or another format), `unfinished` when the data section's size is still 0
+ * (perf never finished the file: the program could not start, or perf was killed), else `ok`.
+ * The header is magic, its size, attr size, then {offset, size} of attrs and of data; a piped
+ * recording (`-o -`) has a 16-byte header and no sizes to check.
+ */
+export function perfDataState(head: Uint8Array): PerfDataState {
+  const magic = new TextDecoder().decode(head.subarray(0, 8));
+  if (magic !== "PERFILE2" && magic !== "2ELIFREP") return "not-perf";
+  const little = magic === "PERFILE2";
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  if (head.length < 16) return "not-perf";
+  if (view.getBigUint64(8, little) === 16n) return "ok";
+  if (head.length < 56) return "not-perf";
+  return view.getBigUint64(48, little) === 0n ? "unfinished" : "ok";
 }
 
 /** The call-graph mode a header shows (for the diagnosis), if any. */
