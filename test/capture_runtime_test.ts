@@ -238,14 +238,18 @@ Deno.test("attach: what a running process can show", () => {
   assert.equal(py.kind, "python");
   assert.equal(py.jitdump, true);
   assert.deepEqual(py.notes, []);
-  const plain = attachSetup({
-    pid: 43,
+  const plainInfo = (pid: number) => ({
+    pid,
     exe: "/usr/bin/python3.12",
     cmdline: ["python3", "srv.py"],
     environ: {},
     libraries: [],
   });
-  assert.match(plain.notes[0], /started without perf support/);
+  const plain = attachSetup(plainInfo(43));
+  assert.match(plain.notes[0], /started without perf support.*PYTHONPERFSUPPORT=1 \(or -X perf\)/);
+  const plain13 = attachSetup({ ...plainInfo(44), exe: "/usr/bin/python3.13" });
+  assert.match(plain13.notes[0], /process 44 \(Python 3\.13\).*PYTHON_PERF_JIT_SUPPORT=1 \(or/);
+  assert.doesNotMatch(plain13.notes[0], /PYTHONPERFSUPPORT/);
   const node = attachSetup({
     pid: 44,
     exe: "/usr/bin/node",

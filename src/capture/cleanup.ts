@@ -5,6 +5,21 @@
  * profilers) own theirs, and a live process still writing its map must keep it.
  */
 
+/** Where runtimes write perf maps and jitdumps: /tmp, and the working directory (jitdumps). */
+export function runtimeFileDirs(): string[] {
+  return ["/tmp", Deno.cwd()];
+}
+
+/** True when something exists at `path`. */
+export function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Which kinds of files to remove. */
 export interface ArtifactKinds {
   maps: boolean;

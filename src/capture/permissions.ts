@@ -36,6 +36,15 @@ export function perfMissingError(perf: string, osRelease: string, kernelRelease:
   );
 }
 
+/** The error for PIDs with no process (never started, or exited). */
+export function noSuchProcess(pids: number[]): FlameError {
+  return new FlameError(
+    `no such process${pids.length > 1 ? "es" : ""}: ${pids.join(", ") || "?"}`,
+    1,
+    "check the PID (ps -e, pgrep NAME); the process may have exited",
+  );
+}
+
 /** What was being attempted, for wording permission errors. */
 export interface RecordAttempt {
   mode: "run" | "pids" | "all-cpus";
@@ -81,11 +90,7 @@ export function recordFailure(stderr: string, attempt: RecordAttempt): FlameErro
     );
   }
   if (/No such process|Couldn't attach|can't find process/i.test(stderr)) {
-    return new FlameError(
-      `no such process: ${attempt.pids?.join(",") ?? "?"}`,
-      1,
-      "check the PID (ps -e, pgrep NAME); the process may have exited",
-    );
+    return noSuchProcess(attempt.pids ?? []);
   }
   if (/event syntax error|unknown tracepoint|Cannot find PMU|not supported/i.test(stderr)) {
     return new FlameError(

@@ -372,10 +372,13 @@ export function attachSetup(info: ProcessInfo): AttachSetup {
       const modern = version !== undefined && (version.major > 3 || version.minor >= 12);
       setup.jitdump = jit && (version === undefined || version.major > 3 || version.minor >= 13);
       if (modern && !jit && !map) {
+        const fix = version.major === 3 && version.minor === 12
+          ? "PYTHONPERFSUPPORT=1 (or -X perf)"
+          : "PYTHON_PERF_JIT_SUPPORT=1 (or -X perf_jit)";
         setup.notes.push(
           `process ${pid} (Python ${version.major}.${version.minor}) was started without perf ` +
             `support, so its Python functions show as _PyEval_EvalFrameDefault: start it with ` +
-            `PYTHON_PERF_JIT_SUPPORT=1 (3.13+) or PYTHONPERFSUPPORT=1, or use 'flame run'`,
+            `${fix}, or profile it with 'flame run'`,
         );
       } else if (!modern && version) {
         const note = pythonVersionNote(version);
@@ -507,7 +510,8 @@ function isFile(path: string): boolean {
   }
 }
 
-function isExecutableFile(path: string): boolean {
+/** True for a file with an execute bit (for anyone). */
+export function isExecutableFile(path: string): boolean {
   try {
     const st = Deno.statSync(path);
     return st.isFile && ((st.mode ?? 0o111) & 0o111) !== 0;
