@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { perfInstallHint, privilegeNotes, recordFailure } from "../src/capture/permissions.ts";
+import {
+  noSuchProcess,
+  perfInstallHint,
+  privilegeNotes,
+  recordFailure,
+} from "../src/capture/permissions.ts";
+import { commandLabel, oneLine } from "../src/cli/profile.ts";
+import { processesPhrase, processLabel } from "../src/cli/record.ts";
 import {
   dtraceArgv,
   dtraceCommandString,
@@ -174,11 +181,30 @@ Deno.test("signals: first Ctrl-C stops, the second aborts; exit statuses", () =>
   assert.deepEqual(programEnding(0, null, false), { code: 0 });
   const three = programEnding(3, null, false);
   assert.equal(three.code, 3);
-  assert.match(three.warning!, /exited with status 3/);
+  assert.equal(three.reason, "the program exited with status 3");
+  assert.match(three.warning!, /exited with status 3: the graph shows/);
   const segv = programEnding(139, "SIGSEGV", false);
   assert.equal(segv.code, 139);
   assert.match(segv.warning!, /killed by SIGSEGV/);
-  assert.equal(programEnding(130, "SIGINT", true).code, 130);
+  // Ctrl-C was acknowledged when it came: no second word about it at the end.
+  assert.deepEqual(programEnding(130, "SIGINT", true), { code: 130, reason: "stopped by Ctrl-C" });
+});
+
+Deno.test("labels: commands and processes on one line, shortened", () => {
+  assert.equal(oneLine("  a\n\tb   c "), "a b c");
+  assert.equal(oneLine("x".repeat(61)), `${"x".repeat(59)}…`);
+  assert.equal(oneLine("x".repeat(60)), "x".repeat(60));
+  assert.equal(commandLabel(["./prog", "a b", "it's"]), `./prog 'a b' 'it'\\''s'`);
+  const program = "\nimport os\n\ndef f():\n    return 1\n";
+  const label = processLabel({ pid: 7, cmdline: ["/opt/py/bin/python3.13", "-c", program] });
+  assert.equal(label, "7 (python3.13 -c 'import os def f(): return 1')");
+  const long = processLabel({ pid: 8, cmdline: ["python3", "-c", "x = 1\n".repeat(30)] });
+  assert.ok(!long.includes("\n") && long.endsWith("…)") && long.length <= 65, long);
+  assert.equal(processLabel({ pid: 2, cmdline: [] }), "2");
+  assert.equal(processesPhrase(["1 (a)"]), "process 1 (a)");
+  assert.equal(processesPhrase(["1 (a)", "2 (b)", "3"]), "processes 1 (a), 2 (b) and 3");
+  assert.equal(noSuchProcess([9]).message, "no such process: 9");
+  assert.equal(noSuchProcess([9, 10]).message, "no such processes: 9, 10");
 });
 
 Deno.test("pids: read from perf script headers, process names with spaces and digits", () => {

@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { repoPath, runFlame, withTempDir } from "./helpers.ts";
+import { exists } from "../src/capture/cleanup.ts";
 
 function which(name: string): string | undefined {
   for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
@@ -35,15 +36,6 @@ const NO_CC = which("gcc") || which("cc") ? undefined : "no C compiler";
 const PYTHON313 = `${Deno.env.get("HOME")}/.pyenv/versions/3.13.0/bin/python3.13`;
 const NO_PY313 = exists(PYTHON313) ? undefined : `no Python 3.13 at ${PYTHON313}`;
 const NO_NODE = which("node") ? undefined : "node is not installed";
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** A test that needs perf (and more); named with the reason when it is skipped. */
 function e2e(name: string, needs: (string | undefined)[], fn: () => Promise<void>): void {
@@ -251,8 +243,13 @@ e2e("Ctrl-C to the process group: the program stops, the graph is written, exit 
     const stderr = new TextDecoder().decode(out.stderr);
     assert.equal(out.code, 130, stderr);
     assert.ok(performance.now() - sent < 10_000, "stopped promptly");
-    assert.match(stderr, /interrupted: the graph shows what was recorded until Ctrl-C/);
-    assert.match(stderr, SUMMARY);
+    // Said once, when it happened; the summary is the last line.
+    assert.match(
+      stderr,
+      /^flame: stopping the program: the graph is still written \(Ctrl-C again/m,
+    );
+    assert.doesNotMatch(stderr, /warning: interrupted/);
+    assert.match(stderr.trimEnd().split("\n").at(-1)!, SUMMARY);
     assert.ok(Deno.readTextFileSync(`${dir}/int.svg`).includes("spin_inner"));
     assert.deepEqual(runningBusy(busy), []);
 
@@ -300,7 +297,7 @@ e2e("attach with --duration: the process is recorded and keeps running", [NO_CC]
   });
 });
 
-e2e("errors: command not found, no samples", [], async () => {
+e2e("errors: command not found or not executable, no samples, not a recording", [], async () => {
   const nf = await runFlame(["run", "--", "no-such-command-xyz"]);
   assert.equal(nf.code, 127);
   assert.match(nf.stderr, /^flame: error: command not found: no-such-command-xyz\n {2}hint: /);
@@ -309,6 +306,97 @@ e2e("errors: command not found, no samples", [], async () => {
     assert.equal(none.code, 1);
     assert.match(none.stderr, /error: no samples were recorded\n {2}hint: .*-F 999/);
     assert.ok(!exists(`${dir}/t.svg`));
+    // A failed program's status, in the one error line (no "the graph shows" for no graph).
+    const failed = await runFlame(["run", "-o", `${dir}/t.svg`, "--", "sh", "-c", "exit 3"]);
+    assert.equal(failed.code, 3);
+    assert.match(
+      failed.stderr,
+      /^flame: error: no samples were recorded \(the program exited with status 3\)\n {2}hint: /,
+    );
+    Deno.writeTextFileSync(`${dir}/script`, "echo hi\n");
+    const noexec = await runFlame(["run", "--", "./script"], { cwd: dir });
+    assert.equal(noexec.code, 126);
+    assert.match(
+      noexec.stderr,
+      /^flame: error: \.\/script: permission denied \(not executable\)\n/,
+    );
+    const notPerf = await runFlame(["report", `${dir}/script`]);
+    assert.equal(notPerf.code, 1);
+    assert.match(notPerf.stderr, /error: .*script: not a perf recording\n {2}hint: /);
+  });
+});
+
+e2e("a short run: too few samples, said with the fix", [NO_CC], async () => {
+  await withTempDir(async (dir) => {
+    const busy = await buildBusy(dir);
+    const r = await runFlame(["run", "-o", `${dir}/s.svg`, "--", busy, "0.2"], { cwd: dir });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stderr,
+      /warning: only \d+ samples \(0\.\d+ s of CPU time at 99 Hz\): too few for reliable proportions; raise the rate \(-F 999\)/,
+    );
+    assert.match(r.stderr.trimEnd().split("\n").at(-1)!, SUMMARY);
+  });
+});
+
+e2e("report of a frame-pointer recording: the hint says to record again", [NO_CC], async () => {
+  await withTempDir(async (dir) => {
+    const busy = await buildBusy(dir);
+    const data = `${dir}/fp.data`;
+    const run = await runFlame(
+      ["run", "-F", "499", "--call-graph", "fp", "--keep-data", data, "-o", `${dir}/a.svg`, "--"]
+        .concat([busy, "0.4"]),
+      { cwd: dir },
+    );
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stderr, /stacks look truncated.*: use --call-graph dwarf\n/);
+    const rep = await runFlame(["report", data, "-o", `${dir}/b.svg`], { cwd: dir });
+    assert.equal(rep.code, 0, rep.stderr);
+    assert.match(
+      rep.stderr,
+      /stacks look truncated.*: record again with --call-graph dwarf \(flame run --call-graph dwarf -- CMD, or perf record --call-graph dwarf\)\n/,
+    );
+    assert.doesNotMatch(rep.stderr, /use --call-graph/);
+  });
+});
+
+e2e("attach to a Python 3.13 -c program without perf support: one line each, one warning", [
+  NO_PY313,
+], async () => {
+  await withTempDir(async (dir) => {
+    const program = "import time\ndef spin():\n    x = 0\n    for i in range(100000):\n" +
+      "        x += i\n\nwhile True:\n    spin()\n";
+    const target = new Deno.Command(PYTHON313, {
+      args: ["-c", program],
+      env: { PYTHON_PERF_JIT_SUPPORT: "0", PYTHONPERFSUPPORT: "0" },
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      const r = await runFlame(
+        ["record", "-p", String(target.pid), "-d", "0.5", "-F", "499", "-o", `${dir}/p.svg`],
+        { cwd: dir },
+      );
+      assert.equal(r.code, 0, r.stderr);
+      const lines = r.stderr.trimEnd().split("\n");
+      assert.ok(lines.every((l) => l.startsWith("flame: ")), r.stderr);
+      assert.match(
+        r.stderr,
+        new RegExp(
+          `^flame: recording process ${target.pid} \\(python3\\.13 -c 'import time def ` +
+            `spin\\(\\): x = 0 [^\\n]{1,40}…\\) for 0\\.5 s$`,
+          "m",
+        ),
+      );
+      assert.equal(lines.filter((l) => /perf support/.test(l)).length, 1, r.stderr);
+      assert.doesNotMatch(r.stderr, /3\.11 and older/);
+      const title = /flame record: [^<]*/.exec(Deno.readTextFileSync(`${dir}/p.svg`))![0];
+      assert.ok(!title.includes("\n") && title.length < 100, title);
+    } finally {
+      target.kill("SIGKILL");
+      await target.status;
+    }
   });
 });
 

@@ -175,15 +175,20 @@ function addModule(
   } else into.set(name, { ...m });
 }
 
+/** The flame command that made (run, record) or read (report) the recording. */
+export type CaptureCommand = "run" | "record" | "report";
+
 /** What the diagnosis needs to know about how the recording was made. */
 export interface DiagnoseContext {
+  /** Who asks: the fixes are worded for it (report can only suggest recording again). */
+  command: CaptureCommand;
   /** The call-graph mode, when known (undefined for `flame report` of a foreign file). */
   callGraph?: CallGraph;
   /** kernel.perf_event_max_stack when recorded. */
   maxStack: number;
   /** The runtimes profiled (for JIT hints). */
   kinds: string[];
-  /** A note about the Python version was printed already. */
+  /** A note about the Python version (or its missing perf support) was printed already. */
   pythonNoted?: boolean;
   /** An attach to a Python started with perf_jit (its jitdump was injected). */
   pythonJitAttach?: boolean;
@@ -192,87 +197,145 @@ export interface DiagnoseContext {
 const pct = (n: number, d: number) => `${Math.round((100 * n) / d)}%`;
 
 /**
+ * The fix "record with OPTION", worded for the command: `flame report` cannot change how a
+ * recording was made, so it says how to record again, with flame or with perf itself.
+ */
+export function recordWith(command: CaptureCommand, option: string, perfOption = option): string {
+  return command === "report"
+    ? `record again with ${option} (flame run ${option} -- CMD, or perf record ${perfOption})`
+    : `use ${option}`;
+}
+
+/**
  * Hints for stacks that look cut short or unreadable, most important first. Needs a few dozen
  * samples to say anything.
  */
 export function diagnose(stats: StackStats, ctx: DiagnoseContext): string[] {
-  const hints: string[] = [];
-  if (stats.samples < 20) return hints;
-  const cg = ctx.callGraph;
-  const jit = ctx.kinds.some((k) => k === "node" || k === "deno" || k === "java");
-
-  // Python 3.12 (or the perf-map backend): unwinding stops at the innermost Python frame.
-  const py312 = stats.pythonSamples > 0 && stats.pythonRooted / stats.pythonSamples > 0.8;
-  if (py312 && !ctx.pythonNoted) {
-    hints.push(
-      "Python stacks stop at the innermost Python function (Python 3.12, or -X perf): " +
-        "Python 3.13+ with PYTHON_PERF_JIT_SUPPORT=1 shows whole Python stacks ('flame run' sets it)",
-    );
-  }
-  if (
-    stats.interpreterSamples > stats.samples * 0.2 && stats.pythonSamples === 0 && !ctx.pythonNoted
-  ) {
-    hints.push(
-      ctx.pythonJitAttach
-        ? "no Python function names: attaching to a Python started with perf_jit often fails " +
-          "with this perf (the JIT code mapped before the attach is not matched); profile it " +
-          "from the start with 'flame run -- python3 ...'"
-        : "no Python function names: Python 3.11 and older have no perf support (3.12+ has; " +
-          "3.13+ shows whole stacks), or the process was started without PYTHON_PERF_JIT_SUPPORT=1",
-    );
-  }
-
-  // A failed perf_jit attach also breaks unwinding: the hint above says what to do instead.
+  if (stats.samples < 20) return [];
+  const hints = pythonHints(stats, ctx);
+  // A failed perf_jit attach also breaks unwinding, and Python 3.12's stacks stop at a Python
+  // frame: the Python hint says what to do instead of a bigger stack copy.
   const jitAttachFailed = ctx.pythonJitAttach === true && stats.pythonSamples === 0;
-  const user = stats.userSamples;
-  const rootedShare = user ? stats.rooted / user : 1;
-  if (user >= 20 && rootedShare < 0.8 && !py312 && !jitAttachFailed) {
-    const what = `stacks look truncated: only ${pct(stats.rooted, user)} reach _start or ` +
-      `start_thread`;
-    if (cg?.mode === "fp" && !jit) {
-      hints.push(
-        `${what} (frame pointers are missing in libc or the program): use --call-graph dwarf`,
-      );
-    } else if (cg?.mode === "dwarf") {
-      const size = cg.size ?? 8192;
-      if (size < MAX_DWARF_SIZE) {
-        const next = Math.min(size * 2, MAX_DWARF_SIZE);
-        hints.push(`${what} (the copied stack ran out): use --call-graph dwarf,${next}`);
-      } else {
-        hints.push(`${what}, even with the largest DWARF stack copy: try --call-graph fp`);
-      }
-    } else if (cg?.mode === "fp" && jit) {
-      hints.push(
-        `${what}: frame pointers are missing somewhere (a JVM without -XX:+PreserveFramePointer?)`,
-      );
-    } else if (!cg) {
-      hints.push(`${what}: record with --call-graph dwarf (or a bigger dwarf,SIZE)`);
-    }
-  }
-  if (cg?.mode !== "dwarf" && stats.frames > 0 && stats.unmapped / stats.frames > 0.05) {
+  const pythonCut = jitAttachFailed || stopsAtInnermostPython(stats);
+  const unmapped = ctx.callGraph?.mode !== "dwarf" && stats.frames > 0 &&
+      stats.unmapped / stats.frames > 0.05
+    ? `${pct(stats.unmapped, stats.frames)} of frames are [unknown] addresses`
+    : undefined;
+  const truncated = pythonCut ? undefined : truncationHint(stats, ctx, unmapped);
+  if (truncated) hints.push(truncated);
+  if (unmapped && !truncated?.includes(unmapped)) {
     hints.push(
-      `${pct(stats.unmapped, stats.frames)} of frames are [unknown] addresses (a frame-pointer ` +
-        `walk through code built without them): use --call-graph dwarf`,
+      `${unmapped} (a frame-pointer walk through code built without them): ` +
+        recordWith(ctx.command, "--call-graph dwarf"),
     );
   }
   if (stats.atMaxStack / stats.samples > 0.01) {
     hints.push(
-      `${
-        pct(stats.atMaxStack, stats.samples)
-      } of stacks are exactly ${ctx.maxStack} frames deep, ` +
-        `cut by the kernel: sudo sysctl kernel.perf_event_max_stack=1024 before recording`,
+      `${pct(stats.atMaxStack, stats.samples)} of stacks are exactly ${ctx.maxStack} frames ` +
+        `deep, cut by the kernel: sudo sysctl kernel.perf_event_max_stack=1024, then record again`,
     );
   }
-  if (stats.frames > 0 && stats.jitUnknown / stats.frames > 0.05 && !jitAttachFailed) {
-    const fix = ctx.kinds.includes("java")
-      ? "the JVM wrote no perf map (killed before exit? attach needs jcmd PID Compiler.perfmap)"
-      : ctx.kinds.includes("node") || ctx.kinds.includes("deno")
-      ? "start node with --perf-basic-prof (Deno: --v8-flags=--perf-basic-prof)"
-      : ctx.kinds.includes("python")
-      ? "Python's perf trampolines were not matched to names"
-      : "the runtime wrote no perf map (/tmp/perf-PID.map)";
-    hints.push(`${pct(stats.jitUnknown, stats.frames)} of frames are unnamed JIT code: ${fix}`);
+  const jitHint = jitAttachFailed ? undefined : unnamedJitHint(stats, ctx);
+  if (jitHint) hints.push(jitHint);
+  return [...hints, ...symbolHints(stats)];
+}
+
+/** True when most Python stacks end at a Python frame (3.12's perf maps, or -X perf). */
+function stopsAtInnermostPython(stats: StackStats): boolean {
+  return stats.pythonSamples > 0 && stats.pythonRooted / stats.pythonSamples > 0.8;
+}
+
+/** Python stacks cut at the innermost function, or no Python names at all. */
+function pythonHints(stats: StackStats, ctx: DiagnoseContext): string[] {
+  if (ctx.pythonNoted) return [];
+  if (stopsAtInnermostPython(stats)) {
+    return [
+      "Python stacks stop at the innermost Python function (Python 3.12, or -X perf): " +
+      "Python 3.13+ with PYTHON_PERF_JIT_SUPPORT=1 shows whole Python stacks" +
+      (ctx.command === "run" ? "" : " ('flame run' sets it)"),
+    ];
   }
+  if (stats.interpreterSamples > stats.samples * 0.2 && stats.pythonSamples === 0) {
+    return [`no Python function names: ${noPythonNamesCause(ctx)}`];
+  }
+  return [];
+}
+
+/** Why a Python showed no function names, and the fix, as the command can see it. */
+function noPythonNamesCause(ctx: DiagnoseContext): string {
+  if (ctx.pythonJitAttach) {
+    return "attaching to a Python started with perf_jit often fails with this perf (the JIT " +
+      "code mapped before the attach is not matched); profile it from the start with " +
+      "'flame run -- python3 ...'";
+  }
+  switch (ctx.command) {
+    case "run":
+      // flame run turned perf support on: the Python is too old, or ignored the variable.
+      return "Python 3.11 and older have no perf support, and Python 3.12+ run with -E or -I " +
+        "ignores PYTHON_PERF_JIT_SUPPORT (give it -X perf_jit instead; -X perf on 3.12)";
+    case "record":
+      return "the process was started without perf support (Python 3.11 and older have " +
+        "none): start it with PYTHON_PERF_JIT_SUPPORT=1 (3.13+) or PYTHONPERFSUPPORT=1 " +
+        "(3.12), or profile it with 'flame run'";
+    case "report":
+      return "the recorded Python had no perf support (3.11 and older have none): record it " +
+        "with 'flame run -- python3 ...', which turns it on for Python 3.12+";
+  }
+}
+
+/**
+ * Stacks that do not reach process or thread start-up, with the fix for the call-graph mode.
+ * `unmapped` (the share of [unknown] addresses) is named as further evidence of an FP walk.
+ */
+function truncationHint(
+  stats: StackStats,
+  ctx: DiagnoseContext,
+  unmapped: string | undefined,
+): string | undefined {
+  const user = stats.userSamples;
+  if (user < 20 || stats.rooted / user >= 0.8) return undefined;
+  const cg = ctx.callGraph;
+  const jit = ctx.kinds.some((k) => k === "node" || k === "deno" || k === "java");
+  const what = `stacks look truncated: only ${pct(stats.rooted, user)} reach _start or ` +
+    `start_thread`;
+  if (cg?.mode === "fp" && !jit) {
+    const evidence = unmapped ? `, and ${unmapped}` : "";
+    return `${what}${evidence} (frame pointers are missing in libc or the program): ` +
+      recordWith(ctx.command, "--call-graph dwarf");
+  }
+  if (cg?.mode === "fp") {
+    return `${what}: frame pointers are missing somewhere (a JVM without ` +
+      `-XX:+PreserveFramePointer?)`;
+  }
+  if (cg?.mode === "dwarf") {
+    const size = cg.size ?? 8192;
+    if (size >= MAX_DWARF_SIZE) {
+      return `${what}, even with the largest DWARF stack copy: ` +
+        recordWith(ctx.command, "--call-graph fp", "-g");
+    }
+    const next = `--call-graph dwarf,${Math.min(size * 2, MAX_DWARF_SIZE)}`;
+    return `${what} (the copied stack ran out): ${recordWith(ctx.command, next)}`;
+  }
+  if (!cg) return `${what}: ${recordWith(ctx.command, "--call-graph dwarf")}`;
+  return undefined;
+}
+
+/** JIT code without names: what the runtime needs to write its perf map. */
+function unnamedJitHint(stats: StackStats, ctx: DiagnoseContext): string | undefined {
+  if (stats.frames === 0 || stats.jitUnknown / stats.frames <= 0.05) return undefined;
+  const fix = ctx.kinds.includes("java")
+    ? "the JVM wrote no perf map (killed before exit? attach needs jcmd PID Compiler.perfmap)"
+    : ctx.kinds.includes("node") || ctx.kinds.includes("deno")
+    ? "start node with --perf-basic-prof (Deno: --v8-flags=--perf-basic-prof)"
+    : ctx.kinds.includes("python")
+    ? "Python's perf trampolines were not matched to names"
+    : "the runtime wrote no perf map (/tmp/perf-PID.map)";
+  return `${pct(stats.jitUnknown, stats.frames)} of frames are unnamed JIT code: ${fix}`;
+}
+
+/** Modules whose frames mostly have no symbol (a stripped binary). */
+function symbolHints(stats: StackStats): string[] {
+  const hints: string[] = [];
   for (const [module, m] of stats.modules) {
     // A distribution's library with some symbols has static functions without: nothing to fix.
     const system = /^\/(?:usr\/)?lib(?:64)?\//.test(module) && m.unknown < m.frames;
@@ -284,4 +347,36 @@ export function diagnose(stats: StackStats, ctx: DiagnoseContext): string[] {
     }
   }
   return hints;
+}
+
+/**
+ * Below this many samples a function's share is mostly noise: one at 10% is off by about
+ * ±3 points at 100 samples and ±7 at 16 (the standard error sqrt(p(1-p)/n)).
+ */
+const FEW_SAMPLES = 100;
+
+/** The rate worth suggesting for too few samples: perf's 999 Hz (short programs only). */
+const HIGH_FREQ = 999;
+
+/**
+ * A warning for fewer than FEW_SAMPLES samples, with the fix for the command: a higher rate
+ * (when it was below HIGH_FREQ or is unknown) or a longer recording. `freq` gives the CPU
+ * time the samples stand for.
+ */
+export function fewSamplesWarning(
+  samples: number,
+  command: CaptureCommand,
+  freq?: number,
+): string | undefined {
+  if (samples === 0 || samples >= FEW_SAMPLES) return undefined;
+  const cpu = freq ? ` (${(samples / freq).toFixed(2)} s of CPU time at ${freq} Hz)` : "";
+  const longer = command === "record" ? "record for longer (--duration)" : "profile a longer run";
+  const faster = freq === undefined || freq < HIGH_FREQ ? `-F ${HIGH_FREQ}` : undefined;
+  const fix = command === "report"
+    ? `record again ${faster ? `at a higher rate (${faster}) or ` : ""}for longer`
+    : faster
+    ? `raise the rate (${faster}) or ${longer}`
+    : longer;
+  const s = samples === 1 ? "sample" : "samples";
+  return `only ${samples} ${s}${cpu}: too few for reliable proportions; ${fix}`;
 }

@@ -37,31 +37,37 @@ export function signalExitCode(signal: Deno.Signal | null | undefined): number {
   return 128 + (signal ? numbers[signal] ?? 0 : 0);
 }
 
-/** How the program ended, as a warning (if it did not just succeed) and flame's exit status. */
+/** How the profiled program ended. */
+export interface ProgramEnding {
+  /** flame's exit status: the program's own. */
+  code: number;
+  /** What happened, when it did not just succeed ("the program exited with status 3"). */
+  reason?: string;
+  /**
+   * The warning to print before the summary. None after Ctrl-C: flame said it was stopping
+   * when the interrupt came.
+   */
+  warning?: string;
+}
+
+/** How the program ended: a reason and warning (if it did not just succeed), and the status. */
 export function programEnding(
   code: number,
   signal: Deno.Signal | null,
   interrupted: boolean,
-): { code: number; warning?: string } {
-  if (interrupted) {
-    return {
-      code: 130,
-      warning: "interrupted: the graph shows what was recorded until Ctrl-C",
-    };
-  }
-  if (signal) {
-    return {
-      code: signalExitCode(signal),
-      warning: `the program was killed by ${signal}: the graph shows what it did until then`,
-    };
-  }
-  if (code !== 0) {
-    return {
-      code,
-      warning: `the program exited with status ${code}: the graph shows what it did until then`,
-    };
-  }
-  return { code: 0 };
+): ProgramEnding {
+  if (interrupted) return { code: 130, reason: "stopped by Ctrl-C" };
+  const reason = signal
+    ? `the program was killed by ${signal}`
+    : code !== 0
+    ? `the program exited with status ${code}`
+    : undefined;
+  if (!reason) return { code: 0 };
+  return {
+    code: signal ? signalExitCode(signal) : code,
+    reason,
+    warning: `${reason}: the graph shows what it did until then`,
+  };
 }
 
 /** The child processes of `pid` (from /proc; empty when it has exited). */
@@ -103,6 +109,8 @@ export class Interrupts {
   /** The first signal received, if any. */
   signal: Deno.Signal | undefined;
   target: Interruptible | undefined;
+  /** What a first interrupt stops at this stage, for the owner's message. */
+  stopping = "";
   /** PIDs a hard kill took down (their runtime files are to be removed). */
   readonly killedPids: number[] = [];
   #listeners: [Deno.Signal, () => void][] = [];

@@ -1,7 +1,7 @@
 /**
- * What `flame run`, `flame record` and `flame report` share: their options, and the way from a
- * perf recording to a written SVG (inject JIT code, fold `perf script` output, diagnose the
- * stacks, render, write, summarize, clean up).
+ * What `flame run`, `flame record` and `flame report` share before the recording is read: their
+ * options, the perf binary and event, command echo and display, and Ctrl-C handling. The way
+ * from a recording to the SVG is in recording.ts.
  */
 import {
   perfCollapseHelp,
@@ -11,34 +11,41 @@ import {
 import { RENDER_OPTIONS, RENDER_OPTIONS_HELP, renderOptionsFrom } from "./render_options.ts";
 import { flagValue, numberOption, type OptionSpec, type OptionValue, stringValue } from "./args.ts";
 import { FlameError, UsageError } from "./errors.ts";
-import { info, Progress, sink, warn } from "./log.ts";
+import { info, sink } from "./log.ts";
 import type { PerfOptions } from "../collapse/perf.ts";
-import { formatBytes } from "../collapse/stream.ts";
-import { type Palette, renderFoldedStacks, type RenderOptions } from "../render/mod.ts";
-import { writeFolded } from "../folded/stacks.ts";
-import { writeOutput, writeTextOutput } from "../io/output.ts";
+import type { RenderOptions } from "../render/mod.ts";
 import {
   type CallGraph,
   chooseEvent,
   hasHardwarePmu,
-  headerCallGraph,
   parseCallGraph,
-  type PerfHeader,
-  sliceCount,
-  timeSlices,
+  type PerfDataState,
+  perfDataState,
+  recordArgv,
+  type RecordSpec,
 } from "../capture/perf.ts";
+import { type CommandEcho, runCaptured } from "../capture/session.ts";
+import type { CaptureCommand } from "../capture/diagnose.ts";
+import { ALL_ARTIFACTS, removeArtifacts, removeTree, runtimeFileDirs } from "../capture/cleanup.ts";
+import { Interrupts } from "../capture/signals.ts";
+import { realProbe } from "../capture/runtime.ts";
 import {
-  type CommandEcho,
-  injectJit,
-  readHeader,
-  scriptAndCollapse,
-  ScriptError,
-  type ScriptOutcome,
-} from "../capture/session.ts";
-import { diagnose, type DiagnoseContext } from "../capture/diagnose.ts";
-import { removeArtifacts, removeTree } from "../capture/cleanup.ts";
-import type { Interrupts } from "../capture/signals.ts";
-import { privilegeNotes, readSysctl } from "../capture/permissions.ts";
+  kernelRelease,
+  osRelease,
+  perfMissingError,
+  readSysctl,
+  type RecordAttempt,
+  recordFailure,
+} from "../capture/permissions.ts";
+
+/**
+ * The sampling rate unless -F is given. perf's DWARF stacks copy 16-32 KB of stack per sample:
+ * at 99 Hz that is 1.6-3.2 MB/s per busy thread, at 999 Hz 16-32 MB/s (a minute of four busy
+ * Python threads would be almost 8 GB, and perf script's time grows with it). No rate suits
+ * both a 0.2 s script and a 10-minute service, and the length is not known in advance: so the
+ * rate stays safe for long runs, and short ones end with a warning that says to raise it.
+ */
+export const DEFAULT_FREQ = 99;
 
 /** The root-frame options' names here: `--pid` is the process to record. */
 export const ROOT_FRAME_NAMES = { pid: "by-pid", tid: "by-tid" };
@@ -74,7 +81,7 @@ export function profileOptions(recording: boolean): OptionSpec {
 export function profileOptionsHelp(recording: boolean): string {
   const rec = recording
     ? `Recording:
-  -F, --freq HZ           samples per second (99; raise it for short programs)
+  -F, --freq HZ           samples per second (${DEFAULT_FREQ}; raise it for short programs)
       --call-graph MODE   fp | dwarf[,SIZE] | lbr | auto (auto: DWARF for native code and
                           Python, frame pointers for Node, Deno and Java)
   -e, --event EVENT       what to sample (cycles with a hardware PMU, else cpu-clock)
@@ -115,6 +122,8 @@ function collapseHelpRows(): string {
 
 /** The shared options, read. */
 export interface ProfileSettings {
+  /** The command they were given to: messages word their fixes for it. */
+  command: CaptureCommand;
   output: string;
   folded?: string;
   open: boolean;
@@ -135,7 +144,7 @@ export interface ProfileSettings {
 
 /** Reads the shared options. */
 export function profileSettings(
-  command: string,
+  command: CaptureCommand,
   values: Record<string, OptionValue>,
 ): ProfileSettings {
   const collapse = perfOptionsFromValues(values, ROOT_FRAME_NAMES);
@@ -152,6 +161,7 @@ export function profileSettings(
     integer: true,
   });
   return {
+    command,
     output: stringValue(values, "output") ?? "flame.svg",
     folded: stringValue(values, "folded"),
     open: flagValue(values, "open"),
@@ -163,20 +173,22 @@ export function profileSettings(
     collapse,
     render,
     paletteGiven: render.colors !== undefined,
-    freq: freq ?? 99,
+    freq: freq ?? DEFAULT_FREQ,
     callGraph: parseCallGraph(stringValue(values, "call-graph"), command),
     event: stringValue(values, "event"),
     keepData: stringValue(values, "keep-data"),
   };
 }
 
-/** The perf binary: $PERF or `perf`. */
-export function perfBinary(): string {
-  return Deno.env.get("PERF") || "perf";
+/** The perf binary ($PERF or `perf`); throws with the install hint when it is missing. */
+export function requirePerf(): string {
+  const perf = Deno.env.get("PERF") || "perf";
+  if (!realProbe.which(perf)) throw perfMissingError(perf, osRelease(), kernelRelease());
+  return perf;
 }
 
 /** The sampling event for this machine (the user's, or cycles/cpu-clock by PMU). */
-export function samplingEvent(userEvent: string | undefined): string {
+function samplingEvent(userEvent: string | undefined): string {
   let devices: string[] = [];
   try {
     devices = [...Deno.readDirSync("/sys/bus/event_source/devices")].map((e) => e.name);
@@ -201,189 +213,105 @@ export function quote(word: string): string {
   return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
 }
 
-/** A perf recording to fold, and what is known about how it was made. */
-export interface Recording {
-  perf: string;
-  /** The perf.data to read (after inject, if any). */
-  data: string;
-  /** Seconds the recording covers. */
-  seconds: number;
-  /** What the diagnosis should know. */
-  diagnose: Omit<DiagnoseContext, "maxStack">;
-  /** The recording's header, when already being read (report reads it beside perf script). */
-  header?: Promise<PerfHeader | undefined>;
-  /** The runtime's palette (used unless --colors was given). */
-  palette: Palette;
-  /** Pick the palette from what the stacks hold (python when Python frames are common). */
-  paletteByContent?: boolean;
-  /** Leave out the idle task (`swapper`): cpu-clock samples idle CPUs in a system-wide run. */
-  dropIdle?: boolean;
-  /** Title and subtitle defaults. */
-  title: string;
-  subtitle: string;
-  /** Delete perf maps and jitdumps of the recorded PIDs afterwards (flame started them). */
-  cleanRuntimeFiles: boolean;
-  /** Delete the jitted-PID-N.so files of the recorded PIDs (flame's perf inject made them). */
-  cleanJitted: boolean;
-  /** Directories the runtimes write their files to. */
-  artifactDirs: string[];
-  /** Every temporary file flame made, removed at the end (unless kept). */
-  tempDir?: string;
-  interrupts?: Interrupts;
-}
+/** Characters of a command shown in titles and messages. */
+const LABEL_CHARS = 60;
 
-/** The result of folding and drawing. */
-export interface ProfileResult {
-  samples: number;
-  /** Seconds the samples span (the recording's length), or the given wall time. */
-  seconds: number;
-  outcome: ScriptOutcome;
+/** Text on one line: whitespace runs become one space, and past `max` characters an ellipsis. */
+export function oneLine(text: string, max = LABEL_CHARS): string {
+  const flat = text.replace(/\s+/g, " ").trim();
+  return flat.length <= max ? flat : `${flat.slice(0, max - 1).trimEnd()}…`;
 }
 
 /**
- * From a recording to the SVG: folds perf script's output, prints warnings and hints, writes
- * the SVG (and folded stacks), and removes the runtimes' files. Throws FlameError when there
- * is nothing to draw.
+ * A command line for a title or a message: quoted as for a shell, on one line (a `python3 -c`
+ * program's newlines would break both), and shortened.
  */
-export async function foldAndRender(
-  rec: Recording,
+export function commandLabel(argv: string[]): string {
+  return oneLine(argv.map((arg) => quote(arg.replace(/\s+/g, " ").trim())).join(" "));
+}
+
+/**
+ * The `perf record` a capture runs: the settings' event and rate, the call-graph mode given or
+ * else `defaults.callGraph`, into `tempDir/perf.data`, perf's own chatter off.
+ */
+export function recordSpec(
+  perf: string,
   settings: ProfileSettings,
-): Promise<ProfileResult> {
-  const echo = commandEcho(settings.verbose);
-  const maxStack = readSysctl("kernel.perf_event_max_stack") ?? 127;
-  let size = 0;
-  try {
-    size = Deno.statSync(rec.data).size;
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) throw new FlameError(`${rec.data}: no such file`);
-    throw err;
-  }
-  const jobs = settings.jobs ??
-    sliceCount(size, navigator.hardwareConcurrency ?? 1, rec.diagnose.callGraph?.mode === "dwarf");
-  let slices = [""];
-  if (jobs > 1) {
-    const header = await (rec.header ?? readHeader(rec.perf, rec.data, echo));
-    if (header?.firstNs !== undefined && header.lastNs !== undefined) {
-      slices = timeSlices(header.firstNs, header.lastNs, jobs);
-    }
-  }
-  const progress = new Progress(!settings.quiet && new Progress().enabled);
-  const pids = new Set<number>();
-  let outcome: ScriptOutcome;
-  try {
-    outcome = await scriptAndCollapse({
-      perf: rec.perf,
-      data: rec.data,
-      slices,
-      inline: settings.inline,
-      extraFields: settings.collapse.srcline ? ["srcline"] : undefined,
-      collapse: settings.collapse,
-      rawFrames: settings.rawFrames,
-      maxStack,
-      pids,
-      interrupts: rec.interrupts,
-      onProgress: (bytes, samples) =>
-        progress.update(() =>
-          `reading the recording: ${formatBytes(bytes)} of stacks, ${samples} samples`
-        ),
-      echo,
-    });
-  } catch (err) {
-    if (err instanceof ScriptError) {
-      throw new FlameError(
-        `perf script failed: ${err.message}`,
-        1,
-        "run it yourself to see why: perf script -i " + rec.data,
-      );
-    }
-    throw err;
-  } finally {
-    progress.done();
-    if (rec.cleanRuntimeFiles || rec.cleanJitted) {
-      // Only the recorded PIDs' files: other processes on the machine have their own.
-      removeArtifacts(rec.artifactDirs, pids, {
-        maps: rec.cleanRuntimeFiles,
-        dumps: rec.cleanRuntimeFiles,
-        jitted: rec.cleanJitted,
-      });
-    }
-  }
-  for (const w of outcome.warnings) warn(w);
-  if (outcome.interrupted) {
-    warn("interrupted while reading the recording: the graph shows the part read until then");
-  }
-  const callGraph = rec.diagnose.callGraph ?? headerCallGraph(await rec.header);
-  const hints = diagnose(outcome.stats, { ...rec.diagnose, callGraph, maxStack });
-  for (const h of hints) warn(h);
-  if (outcome.stats.kernelSamples === 0) {
-    for (const n of privilegeNotes(Deno.uid() ?? 0, readSysctl("kernel.perf_event_paranoid"))) {
-      warn(n);
-    }
-  }
-  if (rec.dropIdle) dropIdleStacks(outcome);
-  if (outcome.samples === 0 || outcome.stacks.size === 0) {
-    throw new FlameError(
-      "no samples were recorded",
-      1,
-      `the program ran too briefly or was idle (cpu-clock counts on-CPU time only); ` +
-        `run it longer or raise the frequency (-F 999)`,
-    );
-  }
-  const render: Partial<RenderOptions> = {
-    title: rec.title,
-    subtitle: rec.subtitle,
-    ...settings.render,
+  tempDir: string,
+  defaults: Pick<RecordSpec, "callGraph" | "monotonicClock" | "target">,
+): RecordSpec {
+  return {
+    perf,
+    event: samplingEvent(settings.event),
+    freq: settings.freq,
+    callGraph: settings.callGraph ?? defaults.callGraph,
+    monotonicClock: defaults.monotonicClock,
+    output: `${tempDir}/perf.data`,
+    target: defaults.target,
+    quiet: true,
   };
-  if (!settings.paletteGiven) {
-    render.colors = rec.paletteByContent && outcome.stats.pythonSamples > outcome.samples * 0.1
-      ? "python"
-      : rec.palette;
-  }
-  const result = renderFoldedStacks(outcome.stacks, render);
-  for (const w of result.warnings) warn(w);
-  await writeTextOutput(settings.output, result.svg);
-  if (settings.folded) {
-    await writeOutput(settings.folded, (out) => writeFolded(outcome.stacks, out));
-  }
-  return { samples: outcome.samples, seconds: outcome.span || rec.seconds, outcome };
 }
 
-/** Removes the idle task's stacks (root `swapper`), saying how much of the total they were. */
-function dropIdleStacks(outcome: ScriptOutcome): void {
-  let total = 0;
-  let idle = 0;
-  for (const [stack, count] of outcome.stacks) {
-    total += count;
-    if (/^swapper(?:-0(?:\/0)?)?(?:;|$)/.test(stack)) {
-      idle += count;
-      outcome.stacks.delete(stack);
-    }
-  }
-  if (idle > 0) {
-    info(`left out the idle CPUs (swapper): ${Math.round((100 * idle) / total)}% of the samples`);
-  }
+/** What the start of a perf.data file says (`not-perf` when it is missing or empty). */
+export function recordingState(path: string): PerfDataState {
+  return perfDataState(realProbe.readHead(path, 64) ?? new Uint8Array());
 }
 
-/** The one-line summary every capture ends with. */
-export function summaryLine(samples: number, seconds: number, output: string): string {
-  const s = samples === 1 ? "sample" : "samples";
-  const secs = seconds >= 10 ? seconds.toFixed(0) : seconds.toFixed(1);
-  return `${samples.toLocaleString("en-US")} ${s} in ${secs} s → ${output}: open it in a browser`;
+/**
+ * Throws unless perf record finished its file, with the error that says why, from perf's
+ * messages. Unless they were captured (`stderr`), `-q` kept them quiet: the same recording is
+ * tried again briefly on `probe` with them on. When that works, the failure was the target's
+ * own: `fallback`.
+ */
+export async function ensureRecorded(
+  spec: RecordSpec,
+  probe: RecordSpec["target"],
+  attempt: Pick<RecordAttempt, "mode" | "pids">,
+  fallback: FlameError,
+  stderr = "",
+): Promise<void> {
+  if (recordingState(spec.output) === "ok") return;
+  if (stderr.trim() === "") {
+    const output = `${spec.output}.probe`;
+    const r = await runCaptured(recordArgv({ ...spec, quiet: false, output, target: probe }));
+    removeTree(output);
+    if (r.success) throw fallback;
+    stderr = r.stderr;
+  }
+  throw recordFailure(stderr, {
+    ...attempt,
+    event: spec.event,
+    euid: Deno.uid() ?? 0,
+    paranoid: readSysctl("kernel.perf_event_paranoid"),
+  });
 }
 
-/** Opens a file with the desktop's opener (xdg-open, open); warns when there is none. */
-export function openFile(path: string): void {
-  const opener = Deno.build.os === "darwin" ? "open" : "xdg-open";
+/**
+ * Runs a capture with a temporary directory and Ctrl-C handling, and removes both afterwards.
+ * The first Ctrl-C prints what stops (`interrupts.stopping`: `stopping` at first, updated by
+ * later stages) and lets the graph be written; a second kills what runs, removes the directory
+ * and the runtime files of the processes it killed, and exits 130.
+ */
+export async function withCapture<T>(
+  stopping: string,
+  capture: (tempDir: string, interrupts: Interrupts) => Promise<T>,
+): Promise<T> {
+  const tempDir = Deno.makeTempDirSync({ prefix: "flame-" });
+  const interrupts: Interrupts = new Interrupts(
+    () => info(`${interrupts.stopping} (Ctrl-C again to abort)`),
+    () => {
+      removeArtifacts(runtimeFileDirs(), new Set(interrupts.killedPids), ALL_ARTIFACTS);
+      removeTree(tempDir);
+      Deno.exit(130);
+    },
+  );
+  interrupts.stopping = stopping;
+  interrupts.install();
   try {
-    const child = new Deno.Command(opener, {
-      args: [path],
-      stdin: "null",
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
-    child.unref();
-  } catch {
-    warn(`cannot open ${path}: ${opener} is not installed; open it in a web browser`);
+    return await capture(tempDir, interrupts);
+  } finally {
+    interrupts.dispose();
+    removeTree(tempDir);
   }
 }
 
@@ -400,55 +328,4 @@ export function noPositionals(command: string, positionals: string[]): void {
       `run 'flame ${command} --help' for the usage`,
     );
   }
-}
-
-/** Keeps the recording as `path` (moved when possible, else copied). */
-export function keepRecording(data: string, path: string): void {
-  try {
-    Deno.renameSync(data, path);
-  } catch {
-    try {
-      Deno.copyFileSync(data, path);
-    } catch (err) {
-      warn(`cannot keep the recording as ${path}: ${err instanceof Error ? err.message : err}`);
-      return;
-    }
-  }
-  info(`kept the recording as ${path} (render it again with: flame report ${quote(path)})`);
-}
-
-/** Runs `perf inject --jit` when needed; returns the data file to read. */
-export async function injectIfNeeded(
-  perf: string,
-  raw: string,
-  tempDir: string,
-  needed: boolean,
-  settings: ProfileSettings,
-  interrupts?: Interrupts,
-): Promise<string> {
-  if (!needed) return raw;
-  const out = `${tempDir}/perf.jit.data`;
-  const progress = new Progress(!settings.quiet && new Progress().enabled);
-  progress.update("perf inject --jit: turning the JIT code into objects perf can read...");
-  const r = await injectJit(
-    perf,
-    raw,
-    out,
-    `${tempDir}/buildid`,
-    interrupts,
-    commandEcho(settings.verbose),
-  ).finally(() => progress.done());
-  if (!r.ok) {
-    warn(`perf inject --jit failed (${r.message}): JIT frames stay unnamed`);
-    return raw;
-  }
-  try {
-    Deno.removeSync(raw); // the injected copy holds everything; halve the disk use
-  } catch { /* keep going */ }
-  return out;
-}
-
-/** Removes the temporary directory of a run. */
-export function removeTemp(dir: string | undefined): void {
-  if (dir) removeTree(dir);
 }

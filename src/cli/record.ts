@@ -10,40 +10,31 @@ import { info, warn } from "./log.ts";
 import {
   applyQuiet,
   commandEcho,
-  foldAndRender,
-  injectIfNeeded,
-  keepRecording,
+  commandLabel,
+  ensureRecorded,
   noPositionals,
-  openFile,
-  perfBinary,
   profileOptions,
   profileOptionsHelp,
   type ProfileSettings,
   profileSettings,
-  removeTemp,
-  samplingEvent,
-  summaryLine,
+  recordSpec,
+  requirePerf,
+  withCapture,
 } from "./profile.ts";
+import { finishRecording, recordedBy } from "./recording.ts";
 import { runDtrace } from "./run_dtrace.ts";
+import type { Palette } from "../render/mod.ts";
 import {
   attachCallGraph,
-  type AttachSetup,
   attachSetup,
   paletteFor,
+  type ProcessInfo,
   readProcess,
-  realProbe,
-  type RuntimeKind,
 } from "../capture/runtime.ts";
-import { describeCallGraph, recordArgv, type RecordSpec } from "../capture/perf.ts";
-import { runCaptured, runRecord } from "../capture/session.ts";
-import { Interrupts } from "../capture/signals.ts";
-import {
-  kernelRelease,
-  osRelease,
-  perfMissingError,
-  readSysctl,
-  recordFailure,
-} from "../capture/permissions.ts";
+import { recordArgv } from "../capture/perf.ts";
+import { type CommandEcho, runCaptured, runRecord } from "../capture/session.ts";
+import { exists, removeTree } from "../capture/cleanup.ts";
+import { noSuchProcess } from "../capture/permissions.ts";
 
 const HELP = `Usage: flame record -p PID[,PID...] [--duration SECONDS] [OPTIONS]
        flame record -a [--duration SECONDS] [OPTIONS]
@@ -118,15 +109,8 @@ async function run(argv: string[]): Promise<number> {
   }
   const settings = profileSettings("record", values);
   applyQuiet(settings);
-  for (const pid of pids) {
-    try {
-      Deno.statSync(`/proc/${pid}`);
-    } catch {
-      if (Deno.build.os === "linux") {
-        throw new FlameError(`no such process: ${pid}`, 1, "check the PID (ps -e, pgrep NAME)");
-      }
-    }
-  }
+  const missing = pids.filter((pid) => !exists(`/proc/${pid}`));
+  if (Deno.build.os === "linux" && missing.length > 0) throw noSuchProcess(missing);
   if (Deno.build.os === "darwin") {
     if (all) throw new UsageError("record: -a needs Linux perf", "give -p PID");
     return await runDtrace(pids, settings, duration);
@@ -140,68 +124,40 @@ async function attach(
   duration: number | undefined,
   settings: ProfileSettings,
 ): Promise<number> {
-  const perf = perfBinary();
-  if (!realProbe.which(perf)) throw perfMissingError(perf, osRelease(), kernelRelease());
-  const setups: AttachSetup[] = [];
-  const names: string[] = [];
-  for (const pid of pids) {
-    const proc = readProcess(pid);
-    if (!proc) throw new FlameError(`no such process: ${pid}`, 1, "check the PID");
-    const setup = attachSetup(proc);
-    setups.push(setup);
-    names.push(`${pid} (${proc.cmdline.slice(0, 3).join(" ")})`);
-    for (const note of setup.notes) warn(note);
-  }
-  const kinds: RuntimeKind[] = setups.map((s) => s.kind);
-  const echo = commandEcho(settings.verbose);
-  const tempDir = Deno.makeTempDirSync({ prefix: "flame-" });
-  const raw = `${tempDir}/perf.data`;
-  const spec: RecordSpec = {
-    perf,
-    event: samplingEvent(settings.event),
-    freq: settings.freq,
-    callGraph: settings.callGraph ?? (all ? { mode: "fp" } : attachCallGraph(kinds)),
-    monotonicClock: setups.some((s) => s.jitdump),
-    output: raw,
-    target: all ? { allCpus: true, duration } : { pids, duration },
-    quiet: true,
-  };
-  const interrupts = new Interrupts(
-    () => info("stopping: the graph is still written (Ctrl-C again to abort)"),
-    () => {
-      removeTemp(tempDir);
-      Deno.exit(130);
-    },
-  ).install();
-  const what = all ? "the whole system" : `process ${names.join(", ")}`;
-  info(
-    `recording ${what}` +
-      (duration !== undefined ? ` for ${duration} s` : ": press Ctrl-C to stop"),
-  );
-  const mapsBefore = new Set(pids.filter((p) => exists(`/tmp/perf-${p}.map`)));
-  try {
+  const perf = requirePerf();
+  const procs = pids.map((pid) => readProcess(pid) ?? throwNoSuchProcess(pid));
+  const setups = procs.map(attachSetup);
+  for (const note of setups.flatMap((s) => s.notes)) warn(note);
+  const kinds = setups.map((s) => s.kind);
+  const names = procs.map(processLabel);
+  // A Python started with perf_jit writes a jitdump: perf inject needs monotonic timestamps.
+  const jitdump = setups.some((s) => s.jitdump);
+  const stopping = "stopping the recording: the graph is still written";
+  return await withCapture(stopping, async (tempDir, interrupts) => {
+    const spec = recordSpec(perf, settings, tempDir, {
+      callGraph: all ? { mode: "fp" } : attachCallGraph(kinds),
+      monotonicClock: jitdump,
+      target: all ? { allCpus: true, duration } : { pids, duration },
+    });
+    info(
+      `recording ${all ? "the whole system" : processesPhrase(names)}` +
+        (duration !== undefined ? ` for ${duration} s` : ": press Ctrl-C to stop"),
+    );
+    const mapsBefore = new Set(pids.filter((p) => exists(`/tmp/perf-${p}.map`)));
+    const started = Date.now();
+    const echo = commandEcho(settings.verbose);
     const recorded = await runRecord(recordArgv(spec), {}, interrupts, echo, true);
-    let size = 0;
-    try {
-      size = Deno.statSync(raw).size;
-    } catch { /* nothing written */ }
-    if (size === 0) {
-      let stderr = recorded.stderr ?? "";
-      if (stderr.trim() === "") {
-        // -q kept perf quiet: ask again, briefly and not quietly, to hear why.
-        const r = await runCaptured(
-          recordArgv({ ...spec, quiet: false, output: `${raw}.probe`, target: probeTarget(spec) }),
-        );
-        stderr = r.stderr;
-      }
-      throw recordFailure(stderr, {
-        mode: all ? "all-cpus" : "pids",
-        pids,
-        event: spec.event,
-        euid: Deno.uid() ?? 0,
-        paranoid: readSysctl("kernel.perf_event_paranoid"),
-      });
-    }
+    await ensureRecorded(
+      spec,
+      { ...spec.target, duration: 0.01 },
+      { mode: all ? "all-cpus" : "pids", pids },
+      new FlameError(
+        "perf record wrote no data",
+        1,
+        "did the process exit? add --verbose to see perf's command",
+      ),
+      recorded.stderr,
+    );
     // The JVM writes its perf map on request; perf script reads it afterwards.
     const madeMaps: number[] = [];
     for (let i = 0; i < pids.length; i++) {
@@ -209,66 +165,53 @@ async function attach(
         if (!mapsBefore.has(pids[i])) madeMaps.push(pids[i]);
       }
     }
-    const data = await injectIfNeeded(
-      perf,
-      raw,
+    return await finishRecording({
+      ...recordedBy(spec, started),
+      jitdumps: jitdump,
+      seconds: recorded.seconds,
+      diagnose: {
+        kinds,
+        pythonJitAttach: jitdump,
+        // The attach notes said what a Python lacks already.
+        pythonNoted: setups.some((s) => s.kind === "python" && s.notes.length > 0),
+      },
+      palette: paletteFor(kinds) as Palette,
+      dropIdle: all,
+      title: `flame record: ${all ? "all CPUs" : names.join(", ")}`,
+      // The processes are still running and own their maps and dumps.
+      cleanRuntimeFiles: false,
       tempDir,
-      setups.some((s) => s.jitdump),
-      settings,
       interrupts,
-    );
-    const injected = data !== raw;
-    const keep = settings.keepData;
-    let result;
-    try {
-      result = await foldAndRender({
-        perf,
-        data,
-        seconds: recorded.seconds,
-        diagnose: {
-          callGraph: spec.callGraph,
-          kinds,
-          pythonJitAttach: setups.some((s) => s.jitdump),
-        },
-        palette: paletteFor(kinds) as never,
-        dropIdle: all,
-        title: all ? "flame record: all CPUs" : `flame record: ${names.join(", ")}`,
-        subtitle: `${spec.event} at ${spec.freq} Hz, ${describeCallGraph(spec.callGraph)} stacks`,
-        // The processes are still running and own their maps and dumps.
-        cleanRuntimeFiles: false,
-        cleanJitted: !(keep && injected),
-        artifactDirs: ["/tmp", Deno.cwd()],
-        tempDir,
-        interrupts,
-      }, settings);
-    } finally {
-      for (const pid of madeMaps) {
-        try {
-          Deno.removeSync(`/tmp/perf-${pid}.map`);
-        } catch { /* gone */ }
-      }
-      if (keep) keepRecording(data, keep);
-    }
-    info(summaryLine(result.samples, result.seconds, settings.output));
-    if (settings.open) openFile(settings.output);
-    return 0;
-  } finally {
-    interrupts.dispose();
-    removeTemp(tempDir);
-  }
+      afterRead: () => madeMaps.forEach((pid) => removeTree(`/tmp/perf-${pid}.map`)),
+    }, settings);
+  });
 }
 
-/** A quick re-run of the same attach, to hear why perf refused. */
-function probeTarget(spec: RecordSpec): RecordSpec["target"] {
-  const t = spec.target;
-  if ("pids" in t) return { pids: t.pids, duration: 0.01 };
-  return { allCpus: true, duration: 0.01 };
+function throwNoSuchProcess(pid: number): never {
+  throw noSuchProcess([pid]);
+}
+
+/**
+ * `1234 (python3 -c 'import time def f(): …')`: a process for titles and messages, on one
+ * line. The PID names it; the program's name without its directory leaves room for arguments.
+ */
+export function processLabel(proc: Pick<ProcessInfo, "pid" | "cmdline">): string {
+  if (proc.cmdline.length === 0) return String(proc.pid); // a kernel thread
+  const [program, ...args] = proc.cmdline;
+  const name = program.slice(program.lastIndexOf("/") + 1);
+  return `${proc.pid} (${commandLabel([name, ...args])})`;
+}
+
+/** `process A`, `processes A and B`, `processes A, B and C`. */
+export function processesPhrase(labels: string[]): string {
+  if (labels.length === 1) return `process ${labels[0]}`;
+  return `processes ${labels.slice(0, -1).join(", ")} and ${labels[labels.length - 1]}`;
 }
 
 /** Asks a JVM for its perf map (`jcmd PID Compiler.perfmap`); false when that failed. */
 async function javaPerfMap(
   pid: number,
-  echo: ReturnType<typeof commandEcho>,
+  echo: CommandEcho | undefined,
 ): Promise<boolean> {
   let jcmd = "jcmd";
   try {
@@ -285,15 +228,6 @@ async function javaPerfMap(
     return true;
   } catch {
     warn("jcmd is not installed (it comes with the JDK): Java frames stay unnamed");
-    return false;
-  }
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
     return false;
   }
 }

@@ -5,21 +5,17 @@
 import type { Command } from "./command.ts";
 import { parseCommandArgs } from "./args.ts";
 import { FlameError, UsageError } from "./errors.ts";
-import { info } from "./log.ts";
 import {
   applyQuiet,
   commandEcho,
-  foldAndRender,
-  openFile,
-  perfBinary,
   profileOptions,
   profileOptionsHelp,
   profileSettings,
-  summaryLine,
+  recordingState,
+  requirePerf,
 } from "./profile.ts";
-import { realProbe } from "../capture/runtime.ts";
+import { finishRecording } from "./recording.ts";
 import { readHeader } from "../capture/session.ts";
-import { kernelRelease, osRelease, perfMissingError } from "../capture/permissions.ts";
 
 const HELP = `Usage: flame report [OPTIONS] [PERF_DATA]
 
@@ -55,40 +51,52 @@ async function run(argv: string[]): Promise<number> {
   const settings = profileSettings("report", values);
   applyQuiet(settings);
   const data = positionals[0] ?? "perf.data";
-  try {
-    if (!Deno.statSync(data).isFile) throw new FlameError(`${data}: not a file`);
-  } catch (err) {
-    if (err instanceof FlameError) throw err;
-    throw new FlameError(
-      `${data}: no such file`,
-      1,
-      positionals[0] === undefined
-        ? "record one first: flame run --keep-data perf.data -- CMD (or perf record -g)"
-        : "check the path",
-    );
-  }
-  const perf = perfBinary();
-  if (!realProbe.which(perf)) throw perfMissingError(perf, osRelease(), kernelRelease());
-  // Read beside perf script: only the diagnosis (and time slices) need it.
-  const header = readHeader(perf, data, commandEcho(settings.verbose));
-  const result = await foldAndRender({
+  checkRecording(data, positionals[0] === undefined);
+  const perf = requirePerf();
+  return await finishRecording({
     perf,
     data,
     seconds: 0,
-    header,
+    // Read beside perf script: only the diagnosis (and time slices) need it.
+    header: readHeader(perf, data, commandEcho(settings.verbose)),
     diagnose: { kinds: [] },
     palette: "hot",
     paletteByContent: true,
     title: `flame report: ${data}`,
     subtitle: "",
     cleanRuntimeFiles: false,
-    cleanJitted: false,
     artifactDirs: [],
   }, settings);
-  if ((await header)?.callchains === false) {
-    info(`${data} was recorded without call graphs: each stack is one frame (record with -g)`);
+}
+
+/** Throws unless `data` is a perf recording perf finished writing. */
+function checkRecording(data: string, defaulted: boolean): void {
+  let isFile: boolean;
+  try {
+    isFile = Deno.statSync(data).isFile;
+  } catch {
+    throw new FlameError(
+      `${data}: no such file`,
+      1,
+      defaulted
+        ? "record one first: flame run --keep-data perf.data -- CMD (or perf record -g)"
+        : "check the path",
+    );
   }
-  info(summaryLine(result.samples, result.seconds, settings.output));
-  if (settings.open) openFile(settings.output);
-  return 0;
+  if (!isFile) throw new FlameError(`${data}: not a file`);
+  switch (recordingState(data)) {
+    case "not-perf":
+      throw new FlameError(
+        `${data}: not a perf recording`,
+        1,
+        "flame report reads perf.data files; for perf script text or folded stacks: " +
+          "flame collapse FILE | flame svg -o flame.svg",
+      );
+    case "unfinished":
+      throw new FlameError(
+        `${data}: perf did not finish writing this recording (was it killed?)`,
+        1,
+        "record it again, and stop perf record with Ctrl-C rather than kill -9",
+      );
+  }
 }

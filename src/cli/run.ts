@@ -10,32 +10,29 @@ import { info, warn } from "./log.ts";
 import {
   applyQuiet,
   commandEcho,
-  foldAndRender,
-  injectIfNeeded,
-  keepRecording,
-  openFile,
-  perfBinary,
+  commandLabel,
+  ensureRecorded,
   profileOptions,
   profileOptionsHelp,
   type ProfileSettings,
   profileSettings,
-  quote,
-  removeTemp,
-  samplingEvent,
-  summaryLine,
+  recordSpec,
+  requirePerf,
+  withCapture,
 } from "./profile.ts";
-import { detectTarget, realProbe, setupRuntime } from "../capture/runtime.ts";
-import { describeCallGraph, recordArgv, type RecordSpec } from "../capture/perf.ts";
-import { runCaptured, runRecord } from "../capture/session.ts";
-import { Interrupts, programEnding } from "../capture/signals.ts";
-import { ALL_ARTIFACTS, recentJitdumps, removeArtifacts } from "../capture/cleanup.ts";
+import { finishRecording, recordedBy } from "./recording.ts";
+import type { Palette } from "../render/mod.ts";
 import {
-  kernelRelease,
-  osRelease,
-  perfMissingError,
-  readSysctl,
-  recordFailure,
-} from "../capture/permissions.ts";
+  detectTarget,
+  isExecutableFile,
+  realProbe,
+  setupRuntime,
+  type Target,
+} from "../capture/runtime.ts";
+import { recordArgv } from "../capture/perf.ts";
+import { runRecord } from "../capture/session.ts";
+import { programEnding } from "../capture/signals.ts";
+import { recentJitdumps, runtimeFileDirs } from "../capture/cleanup.ts";
 import { runDtrace } from "./run_dtrace.ts";
 
 const HELP = `Usage: flame run [OPTIONS] -- CMD [ARGS...]
@@ -106,134 +103,63 @@ async function run(argv: string[]): Promise<number> {
 }
 
 async function runPerf(command: string[], settings: ProfileSettings): Promise<number> {
-  const perf = perfBinary();
-  if (!realProbe.which(perf)) throw perfMissingError(perf, osRelease(), kernelRelease());
+  const perf = requirePerf();
   const target = detectTarget(command, realProbe);
-  if (!target.executable) {
-    throw new FlameError(
-      `command not found: ${command[0]}`,
-      127,
-      command[0].includes("/")
-        ? "check the path"
-        : `check the spelling, or give its path (flame run -- ./${command[0]})`,
-    );
-  }
-  const env: Record<string, string | undefined> = Deno.env.toObject();
-  const setup = setupRuntime(target, env);
+  checkRunnable(command[0], target);
+  const setup = setupRuntime(target, Deno.env.toObject());
   for (const note of setup.notes) warn(note);
-  const echo = commandEcho(settings.verbose);
-  for (const note of target.notes) if (settings.verbose) info(note);
-
-  const tempDir = Deno.makeTempDirSync({ prefix: "flame-" });
-  const raw = `${tempDir}/perf.data`;
-  const spec: RecordSpec = {
-    perf,
-    event: samplingEvent(settings.event),
-    freq: settings.freq,
-    callGraph: settings.callGraph ?? setup.callGraph,
-    monotonicClock: setup.monotonicClock,
-    output: raw,
-    target: { command: setup.argv },
-    quiet: true,
-  };
-  const interrupts = new Interrupts(
-    () => info("stopping the program: the graph is still written (Ctrl-C again to abort)"),
-    () => {
-      // The second Ctrl-C: perf and the program were killed; remove what they left.
-      removeArtifacts(["/tmp", Deno.cwd()], new Set(interrupts.killedPids), ALL_ARTIFACTS);
-      removeTemp(tempDir);
-      Deno.exit(130);
-    },
-  ).install();
-  try {
+  if (settings.verbose) { for (const note of target.notes) info(note); }
+  const stopping = "stopping the program: the graph is still written";
+  return await withCapture(stopping, async (tempDir, interrupts) => {
+    const spec = recordSpec(perf, settings, tempDir, {
+      callGraph: setup.callGraph,
+      monotonicClock: setup.monotonicClock,
+      target: { command: setup.argv },
+    });
     const started = Date.now();
+    const echo = commandEcho(settings.verbose);
     const recorded = await runRecord(recordArgv(spec), setup.env, interrupts, echo);
-    let dataSize = 0;
-    try {
-      dataSize = Deno.statSync(raw).size;
-    } catch { /* perf wrote nothing */ }
-    if (dataSize === 0) {
-      throw await explainRecordFailure(spec, recorded.code);
-    }
-    const interrupted = interrupts.interrupted;
-    const ending = programEnding(recorded.code, recorded.signal, interrupted);
-    const dumps = recentJitdumps(["/tmp", Deno.cwd()], started);
-    const data = await injectIfNeeded(
-      perf,
-      raw,
-      tempDir,
-      dumps.length > 0,
-      settings,
-      interrupts,
+    await ensureRecorded(
+      spec,
+      { command: ["true"] },
+      { mode: "run" },
+      new FlameError(
+        `perf record could not run the program (exit status ${recorded.code})`,
+        recorded.code === 0 ? 1 : recorded.code,
+        "run it without flame to see why, or add --verbose to see perf's command",
+      ),
     );
-    const injected = data !== raw;
-    const keep = settings.keepData;
-    let result;
-    try {
-      result = await foldAndRender({
-        perf,
-        data,
-        seconds: recorded.seconds,
-        diagnose: {
-          callGraph: spec.callGraph,
-          kinds: [target.kind],
-          pythonNoted: setup.notes.length > 0,
-        },
-        palette: setup.palette as never,
-        title: `flame run: ${command.map(quote).join(" ")}`,
-        subtitle: `${spec.event} at ${spec.freq} Hz, ${describeCallGraph(spec.callGraph)} stacks` +
-          `, ${new Date(started).toISOString().slice(0, 16).replace("T", " ")} UTC`,
-        cleanRuntimeFiles: true,
-        // A kept, injected recording refers to the jitted-*.so files: keep them with it.
-        cleanJitted: !(keep && injected),
-        artifactDirs: ["/tmp", Deno.cwd()],
-        tempDir,
-        interrupts,
-      }, settings);
-    } catch (err) {
-      if (ending.warning) warn(ending.warning);
-      if (err instanceof FlameError && ending.code !== 0) {
-        throw new FlameError(err.message, ending.code, err.hint);
-      }
-      throw err;
-    } finally {
-      if (keep) {
-        keepRecording(data, keep);
-        if (injected) info(`${keep} refers to /tmp/jitted-*.so files, kept for it`);
-      }
-    }
-    if (ending.warning) warn(ending.warning);
-    info(summaryLine(result.samples, result.seconds, settings.output));
-    if (settings.open) openFile(settings.output);
-    return ending.code;
-  } finally {
-    interrupts.dispose();
-    removeTemp(tempDir);
-  }
+    return await finishRecording({
+      ...recordedBy(spec, started),
+      jitdumps: recentJitdumps(runtimeFileDirs(), started).length > 0,
+      seconds: recorded.seconds,
+      diagnose: { kinds: [target.kind], pythonNoted: setup.notes.length > 0 },
+      palette: setup.palette as Palette,
+      title: `flame run: ${commandLabel(command)}`,
+      cleanRuntimeFiles: true,
+      tempDir,
+      interrupts,
+      ending: programEnding(recorded.code, recorded.signal, interrupts.interrupted),
+    }, settings);
+  });
 }
 
-/**
- * perf wrote no data: it failed before the program ran. `-q` kept its message quiet, so the
- * same recording is tried again on `true` with perf's output captured, to say why.
- */
-async function explainRecordFailure(spec: RecordSpec, code: number): Promise<FlameError> {
-  const probe = { ...spec, quiet: false, target: { command: ["true"] } };
-  const tmp = `${spec.output}.probe`;
-  const r = await runCaptured(recordArgv({ ...probe, output: tmp }));
-  try {
-    Deno.removeSync(tmp);
-  } catch { /* not written */ }
-  if (!r.success) {
-    return recordFailure(r.stderr, {
-      mode: "run",
-      event: spec.event,
-      euid: Deno.uid() ?? 0,
-      paranoid: readSysctl("kernel.perf_event_paranoid"),
-    });
+/** Throws, as a shell would report it, for a command that is missing or not executable. */
+function checkRunnable(name: string, target: Target): void {
+  if (!target.executable) {
+    throw new FlameError(
+      `command not found: ${name}`,
+      127,
+      name.includes("/")
+        ? "check the path"
+        : `check the spelling, or give its path (flame run -- ./${name})`,
+    );
   }
-  return new FlameError(
-    `perf record did not run the program (exit status ${code})`,
-    code === 0 ? 1 : code,
-    "is it executable? run it without flame to check, or add --verbose",
-  );
+  if (!isExecutableFile(target.executable)) {
+    throw new FlameError(
+      `${name}: permission denied (not executable)`,
+      126,
+      `chmod +x ${name}, or run it with its interpreter`,
+    );
+  }
 }

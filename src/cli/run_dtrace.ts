@@ -4,16 +4,20 @@
  * the Linux machines flame is built on; the command construction is unit-tested.)
  */
 import { FlameError } from "./errors.ts";
-import { info, warn } from "./log.ts";
-import { openFile, type ProfileSettings, quote, removeTemp, summaryLine } from "./profile.ts";
+import { warn } from "./log.ts";
+import {
+  commandEcho,
+  commandLabel,
+  DEFAULT_FREQ,
+  type ProfileSettings,
+  withCapture,
+} from "./profile.ts";
+import { drawAndWrite, endCapture } from "./recording.ts";
 import { DtraceCollapser } from "../collapse/dtrace.ts";
 import { collapseInput } from "../collapse/stream.ts";
 import { openInput } from "../io/input.ts";
-import { writeOutput, writeTextOutput } from "../io/output.ts";
-import { writeFolded } from "../folded/stacks.ts";
-import { renderFoldedStacks } from "../render/mod.ts";
 import { dtraceArgv, dtraceFailure, type DtraceTarget } from "../capture/dtrace.ts";
-import { Interrupts, programEnding, signalPid } from "../capture/signals.ts";
+import { programEnding, signalPid } from "../capture/signals.ts";
 
 /** DTrace's profile probe rate: 997 Hz avoids lockstep with 1000 Hz timers. */
 const DTRACE_DEFAULT_HZ = 997;
@@ -24,26 +28,17 @@ export async function runDtrace(
   settings: ProfileSettings,
   duration?: number,
 ): Promise<number> {
-  const tempDir = Deno.makeTempDirSync({ prefix: "flame-" });
-  const output = `${tempDir}/stacks.txt`;
-  const dtTarget: DtraceTarget = typeof target[0] === "number"
+  const attach = typeof target[0] === "number";
+  const dtTarget: DtraceTarget = attach
     ? { pids: target as number[] }
     : { command: target as string[] };
-  const argv = dtraceArgv({
-    freq: settings.freq === 99 ? DTRACE_DEFAULT_HZ : settings.freq,
-    target: dtTarget,
-    duration,
-    output,
-  });
-  if (settings.verbose) info(`$ ${argv.map(quote).join(" ")}`);
-  const interrupts = new Interrupts(
-    () => info("stopping: the graph is still written (Ctrl-C again to abort)"),
-    () => {
-      removeTemp(tempDir);
-      Deno.exit(130);
-    },
-  ).install();
-  try {
+  // DTrace aggregates in the kernel: a high rate costs little, unlike perf's DWARF stacks.
+  const freq = settings.freq === DEFAULT_FREQ ? DTRACE_DEFAULT_HZ : settings.freq;
+  const stopping = `stopping the ${attach ? "recording" : "program"}: the graph is still written`;
+  return await withCapture(stopping, async (tempDir, interrupts) => {
+    const output = `${tempDir}/stacks.txt`;
+    const argv = dtraceArgv({ freq, target: dtTarget, duration, output });
+    commandEcho(settings.verbose)?.(argv);
     const started = performance.now();
     let child: Deno.ChildProcess;
     try {
@@ -71,32 +66,23 @@ export async function runDtrace(
       size = Deno.statSync(output).size;
     } catch { /* nothing written */ }
     if (size === 0 && !status.success) {
-      throw (Deno.uid() ?? 0) !== 0 ? dtraceFailure("requires additional privileges") : (
-        dtraceFailure("")
-      );
+      throw dtraceFailure((Deno.uid() ?? 0) !== 0 ? "requires additional privileges" : "");
     }
     const result = await collapseInput(await openInput(output), () => new DtraceCollapser());
     for (const w of result.warnings) warn(w);
     if (result.samples === 0 || result.stacks.size === 0) {
       throw new FlameError("no samples were recorded", 1, "run the program longer");
     }
-    const rendered = renderFoldedStacks(result.stacks, {
-      title: `flame: ${target.map(String).join(" ")}`,
-      ...settings.render,
-    });
-    for (const w of rendered.warnings) warn(w);
-    await writeTextOutput(settings.output, rendered.svg);
-    if (settings.folded) {
-      await writeOutput(settings.folded, (out) => writeFolded(result.stacks, out));
-    }
-    const attach = typeof target[0] === "number";
+    const title = attach
+      ? `flame record: ${target.join(", ")}`
+      : `flame run: ${commandLabel(target as string[])}`;
+    await drawAndWrite(result.stacks, { title, ...settings.render }, settings);
     const ending = programEnding(status.code, status.signal, interrupts.interrupted);
-    if (ending.warning && !attach) warn(ending.warning);
-    info(summaryLine(result.samples, seconds, settings.output));
-    if (settings.open) openFile(settings.output);
-    return attach ? 0 : ending.code;
-  } finally {
-    interrupts.dispose();
-    removeTemp(tempDir);
-  }
+    // An attach leaves the processes running: how dtrace ended is no program's status.
+    return endCapture(
+      { samples: result.samples, seconds, freq },
+      settings,
+      attach ? undefined : ending,
+    );
+  });
 }
