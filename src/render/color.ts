@@ -24,10 +24,20 @@ type Family =
   | "purple"
   | "orange";
 
+const DIGITS = "0123456789abcdef";
+/** Two hex digits for each byte (a radix conversion per channel costs a runtime call). */
+const HEX_BYTE = Array.from({ length: 256 }, (_, i) => DIGITS[i >> 4] + DIGITS[i & 15]);
+
+/** A channel value as two hex digits, rounded and clamped to 0..255. */
+function channel(v: number): string {
+  return HEX_BYTE[Math.max(0, Math.min(255, Math.round(v)))];
+}
+
 /** `#rrggbb` for a colour. */
-export function hex([r, g, b]: Rgb): string {
-  const h = (v: number) => Math.max(0, Math.min(255, Math.round(v))).toString(16).padStart(2, "0");
-  return `#${h(r)}${h(g)}${h(b)}`;
+export function hex(rgb: Rgb): string {
+  // Indexing, not destructuring: cold code runs a destructured array through the iterator
+  // protocol.
+  return `#${channel(rgb[0])}${channel(rgb[1])}${channel(rgb[2])}`;
 }
 
 /** `rgb(r,g,b)`, the palette.map form. */
@@ -57,14 +67,19 @@ export function stableValues(name: string): [number, number, number] {
     h ^= name.charCodeAt(i);
     h = Math.imul(h, 0x01000193);
   }
-  const out: number[] = [];
-  for (let k = 0; k < 3; k++) {
-    h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-    h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-    h ^= h >>> 16;
-    out.push((h >>> 0) / 4294967296);
-  }
-  return out as [number, number, number];
+  h = mix(h);
+  const v1 = (h >>> 0) / 4294967296;
+  h = mix(h);
+  const v2 = (h >>> 0) / 4294967296;
+  h = mix(h);
+  return [v1, v2, (h >>> 0) / 4294967296];
+}
+
+/** One round of a 32-bit mixer (murmur3's finalizer). */
+function mix(h: number): number {
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return h ^ (h >>> 16);
 }
 
 /**
@@ -101,7 +116,10 @@ export function nameValues(name: string, mode: ColorMode): [number, number, numb
 }
 
 /** A colour of a family from three values in [0, 1). */
-export function familyColor(family: Family, [v1, v2, v3]: [number, number, number]): Rgb {
+export function familyColor(family: Family, v: [number, number, number]): Rgb {
+  const v1 = v[0];
+  const v2 = v[1];
+  const v3 = v[2];
   switch (family) {
     case "hot":
       return [205 + 50 * v3, 230 * v1, 55 * v2];
