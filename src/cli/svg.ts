@@ -1,12 +1,12 @@
 /** `flame svg`: folded stacks in (files or stdin), an interactive SVG flame graph out. */
-import { readFoldedInto } from "../folded/parse.ts";
+import { type FoldedReadStats, readFoldedInto, readFoldedSync } from "../folded/parse.ts";
 import { openInput } from "../io/input.ts";
 import { writeTextOutput } from "../io/output.ts";
 import { renderSvg } from "../render/mod.ts";
 import { StackColumns } from "../render/tree.ts";
 import { parseCommandArgs, stringValue } from "./args.ts";
 import type { Command } from "./command.ts";
-import { FlameError } from "./errors.ts";
+import { describeFileError, FlameError } from "./errors.ts";
 import { info, warn } from "./log.ts";
 import { RENDER_OPTIONS, RENDER_OPTIONS_HELP, renderOptionsFrom } from "./render_options.ts";
 
@@ -50,6 +50,25 @@ function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? "" : "s"}`;
 }
 
+/** Reads the folded file at `path` into `lines`; failing to open it is one line naming it. */
+function readFile(path: string, lines: StackColumns): FoldedReadStats {
+  let file: Deno.FsFile;
+  try {
+    file = Deno.openSync(path);
+    if (file.statSync().isDirectory) {
+      file.close();
+      throw new Deno.errors.IsADirectory(path);
+    }
+  } catch (err) {
+    throw describeFileError(path, err);
+  }
+  try {
+    return readFoldedSync(file, lines);
+  } finally {
+    file.close();
+  }
+}
+
 /** The `flame svg` subcommand. */
 export const svgCommand: Command = {
   name: "svg",
@@ -68,10 +87,12 @@ export const svgCommand: Command = {
     let invalid = 0;
     let firstInvalid = "";
     for (const file of files) {
-      const input = await openInput(file);
-      const stats = await readFoldedInto(input, lines);
+      const stdin = file === "-";
+      const stats = stdin
+        ? await readFoldedInto(await openInput(file), lines)
+        : readFile(file, lines);
       if (stats.invalid > 0) {
-        if (invalid === 0) firstInvalid = `${input.name}:${stats.firstInvalidLine}`;
+        if (invalid === 0) firstInvalid = `${stdin ? "<stdin>" : file}:${stats.firstInvalidLine}`;
         invalid += stats.invalid;
       }
     }

@@ -54,16 +54,17 @@ const DIFFERENTIAL = 2;
  */
 function parseRange(text: string, start: number, end: number, sink: FoldedSink): number {
   const c = countStart(text, start, end);
-  if (c === -1) return NONE;
+  // The whitespace before the count ends the stack, which is not empty.
+  if (c <= start + 1) return NONE;
   const count = Number(text.slice(c, end));
-  const head = c - 1; // the whitespace before the count ends the rest
-  const b = countStart(text, start, head);
+  // A second count is rare: look for one only after a digit or dot.
+  const p = text.charCodeAt(c - 2);
+  const b = (p >= 48 && p <= 57) || p === 46 ? countStart(text, start, c - 1) : -1;
   if (b > start + 1) {
-    sink.add(text.slice(start, b - 1), count, Number(text.slice(b, head)));
+    sink.add(text.slice(start, b - 1), count, Number(text.slice(b, c - 1)));
     return DIFFERENTIAL;
   }
-  if (head === start) return NONE;
-  sink.add(text.slice(start, head), count, undefined);
+  sink.add(text.slice(start, c - 1), count, undefined);
   return PLAIN;
 }
 
@@ -100,7 +101,7 @@ export interface FoldedReadStats {
  * Bytes read at once: large enough that reads and decodes are few, small enough that the one
  * buffer, reused, stays in memory already touched (fresh pages cost more than the reading).
  */
-const BLOCK = 1 << 20;
+const BLOCK = 1 << 18;
 
 /**
  * The input's bytes, a block at a time. The block is read straight into (where the stream
@@ -149,10 +150,23 @@ export async function readFoldedInto(input: Input, sink: FoldedSink): Promise<Fo
 }
 
 /**
+ * Reads an opened file as `readFoldedInto` reads an input, but synchronously: for a command that
+ * runs once, the streams machinery costs more than the reading.
+ */
+export function readFoldedSync(file: Deno.FsFile, sink: FoldedSink): FoldedReadStats {
+  const parser = new FoldedParser(sink);
+  const block = new Uint8Array(BLOCK);
+  for (let n = file.readSync(block); n !== null; n = file.readSync(block)) {
+    parser.push(block.subarray(0, n));
+  }
+  return parser.end();
+}
+
+/**
  * Parses folded text fed as UTF-8 blocks of any size (a character may straddle two), passing
  * each folded line to the sink.
  */
-export class FoldedParser {
+class FoldedParser {
   readonly #sink: FoldedSink;
   readonly #stats: FoldedReadStats = {
     lines: 0,
