@@ -30,7 +30,7 @@ ${profileOptionsHelp(false)}
 Examples:
   flame report
   flame report app.data -o app.svg --title "app, 30 s"
-  perf record -g -- ./prog && flame report --folded prog.folded`;
+  perf record --call-graph dwarf -- ./prog && flame report --folded prog.folded`;
 
 /** The `flame report` subcommand. */
 export const reportCommand: Command = {
@@ -79,7 +79,8 @@ function checkRecording(data: string, defaulted: boolean): void {
       `${data}: no such file`,
       1,
       defaulted
-        ? "record one first: flame run --keep-data perf.data -- CMD (or perf record -g)"
+        ? "record one first: flame run --keep-data perf.data -- CMD " +
+          "(or perf record --call-graph dwarf)"
         : "check the path",
     );
   }
