@@ -1,7 +1,6 @@
 /** `flame svg`: folded stacks in (files or stdin), an interactive SVG flame graph out. */
 import { type FoldedReadStats, readFoldedInto, readFoldedSync } from "../folded/parse.ts";
 import { openInput } from "../io/input.ts";
-import { writeTextOutput } from "../io/output.ts";
 import { renderSvg } from "../render/mod.ts";
 import { StackColumns } from "../render/tree.ts";
 import { parseCommandArgs, stringValue } from "./args.ts";
@@ -69,6 +68,29 @@ function readFile(path: string, lines: StackColumns): FoldedReadStats {
   }
 }
 
+/**
+ * Writes the document to `path` atomically (a temp file beside it, then rename), or to stdout
+ * when `path` is undefined or `-`: encoded once and written synchronously, which for one write
+ * costs far less than setting up a stream.
+ */
+function writeSvg(path: string | undefined, svg: string): void {
+  const bytes = new TextEncoder().encode(svg);
+  if (path === undefined || path === "-") {
+    for (let at = 0; at < bytes.length;) at += Deno.stdout.writeSync(bytes.subarray(at));
+    return;
+  }
+  const tmp = `${path}.tmp-${Deno.pid}`;
+  try {
+    Deno.writeFileSync(tmp, bytes);
+    Deno.renameSync(tmp, path);
+  } catch (err) {
+    try {
+      Deno.removeSync(tmp);
+    } catch { /* never created */ }
+    throw describeFileError(path, err);
+  }
+}
+
 /** The `flame svg` subcommand. */
 export const svgCommand: Command = {
   name: "svg",
@@ -116,7 +138,7 @@ export const svgCommand: Command = {
     }
     const result = renderSvg(lines, options);
     for (const w of result.warnings) warn(w);
-    await writeTextOutput(output, result.svg);
+    writeSvg(output, result.svg);
     return 0;
   },
 };
