@@ -191,7 +191,7 @@ export function renderSvg(
   const minUnits = minWidthUnits(o.minWidth, rootWidth, layoutWidth - 2 * XPAD);
   const layout = layoutFrames(tree, rootWidth, minUnits);
 
-  const fills = frameFills(layout.frames, o, differential, warnings);
+  const paint = framePaint(layout.frames, o, differential, warnings);
   const svg = writeDocument({
     title: o.title,
     subtitle: o.subtitle,
@@ -212,8 +212,9 @@ export function renderSvg(
     notes: o.notes,
     background: o.bgColors ?? defaultBackground(o.colors),
     note: droppedNote(layout.dropped, o.minWidth, layout.frames.some((f) => f.hidden > 0)),
-    fills,
+    fill: paint.fill,
   }, layout);
+  paint.done();
   return {
     svg,
     warnings,
@@ -255,25 +256,35 @@ export function groupDigits(n: number): string {
   return s;
 }
 
+/** How frames are filled, and what to do once all are. */
+interface FramePaint {
+  fill(frame: DrawnFrame): string;
+  /** Saves the palette map, with the names coloured for the first time. */
+  done(): void;
+}
+
 /** Each drawn frame's fill: by name, or by self delta for a differential. */
-function frameFills(
+function framePaint(
   frames: DrawnFrame[],
   o: RenderOptions,
   differential: boolean,
   warnings: string[],
-): string[] {
+): FramePaint {
   if (differential) {
     let max = 0;
     for (const f of frames) max = Math.max(max, Math.abs(f.delta));
-    return frames.map((f) => hex(diffColor(f.delta, max, o.negate)));
+    return { fill: (f) => hex(diffColor(f.delta, max, o.negate)), done: () => {} };
   }
   const mode: ColorMode = o.random ? "random" : o.hash ? "hash" : "stable";
   const mapPath = o.cp === true ? "palette.map" : o.cp || undefined;
   const map = mapPath ? loadPaletteMap(mapPath, warnings) : undefined;
   const colorizer = new Colorizer(o.colors, mode, map);
-  const fills = frames.map((f) => (f.hidden ? "" : colorizer.color(f.name)));
-  if (map && mapPath) savePaletteMap(mapPath, map, warnings);
-  return fills;
+  return {
+    fill: (f) => colorizer.color(f.name),
+    done: () => {
+      if (map && mapPath) savePaletteMap(mapPath, map, warnings);
+    },
+  };
 }
 
 /** Reads a palette map file; a missing one is empty, an unreadable one is warned about. */

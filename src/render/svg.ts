@@ -8,7 +8,7 @@
  */
 import { BROWSER_SCRIPT } from "./browser_script.ts";
 import { commentSafe, cssSafe, escapeXml } from "./escape.ts";
-import { GRID, type Layout, XPAD } from "./layout.ts";
+import { type DrawnFrame, GRID, type Layout, XPAD } from "./layout.ts";
 
 /** Everything the document needs besides the frames. */
 export interface DocumentSpec {
@@ -36,8 +36,11 @@ export interface DocumentSpec {
   background: string;
   /** The idle text of the details line (the dropped-frames note), or "". */
   note: string;
-  /** `#rrggbb` fill of each drawn frame, by index into `layout.frames`. */
-  fills: string[];
+  /**
+   * The `#rrggbb` fill of a drawn frame (not a hidden-frames bar). Outside differentials it may
+   * depend only on the name: it is asked once per name.
+   */
+  fill(frame: DrawnFrame): string;
 }
 
 const GRADIENTS: Record<string, [string, string]> = {
@@ -247,21 +250,64 @@ function header(spec: DocumentSpec, layout: Layout, g: Geometry): string {
   return out.join("");
 }
 
-/** The markup of a frame's name: its display name, escaped, each name worked out once. */
-class SafeNames {
-  #cache = new Map<string, string>();
+/** A frame name's markup, worked out once per name. */
+interface NameMarkup {
+  /** The name as shown (annotations stripped), to fit labels to. */
+  display: string;
+  /** The same, escaped. */
+  safe: string;
+  /** The attributes between the width and the name: height and fill (or class). */
+  paint: string;
+  /** The name attribute and the end of the rect. */
+  close: string;
+}
 
-  get(name: string): string {
-    let safe = this.#cache.get(name);
-    if (safe === undefined) {
-      safe = escapeXml(displayName(name));
-      this.#cache.set(name, safe);
+/**
+ * The markup of each frame name. Outside differentials a frame's fill depends only on its name,
+ * so the paint is kept with the name too.
+ */
+class NameMarkups {
+  readonly #cache = new Map<string, NameMarkup>();
+  readonly #height: string;
+  readonly #spec: DocumentSpec;
+
+  constructor(spec: DocumentSpec, height: string) {
+    this.#spec = spec;
+    this.#height = height;
+  }
+
+  /** The markup of frame `f`'s name. */
+  get(f: DrawnFrame): NameMarkup {
+    if (f.hidden) return this.#make(hiddenName(f.hidden), `${this.#height} class="h"`);
+    let m = this.#cache.get(f.name);
+    if (m === undefined) {
+      const paint = this.#spec.differential ? "" : this.#paint(f);
+      m = this.#make(displayName(f.name), paint);
+      this.#cache.set(f.name, m);
     }
-    return safe;
+    return m;
+  }
+
+  /** The height and fill of a frame that is not a hidden-frames bar. */
+  paintOf(f: DrawnFrame, m: NameMarkup): string {
+    return this.#spec.differential ? this.#paint(f) : m.paint;
+  }
+
+  #paint(f: DrawnFrame): string {
+    return `${this.#height} fill="${this.#spec.fill(f)}"`;
+  }
+
+  #make(display: string, paint: string): NameMarkup {
+    const safe = escapeXml(display);
+    return { display, safe, paint, close: ` t="${safe}"/>\n` };
   }
 }
 
-/** Appends the frames' rects to `rects` and their build-time labels to `labels`. */
+/**
+ * Appends the frames' rects to `rects` and their build-time labels to `labels`, as few pieces
+ * as the join allows (each costs it as much as a short string's bytes): what repeats by name
+ * or by depth is one piece.
+ */
 function framesMarkup(
   spec: DocumentSpec,
   layout: Layout,
@@ -274,16 +320,19 @@ function framesMarkup(
   const q = gridScale(layout.rootWidth);
   const pxPerUnit = (spec.layoutWidth - 2 * XPAD) / (q === 1 ? layout.rootWidth : GRID);
   const minLabelPx = fs * spec.fontWidth * 3 + 6;
-  const height = `" height="${num(Math.max(1, fh - 1))}"`;
   const baseline = fh / 2 + fs * 0.35;
   const { frames, maxDepth } = layout;
-  const names = new SafeNames();
+  const names = new NameMarkups(spec, `" height="${num(Math.max(1, fh - 1))}"`);
+  // By depth: the rect's y and the start of its width, and the label's y.
+  const rows: string[] = [];
+  const labelRows: string[] = [];
   // Grid mode: where the next child of the open frame at each depth would start if packed.
   const packed: number[] = [];
   for (let i = 0; i < frames.length; i++) {
     const f = frames[i];
-    const y = spec.inverted ? f.depth * fh : (maxDepth - f.depth) * fh;
-    const safe = f.hidden ? hiddenName(f.hidden) : names.get(f.name);
+    const d = f.depth;
+    const y = spec.inverted ? d * fh : (maxDepth - d) * fh;
+    const m = names.get(f);
     let x = f.start;
     let w = f.width;
     let exact = "";
@@ -291,35 +340,25 @@ function framesMarkup(
       x = Math.round(f.start * q);
       w = Math.round((f.start + f.width) * q) - x; // may be 0: then only the script draws it
       exact = ` e="${f.width}"`;
-      if (f.depth > 0) {
-        const gap = f.start - packed[f.depth - 1];
+      if (d > 0) {
+        const gap = f.start - packed[d - 1];
         if (gap !== 0) exact += ` g="${gap}"`;
-        packed[f.depth - 1] = f.start + f.width;
+        packed[d - 1] = f.start + f.width;
       }
-      packed[f.depth] = f.start;
+      packed[d] = f.start;
     }
-    rects.push(`<rect x="`, x, `" y="`, y, `" width="`, w, height);
-    if (f.hidden) rects.push(` class="h"`);
-    else rects.push(` fill="`, spec.fills[i], `"`);
+    rows[d] ??= `" y="${y}" width="`;
+    rects.push(`<rect x="`, x, rows[d], w, f.hidden ? m.paint : names.paintOf(f, m));
     if (exact) rects.push(exact);
     if (spec.differential && f.delta !== 0) rects.push(` data-d="`, f.delta, `"`);
-    rects.push(` t="`, safe, `"/>\n`);
+    rects.push(m.close);
     const px = w * pxPerUnit;
     if (px < minLabelPx) continue;
-    const name = f.hidden ? safe : displayName(f.name);
-    const label = fitLabel(name, px, fs, spec.fontWidth);
+    const label = fitLabel(m.display, px, fs, spec.fontWidth);
     if (label) {
-      const text = label === name ? safe : escapeXml(label);
-      const ly = round2(g.top + y + baseline);
-      labels.push(
-        `<text x="`,
-        round2(XPAD + x * pxPerUnit + 3),
-        `" y="`,
-        ly,
-        `">`,
-        text,
-        `</text>\n`,
-      );
+      labelRows[d] ??= `" y="${num(g.top + y + baseline)}">`;
+      const text = label === m.display ? m.safe : escapeXml(label);
+      labels.push(`<text x="`, round2(XPAD + x * pxPerUnit + 3), labelRows[d], text, `</text>\n`);
     }
   }
 }
