@@ -1,20 +1,23 @@
 /**
- * Renderer benchmark: folded file in, SVG out, timed end to end as `flame svg` does it (read,
- * parse, merge, lay out, write the document, encode it).
+ * Renderer benchmark: folded file in, SVG out, timed as `flame svg FILE -o OUT` runs.
  *
- *   deno run -A bench/render.ts [FILE] [--runs N] [--flamegraph-pl PATH]
+ *   deno run -A bench/render.ts [FILE] [--runs N] [--e2e N] [--flamegraph-pl PATH]
  *
- * One render by default (what `flame svg` does, JIT cold); --runs N adds N warm runs and
- * prints their median.
+ * In process: one run of the `flame svg` command (read, parse, merge, lay out, write the
+ * document, encode and write it), JIT cold as it always is for a user; --runs N adds N warm
+ * runs and prints their median. End to end: `deno run -A main.ts svg FILE -o OUT`, process
+ * start to exit (Deno's start-up and module loading included: what a user waits for), 3
+ * warm-up runs then N (--e2e, default 10; 0 skips it, as does bench/run.ts, which times this
+ * whole process itself), like `hyperfine -N --warmup 3`.
  *
  * Without FILE a realistic profile (deep stacks with shared prefixes, 16k unique stacks, about
  * 5.6 MB, sorted as collapsers write it) is generated once into bench/data/generated.folded.
  * Prints MB/s, lines/s, SVG bytes and peak RSS; with --flamegraph-pl, also times that script on
  * the same file for comparison. `make bench` runs it on bench/data/stacks-16k.folded.
  */
-import { type FoldedLine, readFolded } from "../src/folded/parse.ts";
-import { openInput } from "../src/io/input.ts";
-import { renderSvg } from "../src/render/mod.ts";
+import { readFoldedSync } from "../src/folded/parse.ts";
+import { svgCommand } from "../src/cli/svg.ts";
+import { StackColumns } from "../src/render/tree.ts";
 
 /** A small seeded PRNG (mulberry32), so the generated profile is the same every time. */
 function rng(seed: number): () => number {
@@ -90,14 +93,47 @@ function peakRssMiB(): number {
   }
 }
 
-async function renderOnce(file: string): Promise<{ ms: number; lines: number; svgBytes: number }> {
+/** One `flame svg FILE -o OUT` in this process, in ms. */
+async function renderOnce(file: string, out: string): Promise<number> {
   const t0 = performance.now();
-  const input = await openInput(file);
-  const lines: FoldedLine[] = [];
-  await readFolded(input, (l) => lines.push(l));
-  const result = renderSvg(lines);
-  const bytes = new TextEncoder().encode(result.svg).byteLength;
-  return { ms: performance.now() - t0, lines: lines.length, svgBytes: bytes };
+  await svgCommand.run([file, "-o", out]);
+  return performance.now() - t0;
+}
+
+/** The folded lines of `file` (the stacks the graph is drawn from). */
+function countLines(file: string): number {
+  const lines = new StackColumns();
+  using input = Deno.openSync(file);
+  readFoldedSync(input, lines);
+  return lines.lines;
+}
+
+/** Wall times of `deno run -A main.ts svg FILE -o OUT` as separate processes, in ms. */
+async function endToEnd(file: string, out: string, runs: number): Promise<number[]> {
+  const main = new URL("../main.ts", import.meta.url).pathname;
+  const command = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", main, "svg", file, "-o", out],
+    stdout: "null",
+    stderr: "piped",
+    env: { NO_COLOR: "1", RUST_BACKTRACE: "0" },
+  });
+  const times: number[] = [];
+  for (let i = -3; i < runs; i++) {
+    const t0 = performance.now();
+    const result = await command.output();
+    const ms = performance.now() - t0;
+    if (!result.success) throw new Error(new TextDecoder().decode(result.stderr).trim());
+    if (i >= 0) times.push(ms);
+  }
+  return times;
+}
+
+/** Mean, standard deviation, median and minimum. */
+function summary(times: number[]): { mean: number; sd: number; median: number; min: number } {
+  const sorted = [...times].sort((a, b) => a - b);
+  const mean = times.reduce((a, b) => a + b, 0) / times.length;
+  const sd = Math.sqrt(times.reduce((a, t) => a + (t - mean) ** 2, 0) / times.length);
+  return { mean, sd, median: sorted[Math.floor(sorted.length / 2)], min: sorted[0] };
 }
 
 async function timeFlamegraphPl(script: string, file: string): Promise<void> {
@@ -128,6 +164,7 @@ if (import.meta.main) {
     return v;
   };
   const runs = Number(take("--runs") ?? 0);
+  const e2e = Deno.env.get("FLAME_BENCH_HARNESS") ? 0 : Number(take("--e2e") ?? 10);
   const fgpl = take("--flamegraph-pl");
   let file = args[0];
   if (!file) {
@@ -140,27 +177,38 @@ if (import.meta.main) {
       console.log(`generated ${file}`);
     }
   }
+  const out = await Deno.makeTempFile({ suffix: ".svg" });
   const size = (await Deno.stat(file)).size;
-  const rate = (ms: number, lines: number) =>
+  // The first run is what `flame svg` does: cold code, one pass.
+  const cold = await renderOnce(file, out);
+  const rss = peakRssMiB();
+  const lines = countLines(file);
+  const rate = (ms: number) =>
     `${(size / 1e6 / (ms / 1000)).toFixed(1)} MB/s, ` +
     `${Math.round(lines / (ms / 1000)).toLocaleString("en-US")} lines/s`;
-  // The first run is what `flame svg` does: cold code, one pass.
-  const cold = await renderOnce(file);
-  console.log(`input: ${file}, ${(size / 1e6).toFixed(2)} MB, ${cold.lines} lines`);
+  const svgBytes = (await Deno.stat(out)).size;
+  console.log(`input: ${file}, ${(size / 1e6).toFixed(2)} MB, ${lines} lines`);
   console.log(
-    `flame (first run): ${cold.ms.toFixed(1)} ms, ${rate(cold.ms, cold.lines)}, ` +
-      `SVG ${cold.svgBytes.toLocaleString("en-US")} bytes`,
+    `flame (first run, in process): ${cold.toFixed(1)} ms, ${rate(cold)}, ` +
+      `SVG ${svgBytes.toLocaleString("en-US")} bytes, peak RSS ${rss.toFixed(0)} MiB`,
   );
   if (runs > 0) {
     const times: number[] = [];
-    for (let i = 0; i < runs; i++) times.push((await renderOnce(file)).ms);
-    times.sort((a, b) => a - b);
-    const median = times[Math.floor(times.length / 2)];
+    for (let i = 0; i < runs; i++) times.push(await renderOnce(file, out));
+    const { median, min } = summary(times);
     console.log(
-      `flame (warm, ${runs} runs): median ${median.toFixed(1)} ms ` +
-        `(min ${times[0].toFixed(1)}), ${rate(median, cold.lines)}`,
+      `flame (warm, ${runs} runs): median ${median.toFixed(1)} ms (min ${min.toFixed(1)}), ` +
+        rate(median),
     );
   }
-  console.log(`peak RSS ${peakRssMiB().toFixed(0)} MiB`);
+  if (e2e > 0) {
+    const { mean, sd, median, min } = summary(await endToEnd(file, out, e2e));
+    console.log(
+      `flame (end to end, deno run -A main.ts svg FILE -o OUT, ${e2e} runs): ` +
+        `mean ${mean.toFixed(1)} ms ± ${sd.toFixed(1)} (median ${median.toFixed(1)}, ` +
+        `min ${min.toFixed(1)}), ${rate(mean)}`,
+    );
+  }
+  await Deno.remove(out);
   if (fgpl) await timeFlamegraphPl(fgpl, file);
 }
