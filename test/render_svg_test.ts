@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { FlameError } from "../src/cli/errors.ts";
 import type { FoldedLine } from "../src/folded/parse.ts";
 import { commentSafe, cssSafe, escapeXml, xmlSafe } from "../src/render/escape.ts";
-import { renderFoldedStacks, renderSvg, resolveOptions } from "../src/render/mod.ts";
+import { groupDigits, renderFoldedStacks, renderSvg, resolveOptions } from "../src/render/mod.ts";
 import { displayName, fitLabel, fontFamily } from "../src/render/svg.ts";
 
 const SIMPLE: FoldedLine[] = [
@@ -168,8 +168,17 @@ Deno.test("build-time labels fit the frame or are cut with '..'", () => {
   assert.equal(fitLabel("short", 200, 12, 0.59), "short");
   assert.equal(fitLabel("a_rather_long_function_name", 60, 12, 0.59), "a_rat..");
   assert.equal(fitLabel("anything", 20, 12, 0.59), "");
+  // Cut between code points: 60 px holds 7 characters, 6 emoji are 12 UTF-16 units.
+  assert.equal(fitLabel("😀".repeat(6), 60, 12, 0.59), "😀".repeat(6));
+  assert.equal(fitLabel("😀".repeat(9), 60, 12, 0.59), "😀".repeat(5) + "..");
   assert.equal(displayName("do_sys_open_[k]"), "do_sys_open");
   assert.equal(displayName("x[k]"), "x[k]");
+});
+
+Deno.test("counts are grouped by thousands as en-US writes them", () => {
+  for (const n of [0, 7, 999, 1000, 12_345, 999_999, 1_234_567, 10_000_000]) {
+    assert.equal(groupDigits(n), n.toLocaleString("en-US"));
+  }
 });
 
 Deno.test("nothing to draw is a FlameError", () => {

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { generateProfile } from "../bench/render.ts";
 import { repoPath, runFlame, withTempDir } from "./helpers.ts";
 
 const SIMPLE = repoPath("fixtures/folded/simple.folded");
@@ -40,6 +41,21 @@ Deno.test("several files are read as one input", async () => {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /<rect x="0" y="\d+" width="5" [^>]* t="b"\/>/);
     assert.match(r.stdout, /<rect x="5" y="\d+" width="7" [^>]* t="c"\/>/);
+  });
+});
+
+Deno.test("a large graph is written whole, to stdout as to a file", async () => {
+  await withTempDir(async (dir) => {
+    const input = `${dir}/big.folded`;
+    await Deno.writeTextFile(input, generateProfile(3000));
+    const out = `${dir}/graph.svg`;
+    const file = await runFlame(["svg", input, "-o", out]);
+    assert.equal(file.code, 0, file.stderr);
+    const piped = await runFlame(["svg", input]);
+    assert.equal(piped.code, 0, piped.stderr);
+    const svg = await Deno.readTextFile(out);
+    assert.ok(svg.length > 1 << 17, "more than a pipe holds");
+    assert.equal(piped.stdout, svg);
   });
 });
 

@@ -247,8 +247,8 @@ function droppedNote(dropped: number, min: MinWidth, bars: boolean): string {
 }
 
 /**
- * A count with thousands separators, as `toLocaleString("en-US")` writes it, without waking
- * ICU (its first call costs more than rendering a small graph).
+ * A whole count (not negative) with thousands separators, as `toLocaleString("en-US")` writes
+ * it, without waking ICU (its first call costs more than rendering a small graph).
  */
 export function groupDigits(n: number): string {
   let s = String(n);
