@@ -62,7 +62,28 @@ Deno.test("perf lines: the event parser agrees with Perl's expression", () => {
     const m = PERL_TAIL.exec(line);
     const got = parseEventTail(line);
     if (m === null) assert.equal(got, undefined, JSON.stringify(line));
-    else assert.deepEqual(got, { event: m[2], period: m[1] }, JSON.stringify(line));
+    else assert.deepEqual(got, { event: m[2], period: m[1], start: m.index }, JSON.stringify(line));
+  }
+});
+
+Deno.test("perf lines: a header's head depends on its text alone, its tail too", () => {
+  // The collapser reuses the parse of a recent header that starts (ends) with the same text.
+  const lines = [...randomLines(50_000)];
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i];
+    const other = lines[(i * 7919) % lines.length];
+    const head = parseEventHead(line);
+    if (head !== undefined) {
+      const again = parseEventHead(line.slice(0, head.end) + other);
+      const [a, b] = [again, head].map((h) => [h?.comm, h?.pid, h?.tid]);
+      assert.deepEqual(a, b, JSON.stringify([line, other]));
+    }
+    const tail = parseEventTail(line);
+    if (tail !== undefined) {
+      const again = parseEventTail(other + line.slice(tail.start));
+      const [a, b] = [again, tail].map((t) => [t?.event, t?.period]);
+      assert.deepEqual(a, b, JSON.stringify([other, line]));
+    }
   }
 });
 
@@ -104,7 +125,7 @@ Deno.test("perf lines: headers of every shape perf prints", () => {
     assert.deepEqual([head.comm, head.pid, head.tid], [comm, pid, tid], line);
     const tail = parseEventTail(line);
     if (event === "") assert.equal(tail, undefined, line);
-    else assert.deepEqual(tail, { event, period }, line);
+    else assert.deepEqual({ event: tail?.event, period: tail?.period }, { event, period }, line);
   }
   assert.equal(
     parseEventHead("\tffffffff8103ce3b native_safe_halt ([kernel.kallsyms])"),

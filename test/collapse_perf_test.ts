@@ -384,18 +384,65 @@ Deno.test("perf: transform sees raw frames leaf first, inlined frames with their
   assert.equal(r.folded, "prog;[c.so <3>];renamed;leaf 1000\n");
 });
 
-Deno.test("perf: an identity transform (line-by-line path) equals the cached path", () => {
+Deno.test("perf: the line-by-line path, and an identity transform, equal the block path", () => {
   const same = (frames: RawFrame[]) => frames;
   for (const name of FIXTURES) {
     const text = fixture(name);
     for (const options of [{}, { pid: true, kernel: true, jit: true, addrs: true }]) {
-      assert.equal(
-        collapse(text, { ...options, transform: same }, 5000).folded,
-        collapse(text, options).folded,
-        name,
-      );
+      const folded = collapse(text, options).folded;
+      assert.equal(collapse(text, { ...options, lineByLine: true }, 5000).folded, folded, name);
+      assert.equal(collapse(text, { ...options, transform: same }, 5000).folded, folded, name);
     }
   }
+});
+
+Deno.test("perf: the transform runs once per distinct stack; addresses and offsets do not count", () => {
+  let calls = 0;
+  const transform = (frames: RawFrame[]) => {
+    calls++;
+    return frames;
+  };
+  const text = sample(H, "401200 leaf+0x5 (/usr/bin/prog)", MAIN) +
+    sample(H, "401207 leaf+0xc (/usr/bin/prog)", MAIN) +
+    sample(H, "7f0001 leaf+0x5 (/usr/bin/prog)", "401010 main+0x20 (/usr/bin/prog)") +
+    sample(H, "401200 other+0x5 (/usr/bin/prog)", MAIN);
+  const r = collapse(text, { transform });
+  assert.equal(r.folded, "prog;main;leaf 3000\nprog;main;other 1000\n");
+  assert.equal(calls, 2);
+});
+
+Deno.test("perf: a frame's display name is final: kept whole, only marked", () => {
+  const transform = (frames: RawFrame[]) =>
+    frames.map((f) => f.sym === "py::fib" ? { ...f, display: "fib (work.py);'x'" } : f);
+  const text = sample(H, "85 py::fib+0x5 (/tmp/jitted-1-2.so)", "1 (anon)+0x1 (/usr/bin/prog)");
+  assert.equal(collapse(text, { transform }).folded, "prog;fib (work.py):'x' 1000\n");
+  assert.equal(
+    collapse(text, { transform, jit: true }).folded,
+    "prog;fib (work.py):'x'_[j] 1000\n",
+  );
+});
+
+Deno.test("perf: onStack sees each distinct raw stack with its samples; onHeader each header", () => {
+  const stacks: [string, number][] = [];
+  const headers: string[] = [];
+  const text = sample(H, "401200 leaf+0x5 (/usr/bin/prog)", "1 inl+0x2 (inlined)", MAIN) +
+    sample(
+      "prog 1234 100.5: 1000 cpu-clock:",
+      "401201 leaf+0x6 (/usr/bin/prog)",
+      "1 inl+0x2 (inlined)",
+      MAIN,
+    ) +
+    sample(H, MAIN);
+  const r = collapse(text, {
+    onStack: (frames, n) => stacks.push([frames.map((f) => `${f.sym}@${f.module}`).join(","), n]),
+    onHeader: (line) => headers.push(line),
+  });
+  assert.equal(r.samples, 3);
+  assert.deepEqual(stacks.sort(), [
+    ["leaf@/usr/bin/prog,inl@/usr/bin/prog,main@/usr/bin/prog", 2],
+    ["main@/usr/bin/prog", 1],
+  ]);
+  assert.deepEqual(headers, [H, "prog 1234 100.5: 1000 cpu-clock:", H]);
 });
 
 // ---------------------------------------------------------------- recorded fixtures
@@ -480,16 +527,40 @@ Deno.test("perf: shell-pipeline: one root per process, kernel frames marked", ()
 
 // ---------------------------------------------------------------- random input
 
-/** Random perf-script-like text: odd headers, missing blank lines, comments, junk lines. */
-function randomPerfText(seed: number): string {
+/**
+ * Random perf-script-like text: odd headers, missing blank lines, comments, junk lines, and
+ * frames that recur at other addresses and offsets (what the collapser's hints look for).
+ */
+function randomPerfText(seed: number, records = 40 + (seed % 60)): string {
   const next = (n: number) => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n;
   const pick = <T>(items: T[]): T => items[next(items.length)];
   const comms = ["prog", "java", "V8 Worker", "x", "java-1", "t 2 x", "kworker/0:1"];
   const events = ["cycles:", "instructions:", "cycles:u:", "cpu-clock:"];
-  const syms = ["main+0x1f", "foo(int)", "[unknown]", "a->b", "Lorg/x/Y;.call(LZ;)V", "x;y", ""];
-  const modules = ["/usr/bin/prog", "[kernel.kallsyms]", "/tmp/perf-1.map", "[unknown]", "inlined"];
+  const syms = [
+    "main+0x1f",
+    "main+0x2a",
+    "main+0x1F",
+    "g+0x1+0x2",
+    "g+0x1+0x3",
+    "foo(int)",
+    "[unknown]",
+    "a->b",
+    "Lorg/x/Y;.call(LZ;)V",
+    "x;y",
+    "",
+    " ",
+  ];
+  const modules = [
+    "/usr/bin/prog",
+    "[kernel.kallsyms]",
+    "/tmp/perf-1.map",
+    "[unknown]",
+    "inlined",
+    "/x (deleted)",
+  ];
+  const addresses = ["ffff1", "400570", "0", "            400571", "7f12", "x"];
   const lines: string[] = [];
-  for (let i = 0, n = 40 + next(60); i < n; i++) {
+  for (let i = 0; i < records; i++) {
     const r = next(100);
     if (r < 3) lines.push("# comment");
     else if (r < 6) lines.push(pick(["\tjunk", "", "   ", "comm 12 cycles:", "ffff main (/x)"]));
@@ -503,7 +574,9 @@ function randomPerfText(seed: number): string {
         `${pick(comms)} ${pid} ${next(999)}.5: ${pick(["", "1 ", "0 ", "17 "])}${pick(events)}`,
       );
       for (let j = next(6); j > 0; j--) {
-        lines.push(`\t${pick(["ffff1", "400570", "0"])} ${pick(syms)} (${pick(modules)})`);
+        const indent = next(20) === 0 ? "  " : "\t";
+        const sym = next(10) === 0 ? "" : ` ${pick(syms)}`; // "7f12 (x)": the symbol is "2"
+        lines.push(`${indent}${pick(addresses)}${sym} (${pick(modules)})`);
       }
       if (next(15) !== 0) lines.push("");
     }
@@ -511,13 +584,12 @@ function randomPerfText(seed: number): string {
   return lines.join("\n") + "\n\n";
 }
 
-Deno.test("perf: on random input the cached path equals the line-by-line path", () => {
-  const same = (frames: RawFrame[]) => frames;
-  for (let seed = 1; seed <= 300; seed++) {
-    const text = randomPerfText(seed);
+Deno.test("perf: on random input the block path equals the line-by-line path", () => {
+  for (let seed = 1; seed <= 400; seed++) {
+    const text = randomPerfText(seed, seed > 300 ? 2000 : undefined);
     const options =
       [{}, { tid: true, kernel: true, addrs: true }, { eventFilter: "cycles" }][seed % 3];
-    const slow = collapse(text, { ...options, transform: same }, 0);
+    const slow = collapse(text, { ...options, lineByLine: true }, 0);
     const fast = collapse(text, options, 1 + (seed * 7919) % 300);
     assert.equal(fast.folded, slow.folded, `seed ${seed}`);
     assert.deepEqual(fast.warnings, slow.warnings, `seed ${seed}`);

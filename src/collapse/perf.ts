@@ -6,11 +6,13 @@
  * symbol that starts with `(` (meant for process names), which loses all C++ functions in an
  * `(anonymous namespace)`; flame keeps those.
  *
- * It streams: text is pushed in chunks of any size and memory holds the unique stacks, bounded
- * caches and at most one sample of text. Two caches make it fast: a sample's frame lines are
- * usually an exact repeat of an earlier sample's, so the folded result of a whole block of frame
- * lines is kept by its text (one Map lookup per sample), and a frame line's folded form is kept by
- * the line's text.
+ * It streams: text is pushed in chunks of any size and memory holds the distinct stacks, bounded
+ * caches and at most one sample of text. A sample is read as one block of frame lines: each line
+ * is looked up in a cache of lines already read (by its text after the address, which JIT code
+ * and moved mappings change without changing the frame), which gives the distinct frame it
+ * names; the sample is then counted in a tree of distinct stacks (perf_stacks.ts). Nothing is
+ * tidied or joined per sample: each distinct frame is tidied once, each distinct stack folded
+ * once, at the end.
  *
  * Perl's line-by-line state machine is kept exactly (`#line`), including its quirks: frames
  * before a header that was filtered out are ignored, a header without a blank line before it
@@ -20,6 +22,7 @@ import { addStack, type FoldedStacks } from "../folded/stacks.ts";
 import { type Collapser, type CollapseResult, InputFormatError } from "./types.ts";
 import { InlineResolver, type RunTool } from "./perf_inline.ts";
 import {
+  addressEnd,
   type EventHeader,
   type EventTail,
   type FrameLine,
@@ -32,9 +35,16 @@ import {
   parseOneLineSample,
   periodValue,
 } from "./perf_lines.ts";
-import { cleanSrcline, splitInlineChain, stripOffset, tidyFunction } from "./perf_symbols.ts";
+import {
+  cleanSrcline,
+  finalName,
+  splitInlineChain,
+  stripOffset,
+  tidyFunction,
+} from "./perf_symbols.ts";
+import { type Frame, type LineText, newFrame, type StackNode, StackTree } from "./perf_stacks.ts";
 
-/** One frame handed to a {@link PerfOptions.transform} hook. */
+/** One frame handed to the {@link PerfOptions.transform} and {@link PerfOptions.onStack} hooks. */
 export interface RawFrame {
   /** The symbol as perf printed it without its `+0x..` offset, not yet tidied. */
   sym: string;
@@ -43,6 +53,12 @@ export interface RawFrame {
    * next frame towards the root that is not inlined.
    */
   module: string;
+  /**
+   * Set by a transform: the frame's final name (`fib (work.py)`). It is not tidied: no argument
+   * list is cut, nothing is repaired or dropped; only `;` becomes `:` and the marks the options
+   * ask for (`_[k]`, `_[j]`) are added.
+   */
+  display?: string;
 }
 
 /** Options of the perf collapser: stackcollapse-perf.pl's, by the same names. */
@@ -66,11 +82,21 @@ export interface PerfOptions {
   /** The input is `perf script -F+srcline`: append each frame's source line. */
   srcline: boolean;
   /**
-   * Rewrites one sample's frames (leaf first) before they are tidied: return the frames to
-   * keep, in the same order, with `sym` renamed where wanted. Return the objects you were given
-   * (renamed or not) to keep their addresses for `addrs` and `inline`.
+   * Rewrites a stack's frames (leaf first) before they are tidied: return the frames to keep,
+   * in the same order, with `sym` renamed (to be tidied) or `display` set (final) where wanted.
+   * Return the objects you were given to keep their addresses for `addrs` and `inline`. It runs
+   * once per distinct stack (stacks that differ only in addresses or offsets are one).
    */
   transform?: (frames: RawFrame[]) => RawFrame[];
+  /**
+   * Sees each distinct stack once, before the transform: its raw frames (leaf first) and how
+   * many samples had it. The frames are only valid during the call.
+   */
+  onStack?: (frames: readonly RawFrame[], samples: number) => void;
+  /** Called with the header line of every sample read (also of samples filtered out). */
+  onHeader?: (line: string) => void;
+  /** Read every sample line by line, as stackcollapse-perf.pl does (slower; tests). */
+  lineByLine?: boolean;
   /** How addr2line and nm are run (tests). */
   runTool?: RunTool;
   /**
@@ -91,7 +117,7 @@ const DEFAULTS: PerfOptions = {
   srcline: false,
 };
 
-/** A frame line as read, before folding. */
+/** A frame line read line by line, before folding. */
 interface FrameRecord extends FrameLine {
   /** The source line perf printed after the frame (`--srcline`), cleaned. */
   srcline?: string;
@@ -101,42 +127,49 @@ interface FrameRecord extends FrameLine {
   java: boolean;
 }
 
-/** The folded form of one block of frame lines, and the samples counted against it. */
-interface BlockEntry {
-  /** False when the block needs the line-by-line path (a header or comment inside it). */
-  regular: boolean;
-  /** Frames root to leaf joined by `;`, or null when the lines gave no frame. */
-  suffix: string | null;
-  /** Lines in the block. */
-  lines: number;
-  /** Lines that were not understood, and the first one's index and text. */
-  unrecognized: number;
-  firstBad: number;
-  firstBadText: string;
-  /** Summed periods by root frame (process name), while the entry is in the cache. */
-  counts: Map<string, number>;
-  /** True once the entry is in the cache (a full cache folds blocks without keeping them). */
-  cached: boolean;
+/** A frame of one sample on its way to the hooks: its distinct frame and the sample's context. */
+interface SampleFrame {
+  frame: Frame;
+  /** Read under a process name that starts with `java`. */
+  java: boolean;
+  /** Its source line (`--srcline`). */
+  srcline?: string;
 }
 
-const IRREGULAR: BlockEntry = {
-  regular: false,
-  suffix: null,
-  lines: 0,
-  unrecognized: 0,
-  firstBad: -1,
-  firstBadText: "",
-  counts: new Map(),
-  cached: false,
-};
+/** The event and period of a header, and the header's end they were read from. */
+interface HeaderTail {
+  suffix: string;
+  event: string;
+  period: number;
+}
 
+/**
+ * Header starts remembered: system-wide recordings interleave a few threads (measured: the
+ * last 4 give the start of 97% of headers).
+ */
+const RECENT_HEADS = 4;
+
+/** A frame line read (the first seen with its cache key) and its frame. */
+interface LineEntry extends LineText {
+  frame: Frame;
+}
+
+/** What a frame line that is no frame is cached as. */
+const NOT_A_FRAME = newFrame("", "", "", "");
+/** What a line that is a whole one-line sample is cached as (the block is read line by line). */
+const ONE_LINE = newFrame("", "", "", "");
+
+/** #blockLines: the text ends before the blank line. */
+const NO_BLANK = -1;
+/** #blockLines: the block is longer than MAX_BLOCK. */
+const TOO_LONG = -2;
 /** A sample longer than this is read line by line instead of as one block. */
 const MAX_BLOCK = 1 << 20;
 /** Characters kept of one line; the rest is dropped (with a warning). */
 const MAX_LINE = 1 << 24;
 /**
  * Characters each cache may hold by default (keys and folded values). Measured: larger caches
- * hit a little more often on profiles with many unique stacks, but cost more in GC than
+ * hit a little more often on profiles with many distinct lines, but cost more in GC than
  * they save.
  */
 const CACHE_CHARS = 1 << 21;
@@ -291,6 +324,48 @@ function mayBeOneLineSample(line: string): boolean {
   return line.charCodeAt(0) !== 9 && (line.includes(": ") || line.includes(":\t"));
 }
 
+/** The frames the hooks see (leaf first): an inlined frame gets the module of its caller. */
+function rawFrames(frames: readonly SampleFrame[]): RawFrame[] {
+  const out: RawFrame[] = new Array(frames.length);
+  let outer = "inlined";
+  for (let i = frames.length - 1; i >= 0; i--) {
+    const { sym, module } = frames[i].frame;
+    if (module !== "inlined") outer = module;
+    out[i] = { sym, module: module === "inlined" ? outer : module };
+  }
+  return out;
+}
+
+/** Folded frames, leaf first, joined root first; null when none gives a frame. */
+function joinFolded(folded: readonly (string | null)[]): string | null {
+  let out: string | null = null;
+  for (let i = folded.length - 1; i >= 0; i--) {
+    const f = folded[i];
+    if (f !== null) out = out === null ? f : `${out};${f}`;
+  }
+  return out;
+}
+
+/** True for a root frame (process name) whose names are tidied as Java's. */
+function isJava(root: string): boolean {
+  return root.startsWith("java");
+}
+
+/** A copy of `a` twice as long. */
+function grow(a: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(a.length * 2);
+  b.set(a);
+  return b;
+}
+
+/**
+ * A copy of `s` that does not share the chunk of input it was sliced from. V8 keeps a whole
+ * chunk alive as long as any slice of it is: text kept in a cache must not hold on to 64 KiB.
+ */
+function detached(s: string): string {
+  return (" " + s).slice(1);
+}
+
 /** Shortens a line for a message. */
 function excerpt(line: string): string {
   const s = line.trim();
@@ -302,8 +377,14 @@ export class PerfCollapser implements Collapser {
   readonly #o: PerfOptions;
   readonly #inline?: InlineResolver;
   readonly #fast: boolean;
+  /** Folding needs frames' addresses (`--addrs`, `--inline`): lines are cached whole. */
+  readonly #addresses: boolean;
   readonly #cacheChars: number;
   readonly #stacks: FoldedStacks = new Map();
+  /** The samples read as whole blocks, by stack. */
+  readonly #tree = new StackTree();
+  /** Every distinct frame, by its symbol and module (and address where that matters). */
+  readonly #frames = new Map<string, Frame>();
 
   // Perl's state.
   #pname: string | undefined;
@@ -321,12 +402,23 @@ export class PerfCollapser implements Collapser {
   #cutting = false;
   #lineNo = 0;
 
-  // Caches: [not java, java] (a `java` process name changes how names are tidied).
-  readonly #blocks = [new Map<string, BlockEntry>(), new Map<string, BlockEntry>()];
-  readonly #blockUse = new CacheUse();
+  // Frame lines read, by their text after the address, or by their whole text.
+  readonly #byTail = new Map<string, LineEntry>();
+  readonly #byLine = new Map<string, LineEntry>();
+  /** Recent header starts (RECENT_HEADS at most, the latest first) and the root each gave. */
+  readonly #heads: { prefix: string; root: StackNode }[] = [];
+  /** The end of the last header parsed, from the `:` after the time on, and what it gave. */
+  #lastTail: HeaderTail | undefined;
+  /** Where the lines of the block being read start, and the blank line after them (reused). */
+  #starts = new Int32Array(256);
+  /** Lines in the block #starts holds. */
+  #blockSize = 0;
+  /** What the last #walk saw: unrecognized lines, and the index of the first. */
+  readonly #walked = { bad: 0, firstBad: 0 };
+  readonly #lineUse = new CacheUse();
+  // Line by line, folded frames: [not java, java] (a `java` process name changes the tidying).
   readonly #frameCache = [new Map<string, string | null>(), new Map<string, string | null>()];
   readonly #frameUse = new CacheUse();
-  readonly #origin = new WeakMap<RawFrame, FrameRecord & { given: RawFrame }>();
 
   // What the input held, for messages.
   #samples = 0;
@@ -348,8 +440,9 @@ export class PerfCollapser implements Collapser {
     if (this.#o.inline) {
       this.#inline = new InlineResolver(this.#o.context, { run: this.#o.runTool });
     }
-    // The transform hook sees whole samples, so it takes the line-by-line path.
-    this.#fast = this.#o.transform === undefined;
+    // A source line belongs to the frame line before it: --srcline is read line by line.
+    this.#fast = !this.#o.srcline && !this.#o.lineByLine;
+    this.#addresses = this.#o.addrs || this.#o.inline;
     this.#reader = new FrameReader(this.#o.srcline, (line, lineNo) => this.#bad(line, lineNo));
   }
 
@@ -425,7 +518,7 @@ export class PerfCollapser implements Collapser {
     if (this.#oneLinePending) this.#endSample();
     const dropped = this.#pname !== undefined;
     this.#pname = undefined;
-    this.#flushBlocks();
+    this.#foldTree();
     if (!this.#sawEvent && !this.#reader.sawFrame && this.#firstContent !== undefined) {
       const { lineNo, text } = this.#firstContent;
       throw new InputFormatError(
@@ -479,14 +572,14 @@ export class PerfCollapser implements Collapser {
         if (c !== 35 /* # */ && !isPerlSpace(c)) {
           const eol = text.indexOf("\n", pos);
           if (eol === -1) return pos;
-          const end = text.indexOf("\n\n", eol);
-          if (end !== -1 && end - eol <= MAX_BLOCK) {
+          const end = this.#blockLines(text, eol);
+          if (end >= 0) {
             const next = this.#fastSample(text, pos, eol, end);
             if (next !== -1) {
               pos = next;
               continue;
             }
-          } else if (end === -1 && !final && n - pos <= MAX_BLOCK) {
+          } else if (end === NO_BLANK && !final && n - pos <= MAX_BLOCK) {
             return pos; // wait for the rest of the sample
           }
         }
@@ -500,134 +593,230 @@ export class PerfCollapser implements Collapser {
   }
 
   /**
-   * Folds the sample whose header is `text[pos, eol)` and whose frame lines end at the blank
-   * line after `end`, through the block cache. Returns the position after the blank line, or -1
-   * when the sample needs the line-by-line path.
+   * Finds the lines of the sample block after the header line that ends at `eol`, up to the
+   * blank line that ends it: their starts go to #starts (#blockSize of them, and the blank line's
+   * start after them). Returns where the last line ends (the `\n` before the blank line; `eol`
+   * for no lines), or NO_BLANK when `text` ends first, or TOO_LONG past MAX_BLOCK characters.
+   */
+  #blockLines(text: string, eol: number): number {
+    let starts = this.#starts;
+    let n = 0;
+    for (let p = eol + 1;; n++) {
+      if (p - eol > MAX_BLOCK) return TOO_LONG;
+      if (n === starts.length) starts = this.#starts = grow(starts);
+      starts[n] = p;
+      const c = text.charCodeAt(p);
+      if (c === 10) {
+        this.#blockSize = n;
+        return p - 1;
+      }
+      if (c !== c) return NO_BLANK; // NaN: the end of the text
+      const nl = text.indexOf("\n", p);
+      if (nl === -1) return NO_BLANK;
+      p = nl + 1;
+    }
+  }
+
+  /**
+   * Counts the sample whose header is `text[pos, eol)` and whose frame lines (#starts) end at
+   * the blank line after `end`. Returns the position after the blank line, or -1 when the sample
+   * needs the line-by-line path (then nothing has been counted).
    */
   #fastSample(text: string, pos: number, eol: number, end: number): number {
     const header = text.slice(pos, eol);
-    const head = parseEventHead(header);
-    if (head === undefined) return -1;
-    const tail = parseEventTail(header);
+    const root = this.#headerRoot(header);
+    if (root === undefined) return -1;
+    const tail = this.#headerTail(header);
     if (tail === undefined) return -1; // maybe a one-line sample: the slow path knows
-    const block = end === eol ? "" : text.slice(eol + 1, end);
-    const entry = this.#blockEntry(block, head.comm.startsWith("java"));
-    if (!entry.regular) return -1;
+    const node = this.#walk(text, root);
+    if (node === undefined) return -1;
     this.#reader.end();
     const lineNo = this.#lineNo + 1;
-    this.#lineNo += entry.lines + 2;
-    if (entry.unrecognized !== 0) {
-      this.#unrecognized += entry.unrecognized;
-      this.#firstBad ??= { lineNo: lineNo + 1 + entry.firstBad, text: entry.firstBadText };
+    this.#lineNo += this.#blockSize + 2;
+    const { bad, firstBad } = this.#walked;
+    if (bad !== 0) {
+      if (this.#unrecognized === 0) {
+        const line = text.slice(this.#starts[firstBad], this.#starts[firstBad + 1] - 1);
+        this.#firstBad = { lineNo: lineNo + 1 + firstBad, text: line };
+      }
+      this.#unrecognized += bad;
     }
     this.#sawEvent = true;
-    if (!this.#accepts(tail.event)) return end + 2;
-    const pname = this.#rootName(head);
-    const period = periodValue(tail.period);
-    if (entry.cached) entry.counts.set(pname, (entry.counts.get(pname) ?? 0) + period);
-    else addStack(this.#stacks, entry.suffix === null ? pname : `${pname};${entry.suffix}`, period);
-    this.#samples++;
+    this.#o.onHeader?.(header);
+    if (this.#accepts(tail.event)) {
+      node.period += tail.period;
+      node.samples++;
+      this.#samples++;
+    }
     return end + 2;
   }
 
-  /** The cached folded form of a block of frame lines. */
-  #blockEntry(block: string, java: boolean): BlockEntry {
-    const cache = this.#blocks[java ? 1 : 0];
-    const cached = cache.get(block);
-    if (this.#blockUse.looked(cached !== undefined)) this.#flushBlocks();
-    if (cached !== undefined) return cached;
-    const entry = this.#foldBlock(block, java);
+  /**
+   * The root node of the sample whose header is `header`, or undefined when it is no header.
+   * A header that starts like a recent one (process name, PID/TID) is not parsed again.
+   */
+  #headerRoot(header: string): StackNode | undefined {
+    const heads = this.#heads;
+    for (let i = 0; i < heads.length; i++) {
+      const h = heads[i];
+      const n = h.prefix.length;
+      if (header.length >= n && header.slice(0, n) === h.prefix) {
+        // The latest first: the next header is most likely the same thread's.
+        if (i !== 0) heads.unshift(...heads.splice(i, 1));
+        return h.root;
+      }
+    }
+    const head = parseEventHead(header);
+    if (head === undefined) return undefined;
+    const root = this.#tree.root(this.#rootName(head), detached);
+    heads.unshift({ prefix: detached(header.slice(0, head.end)), root });
+    if (heads.length > RECENT_HEADS) heads.pop();
+    return root;
+  }
+
+  /**
+   * The event and period of the header `header`, or undefined when it has none. A header that
+   * ends like the last one (period, event) is not parsed again.
+   */
+  #headerTail(header: string): HeaderTail | undefined {
+    const last = this.#lastTail;
+    const n = last?.suffix.length ?? 0;
     if (
-      this.#blockUse.admits(block.length + (entry.suffix?.length ?? 0), cache, this.#cacheChars)
+      last !== undefined && header.length >= n && header.slice(header.length - n) === last.suffix
     ) {
-      if (entry.regular) entry.cached = true;
-      cache.set(block, entry);
+      return last;
+    }
+    const tail = parseEventTail(header);
+    if (tail === undefined) return undefined;
+    const suffix = detached(header.slice(tail.start));
+    const { event, period } = parseEventTail(suffix)!;
+    return this.#lastTail = { suffix, event, period: periodValue(period) };
+  }
+
+  /**
+   * Walks the frame lines of the block (#starts) down the tree from `node`, root-most line
+   * first, and returns the node of the stack (noting unrecognized lines in #walked), or
+   * undefined when a line needs the line-by-line path. A line equal to one of the node's hints
+   * is a step without a lookup.
+   */
+  #walk(text: string, node: StackNode): StackNode | undefined {
+    const starts = this.#starts;
+    const walked = this.#walked;
+    walked.bad = 0;
+    for (let i = this.#blockSize - 1; i >= 0; i--) {
+      const p = starts[i];
+      const q = starts[i + 1] - 1;
+      const hinted = node.hinted(text, p, q);
+      if (hinted !== undefined) {
+        node = hinted;
+        continue;
+      }
+      if (!isPerlSpace(text.charCodeAt(p))) return undefined;
+      const at = this.#addresses ? -1 : addressEnd(text, p, q);
+      const key = text.slice(at === -1 ? p : at, q);
+      const same = at === -1 ? undefined : node.hintedFrame(text, at, q, key);
+      if (same !== undefined) {
+        node = same;
+        continue;
+      }
+      const line = this.#lineOf(text, p, q, at, key);
+      if (line.frame === ONE_LINE) return undefined;
+      if (line.frame === NOT_A_FRAME) {
+        walked.bad++;
+        walked.firstBad = i;
+      } else {
+        node = node.step(line.frame, line);
+      }
+    }
+    return node;
+  }
+
+  /**
+   * What the indented line `text[p, q)` is. Lines are cached by their text after the address
+   * (`at`) where the rest alone decides the frame (JIT code and moved mappings repeat a frame at
+   * new addresses), else by their whole text: `key`.
+   */
+  #lineOf(text: string, p: number, q: number, at: number, key: string): LineEntry {
+    const cache = at === -1 ? this.#byLine : this.#byTail;
+    let entry = cache.get(key);
+    if (this.#lineUse.looked(entry !== undefined)) {
+      this.#byLine.clear();
+      this.#byTail.clear();
+      this.#lineUse.emptied();
+    }
+    if (entry === undefined) {
+      entry = this.#readLine(detached(text.slice(p, q)), at - p);
+      if (this.#lineUse.admits(entry.text.length, cache, this.#cacheChars)) {
+        cache.set(entry.tail ?? entry.text, entry);
+      }
     }
     return entry;
   }
 
   /**
-   * Folds a block of frame lines (the lines between a header and its blank line). Without
-   * `--srcline` each line is looked up in the frame cache before it is parsed at all.
+   * Reads an indented line of a sample's block (a cache miss); `at` is where its address ends,
+   * or negative when the line is cached whole.
    */
-  #foldBlock(block: string, java: boolean): BlockEntry {
-    if (!this.#o.srcline) return this.#foldPlainBlock(block, java);
-    const lines = block === "" ? [] : block.split("\n");
-    for (const line of lines) {
-      if (!isPerlSpace(line.charCodeAt(0))) return IRREGULAR;
+  #readLine(line: string, at: number): LineEntry {
+    if (mayBeOneLineSample(line) && parseOneLineSample(line) !== undefined) {
+      return { text: line, tail: undefined, frame: ONE_LINE };
     }
-    const entry: BlockEntry = {
-      ...IRREGULAR,
-      regular: true,
-      lines: lines.length,
-      counts: new Map(),
-    };
-    const reader = new FrameReader(this.#o.srcline, (line, index) => {
-      if (entry.unrecognized++ === 0) {
-        entry.firstBad = index;
-        entry.firstBadText = line;
-      }
+    const parsed = parseFrameLine(line);
+    if (parsed === undefined) return { text: line, tail: undefined, frame: NOT_A_FRAME };
+    const frame = this.#frameOf(parsed.pc, parsed.sym, parsed.module);
+    if (at < 0) return { text: line, tail: undefined, frame };
+    const tail = line.slice(at);
+    if (frame.sym.length === parsed.sym.length) return { text: line, tail, frame };
+    // The symbol starts after the spaces that follow the address, and ends at the module.
+    let sym = at;
+    while (isPerlSpace(line.charCodeAt(sym))) sym++;
+    const stem = line.slice(at, sym + frame.sym.length);
+    return { text: line, tail, frame, stem, end: line.slice(sym + parsed.sym.length) };
+  }
+
+  /**
+   * The distinct frame of a parsed frame line. Frames that fold alike are one: the offset is
+   * dropped, and the address too unless `--addrs` shows it or `--inline` looks it up. The
+   * strings may be kept: they must not be slices of a chunk of input (see detached).
+   */
+  #frameOf(pc: string, rawSym: string, module: string): Frame {
+    const sym = stripOffset(rawSym);
+    const exact = (this.#o.addrs && sym === "[unknown]") ||
+      (this.#inline !== undefined && this.#inline.applies(module));
+    const key = exact ? `${pc}\n${rawSym}\n${module}` : `${sym}\n${module}`;
+    let frame = this.#frames.get(key);
+    if (frame === undefined) {
+      frame = newFrame(exact ? pc : "", rawSym, sym, module);
+      this.#frames.set(key, frame);
+    }
+    return frame;
+  }
+
+  /** A distinct frame's folded form (worked out once for each kind of process). */
+  #folded(frame: Frame, java: boolean): string | null {
+    if (java) {
+      if (frame.foldedJava === undefined) frame.foldedJava = this.#foldFrame(frame, true);
+      return frame.foldedJava;
+    }
+    if (frame.folded === undefined) frame.folded = this.#foldFrame(frame, false);
+    return frame.folded;
+  }
+
+  /** Folds the stacks of the tree into the folded stacks, each distinct stack once. */
+  #foldTree(): void {
+    if (this.#o.transform === undefined && this.#o.onStack === undefined) {
+      this.#tree.fold(
+        (frame, root) => this.#folded(frame, isJava(root)),
+        (stack, node) => addStack(this.#stacks, stack, node.period),
+      );
+      return;
+    }
+    this.#tree.forEach((root, node: StackNode) => {
+      const java = isJava(root);
+      const frames = node.frames().map((frame): SampleFrame => ({ frame, java }));
+      const suffix = this.#foldHooked(frames, node.samples);
+      addStack(this.#stacks, suffix === null ? root : `${root};${suffix}`, node.period);
     });
-    reader.java = java;
-    for (let i = 0; i < lines.length; i++) {
-      const line = lines[i];
-      if (reader.takeSrcline(line)) continue;
-      if (mayBeOneLineSample(line) && parseOneLineSample(line) !== undefined) return IRREGULAR;
-      reader.frameLine(line, i, true);
-    }
-    reader.end();
-    entry.suffix = this.#foldFrames(reader.take());
-    return entry;
-  }
-
-  /** {@link #foldBlock} without `--srcline`: one frame per line, no records. */
-  #foldPlainBlock(block: string, java: boolean): BlockEntry {
-    const entry: BlockEntry = { ...IRREGULAR, regular: true, counts: new Map() };
-    if (block === "") return entry;
-    const cache = this.#frameCache[java ? 1 : 0];
-    const parts: string[] = [];
-    for (let start = 0; start <= block.length;) {
-      let end = block.indexOf("\n", start);
-      if (end === -1) end = block.length;
-      const line = block.slice(start, end);
-      const index = entry.lines++;
-      start = end + 1;
-      if (!isPerlSpace(line.charCodeAt(0))) return IRREGULAR;
-      let folded = this.#frameLookup(cache, line);
-      if (folded === undefined) {
-        if (mayBeOneLineSample(line) && parseOneLineSample(line) !== undefined) return IRREGULAR;
-        const frame = parseFrameLine(line);
-        if (frame === undefined) {
-          if (entry.unrecognized++ === 0) {
-            entry.firstBad = index;
-            entry.firstBadText = line;
-          }
-          continue;
-        }
-        folded = this.#foldFrame(frame.pc, frame.sym, frame.module, undefined, java);
-        this.#rememberFrame(cache, line, folded);
-      }
-      if (folded !== null) parts.push(folded);
-    }
-    entry.suffix = parts.length === 0 ? null : parts.reverse().join(";");
-    return entry;
-  }
-
-  /** Moves the counts held by the block cache into the stacks and empties the cache. */
-  #flushBlocks(): void {
-    for (const cache of this.#blocks) {
-      for (const entry of cache.values()) {
-        if (!entry.cached) continue;
-        for (const [pname, count] of entry.counts) {
-          addStack(this.#stacks, entry.suffix === null ? pname : `${pname};${entry.suffix}`, count);
-        }
-        // A caller may still hold the entry: from now on its samples go to the stacks directly.
-        entry.cached = false;
-        entry.counts.clear();
-      }
-      cache.clear();
-    }
-    this.#blockUse.emptied();
   }
 
   /** One line, the way stackcollapse-perf.pl's main loop reads it. */
@@ -652,6 +841,7 @@ export class PerfCollapser implements Collapser {
         const tail = parseEventTail(text);
         const one = tail === undefined ? this.#oneLineSample(text) : undefined;
         this.#reader.end();
+        this.#o.onHeader?.(text);
         if (one !== undefined) this.#oneLine(one);
         else this.#event(head, tail);
         return;
@@ -660,6 +850,7 @@ export class PerfCollapser implements Collapser {
       const one = this.#oneLineSample(text);
       if (one !== undefined) {
         this.#reader.end();
+        this.#o.onHeader?.(text);
         this.#oneLine(one);
         return;
       }
@@ -749,22 +940,35 @@ export class PerfCollapser implements Collapser {
    * is tidied for the process name it was read under, as in Perl (a header with no blank line
    * before it changes the name in the middle of a stack).
    */
-  #foldFrames(frames: FrameRecord[]): string | null {
-    if (this.#o.transform !== undefined) return this.#foldTransformed(frames);
+  #foldFrames(records: FrameRecord[]): string | null {
+    if (this.#o.transform !== undefined || this.#o.onStack !== undefined) {
+      const frames = records.map((r): SampleFrame => ({
+        frame: this.#recordFrame(r),
+        java: r.java,
+        srcline: r.srcline,
+      }));
+      return this.#foldHooked(frames, 1);
+    }
     let out: string | null = null;
-    for (let i = frames.length - 1; i >= 0; i--) {
-      const folded = this.#foldCached(frames[i]);
+    for (let i = records.length - 1; i >= 0; i--) {
+      const folded = this.#foldCached(records[i]);
       if (folded !== null) out = out === null ? folded : `${out};${folded}`;
     }
     return out;
   }
 
-  #foldCached(frame: FrameRecord): string | null {
-    const cache = this.#frameCache[frame.java ? 1 : 0];
-    let folded = this.#frameLookup(cache, frame.key);
+  /** The distinct frame of a frame line read line by line. */
+  #recordFrame(r: FrameRecord): Frame {
+    return this.#frameOf(detached(r.pc), detached(r.sym), detached(r.module));
+  }
+
+  #foldCached(record: FrameRecord): string | null {
+    const cache = this.#frameCache[record.java ? 1 : 0];
+    let folded = this.#frameLookup(cache, record.key);
     if (folded === undefined) {
-      folded = this.#foldFrame(frame.pc, frame.sym, frame.module, frame.srcline, frame.java);
-      this.#rememberFrame(cache, frame.key, folded);
+      const frame = this.#recordFrame(record);
+      folded = this.#foldFrame(frame, record.java, record.srcline);
+      this.#rememberFrame(cache, record.key, folded);
     }
     return folded;
   }
@@ -782,26 +986,20 @@ export class PerfCollapser implements Collapser {
   /** Caches a frame line's folded form, if the cache has room. */
   #rememberFrame(cache: Map<string, string | null>, key: string, folded: string | null): void {
     if (this.#frameUse.admits(key.length + (folded?.length ?? 0), cache, this.#cacheChars)) {
-      cache.set(key, folded);
+      cache.set(detached(key), folded);
     }
   }
 
   /**
-   * Folds one frame line into its frames (several for a `->` chain or --inline), root first
-   * and joined by `;`, or null when the line gives none.
+   * Folds one frame into its frames (several for a `->` chain or --inline), root first and
+   * joined by `;`, or null when it gives none.
    */
-  #foldFrame(
-    pc: string,
-    rawSym: string,
-    module: string,
-    srcline: string | undefined,
-    java: boolean,
-  ): string | null {
+  #foldFrame(frame: Frame, java: boolean, srcline?: string): string | null {
+    const { pc, sym, module } = frame;
     if (this.#inline !== undefined && pc !== "" && this.#inline.applies(module)) {
-      const inlined = this.#inline.resolve(pc, rawSym, module);
+      const inlined = this.#inline.resolve(pc, frame.rawSym, module);
       if (inlined !== "" && inlined !== "??" && inlined !== "??:??:0") return inlined;
     }
-    const sym = stripOffset(rawSym);
     // Perl skips symbols in parentheses (process names), but that also dropped every C++
     // function in an anonymous namespace: those are kept.
     if (sym.charCodeAt(0) === 40 /* ( */ && !sym.startsWith("(anonymous namespace)")) return null;
@@ -816,39 +1014,56 @@ export class PerfCollapser implements Collapser {
     return out;
   }
 
-  /** The transform hook's path: raw frames out, the kept ones folded. */
-  #foldTransformed(frames: FrameRecord[]): string | null {
+  /** A frame of a sample folded: cached, unless its source line makes it one of a kind. */
+  #sampleFolded(f: SampleFrame): string | null {
+    return f.srcline ? this.#foldFrame(f.frame, f.java, f.srcline) : this.#folded(f.frame, f.java);
+  }
+
+  /**
+   * Folds one stack (leaf first) through the hooks: `onStack` sees its raw frames, then the
+   * transform rewrites them and what it returns is folded.
+   */
+  #foldHooked(frames: readonly SampleFrame[], samples: number): string | null {
+    const raw = rawFrames(frames);
+    this.#o.onStack?.(raw, samples);
+    const transform = this.#o.transform;
+    if (transform === undefined) return joinFolded(frames.map((f) => this.#sampleFolded(f)));
+    const given = raw.map(({ sym, module }) => ({ sym, module }));
+    const index = new Map(raw.map((f, i) => [f, i]));
     const java = frames.length !== 0 && frames[0].java;
-    const given: RawFrame[] = new Array(frames.length);
-    let outer = "inlined";
-    for (let i = frames.length - 1; i >= 0; i--) {
-      const f = frames[i];
-      if (f.module !== "inlined") outer = f.module;
-      const raw: RawFrame = {
-        sym: stripOffset(f.sym),
-        module: f.module === "inlined" ? outer : f.module,
-      };
-      this.#origin.set(raw, { ...f, given: { ...raw } });
-      given[i] = raw;
+    return joinFolded(
+      transform(raw).map((f) => {
+        const at = index.get(f);
+        return at === undefined
+          ? this.#foldReturned(f, undefined, java)
+          : this.#foldReturned(f, { ...frames[at], given: given[at] }, java);
+      }),
+    );
+  }
+
+  /**
+   * Folds a frame the transform returned. `origin` is the sample's frame it was given as, and
+   * what it was given: a frame left as it was folds as perf printed it (offset, `inlined`
+   * module).
+   */
+  #foldReturned(
+    f: RawFrame,
+    origin: SampleFrame & { given: { sym: string; module: string } } | undefined,
+    java: boolean,
+  ): string | null {
+    const module = origin !== undefined && f.module === origin.given.module
+      ? origin.frame.module
+      : f.module;
+    const srcline = origin?.srcline;
+    if (f.display !== undefined) {
+      const name = finalName(f.display, module, this.#o);
+      return srcline ? `${name}:${srcline}` : name;
     }
-    const kept = this.#o.transform!(given);
-    let out: string | null = null;
-    for (let i = kept.length - 1; i >= 0; i--) {
-      const raw = kept[i];
-      const origin = this.#origin.get(raw);
-      // An untouched frame keeps perf's own text (offset, `inlined` module) for the rules.
-      const sym = origin && raw.sym === origin.given.sym ? origin.sym : raw.sym;
-      const module = origin && raw.module === origin.given.module ? origin.module : raw.module;
-      const folded = this.#foldFrame(
-        origin?.pc ?? "",
-        sym,
-        module,
-        origin?.srcline,
-        origin?.java ?? java,
-      );
-      if (folded !== null) out = out === null ? folded : `${out};${folded}`;
+    if (origin !== undefined && f.sym === origin.given.sym && module === origin.frame.module) {
+      return this.#sampleFolded(origin);
     }
-    return out;
+    const renamed = newFrame(origin?.frame.pc ?? "", f.sym, f.sym, module);
+    return this.#foldFrame(renamed, origin?.java ?? java, srcline);
   }
 
   /** The warnings for the user, one line each. */

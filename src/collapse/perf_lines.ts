@@ -42,7 +42,8 @@ function isDigit(c: number): boolean {
  * Parses the start of an event header, or returns undefined when `line` is not one. This is
  * Perl's `^(\S.+?)\s+(\d+)\/*(\d+)*\s+`, scanned by hand: the process name is the shortest
  * text (2 characters at least) followed by whitespace, a word of digits or `pid/tid`, and
- * whitespace.
+ * whitespace. The result depends on `line[0, end)` alone: any line that starts with that text
+ * has the same head.
  */
 export function parseEventHead(line: string): (EventHeader & { end: number }) | undefined {
   const n = line.length;
@@ -90,9 +91,11 @@ export interface EventTail {
  * Parses the `period event:` end of a header line, or returns undefined. This is Perl's
  * `:\s*(\d+)*\s+(\S+):\s*$`, scanned backwards by hand: the line ends with a word whose last
  * character is `:` (the event name is the word without it, so `cycles:u:` names `cycles:u`),
- * and before it come whitespace, an optional period, optional whitespace and a `:`.
+ * and before it come whitespace, an optional period, optional whitespace and a `:`. `start` is
+ * where that `:` is; the result depends on `line[start, ...)` alone: any line that ends with
+ * that text has the same tail.
  */
-export function parseEventTail(line: string): EventTail | undefined {
+export function parseEventTail(line: string): (EventTail & { start: number }) | undefined {
   let e = line.length - 1;
   while (e >= 0 && isPerlSpace(line.charCodeAt(e))) e--;
   if (e < 0 || line.charCodeAt(e) !== 58 /* : */) return undefined;
@@ -109,7 +112,8 @@ export function parseEventTail(line: string): EventTail | undefined {
     while (colon > 0 && isPerlSpace(line.charCodeAt(colon - 1))) colon--;
   }
   if (colon === 0 || line.charCodeAt(colon - 1) !== 58) return undefined;
-  return { event: line.slice(t, e), period: d < j ? line.slice(d, j) : undefined };
+  const period = d < j ? line.slice(d, j) : undefined;
+  return { event: line.slice(t, e), period, start: colon - 1 };
 }
 
 /**
@@ -179,6 +183,24 @@ export function parseFrameLine(line: string): FrameLine | undefined {
     return { pc: line.slice(a, open - 1), sym: line.slice(open - 1, open), module };
   }
   return undefined;
+}
+
+/**
+ * Where the address of the tab-indented frame line `text[p, q)` ends, when the text after it
+ * alone decides what {@link parseFrameLine} makes of the line (all but `pc`); else -1. It does
+ * not when there is no address, or when ` (` follows the address at once (then the symbol is
+ * the address's last character, as Perl's regex backtracks). A tab also rules out a one-line
+ * sample, whose process name is right-aligned with spaces.
+ */
+export function addressEnd(text: string, p: number, q: number): number {
+  if (text.charCodeAt(p) !== 9) return -1;
+  let a = p + 1;
+  while (a < q && text.charCodeAt(a) === 32) a++; // perf pads with spaces: the fast case
+  while (a < q && isPerlSpace(text.charCodeAt(a))) a++;
+  let b = a;
+  while (b < q && isWordChar(text.charCodeAt(b))) b++;
+  if (b === a || (text.charCodeAt(b) === 32 && text.charCodeAt(b + 1) === 40)) return -1;
+  return b;
 }
 
 /**

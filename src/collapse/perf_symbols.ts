@@ -212,6 +212,19 @@ export function tidyFunction(
   if (func.includes(";")) func = func.replaceAll(";", ":");
   func = cutArguments(func);
   if (java && func.charCodeAt(0) === 76 /* L */ && func.includes("/")) func = func.slice(1);
+  return annotate(func, module, inlined, options);
+}
+
+/**
+ * Appends the marks the options ask for: `_[i]` to a piece of a `->` chain after the first,
+ * else `_[k]` to kernel frames and `_[j]` to JIT frames.
+ */
+export function annotate(
+  func: string,
+  module: string,
+  inlined: boolean,
+  options: TidyOptions,
+): string {
   if (inlined) {
     if (!func.includes("_[i]")) func += "_[i]";
   } else if (options.kernel && isKernelModule(module)) {
@@ -220,6 +233,15 @@ export function tidyFunction(
     func += "_[j]";
   }
   return func;
+}
+
+/**
+ * A name a frame transform gave as final (`fib (work.py)`): not tidied or cut, only kept
+ * readable as one folded frame (`;` separates frames) and marked like any frame of its module.
+ */
+export function finalName(display: string, module: string, options: TidyOptions): string {
+  const name = display.includes(";") ? display.replaceAll(";", ":") : display;
+  return annotate(name, module, false, options);
 }
 
 /**
