@@ -323,15 +323,17 @@ function framesMarkup(
   const baseline = fh / 2 + fs * 0.35;
   const { frames, maxDepth } = layout;
   const names = new NameMarkups(spec, `" height="${num(Math.max(1, fh - 1))}"`);
-  // By depth: the rect's y and the start of its width, and the label's y.
+  const differential = spec.differential;
+  const yOf = (depth: number) => spec.inverted ? depth * fh : (maxDepth - depth) * fh;
+  // By depth: the rect's y and the start of its width; the label's y (made when first needed).
   const rows: string[] = [];
+  for (let d = 0; d <= maxDepth; d++) rows.push(`" y="${yOf(d)}" width="`);
   const labelRows: string[] = [];
   // Grid mode: where the next child of the open frame at each depth would start if packed.
   const packed: number[] = [];
   for (let i = 0; i < frames.length; i++) {
     const f = frames[i];
     const d = f.depth;
-    const y = spec.inverted ? d * fh : (maxDepth - d) * fh;
     const m = names.get(f);
     let x = f.start;
     let w = f.width;
@@ -347,16 +349,15 @@ function framesMarkup(
       }
       packed[d] = f.start;
     }
-    rows[d] ??= `" y="${y}" width="`;
     rects.push(`<rect x="`, x, rows[d], w, f.hidden ? m.paint : names.paintOf(f, m));
     if (exact) rects.push(exact);
-    if (spec.differential && f.delta !== 0) rects.push(` data-d="`, f.delta, `"`);
+    if (differential && f.delta !== 0) rects.push(` data-d="`, f.delta, `"`);
     rects.push(m.close);
     const px = w * pxPerUnit;
     if (px < minLabelPx) continue;
     const label = fitLabel(m.display, px, fs, spec.fontWidth);
     if (label) {
-      labelRows[d] ??= `" y="${num(g.top + y + baseline)}">`;
+      labelRows[d] ??= `" y="${num(g.top + yOf(d) + baseline)}">`;
       const text = label === m.display ? m.safe : escapeXml(label);
       labels.push(`<text x="`, round2(XPAD + x * pxPerUnit + 3), labelRows[d], text, `</text>\n`);
     }
