@@ -13,7 +13,9 @@ const K = "[kernel.kallsyms]";
 const f = (sym: string, module: string) => ({ sym, module });
 const jit = (name: string, n: number) =>
   f(`py::${name}:/tmp/demo/work.py`, `/tmp/jitted-9-${n}.so`);
-const names = (frames: { sym: string }[]) => frames.map((x) => x.sym);
+/** The names frames end up with: the final name a transform gave, else the symbol. */
+const names = (frames: { sym: string; display?: string }[]) =>
+  frames.map((x) => x.display ?? x.sym);
 
 /** A 3.13 perf_jit stack, leaf first: <module> → outer → io_work → write(2). */
 const IO_STACK = [

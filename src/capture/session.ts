@@ -10,7 +10,7 @@ import { addStack, type FoldedStacks } from "../folded/stacks.ts";
 import { readChunks } from "../collapse/stream.ts";
 import { StackStats } from "./diagnose.ts";
 import { headerArgv, injectArgv, parseHeader, type PerfHeader, scriptArgv } from "./perf.ts";
-import { restoreNames, SampleStream } from "./samples.ts";
+import { SampleLog } from "./samples.ts";
 import { childPids, type Interrupts, signalPid } from "./signals.ts";
 
 /** Prints a command before it runs (`--verbose`), or nothing. */
@@ -192,9 +192,9 @@ export async function scriptAndCollapse(job: ScriptJob): Promise<ScriptOutcome> 
   // Only an interrupt during this pass cuts it short (one during recording already ended).
   const interruptsBefore = job.interrupts?.count ?? 0;
   let bytes = 0;
-  const streams: SampleStream[] = [];
+  const logs: SampleLog[] = [];
   const progress = () => {
-    job.onProgress?.(bytes, streams.reduce((n, s) => n + s.samples, 0));
+    job.onProgress?.(bytes, logs.reduce((n, s) => n + s.samples, 0));
   };
   try {
     const runs = job.slices.map(async (time) => {
@@ -213,26 +213,20 @@ export async function scriptAndCollapse(job: ScriptJob): Promise<ScriptOutcome> 
         stderr: "piped",
       }).spawn();
       children.push(child);
-      const collapser = new PerfCollapser(job.collapse);
-      const stream = new SampleStream(!job.rawFrames, job.maxStack, pids, job.collapse.addrs);
-      streams.push(stream);
+      const log = new SampleLog(job.maxStack, pids);
+      logs.push(log);
+      const collapser = new PerfCollapser({ ...job.collapse, ...log.hooks(job.rawFrames) });
       const stderr = new Response(child.stderr).text();
       const decoder = new TextDecoder("utf-8", { fatal: false });
-      const feed = (text: string) => {
-        const out = text === "" ? "" : stream.push(text);
-        if (out !== "") collapser.push(out);
-      };
       for await (const bytesRead of readChunks(child.stdout)) {
         bytes += bytesRead.byteLength;
         progress();
-        feed(decoder.decode(bytesRead, { stream: true }));
+        collapser.push(decoder.decode(bytesRead, { stream: true }));
       }
-      feed(decoder.decode());
-      const last = stream.end();
-      if (last !== "") collapser.push(last);
+      collapser.push(decoder.decode());
       const status = await child.status;
       const err = await stderr;
-      return { status, err, collapser, stream };
+      return { status, err, collapser, log };
     });
     const results = await Promise.all(runs);
     const out: ScriptOutcome = {
@@ -244,8 +238,8 @@ export async function scriptAndCollapse(job: ScriptJob): Promise<ScriptOutcome> 
       interrupted: (job.interrupts?.count ?? 0) > interruptsBefore,
       span: 0,
     };
-    const first = Math.min(...results.map((r) => r.stream.firstTime));
-    const last = Math.max(...results.map((r) => r.stream.lastTime));
+    const first = Math.min(...results.map((r) => r.log.firstTime));
+    const last = Math.max(...results.map((r) => r.log.lastTime));
     if (last > first) out.span = last - first;
     let lost = 0;
     for (const r of results) {
@@ -263,9 +257,8 @@ export async function scriptAndCollapse(job: ScriptJob): Promise<ScriptOutcome> 
       for (const w of result.warnings) {
         if (!/^no samples in the input/.test(w)) addWarning(out.warnings, w);
       }
-      out.stats.merge(r.stream.stats);
+      out.stats.merge(r.log.stats);
     }
-    restoreNames(out.stacks);
     if (lost > 0) {
       out.warnings.push(
         `perf lost ${lost} chunk${lost === 1 ? "" : "s"} of samples while recording (the machine ` +

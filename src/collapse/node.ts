@@ -23,7 +23,10 @@ export function v8FrameName(sym: string): string {
   return name.replace(" file:///", " /");
 }
 
-/** Renames the V8 frames of one stack (leaf first); other frames pass through untouched. */
+/**
+ * Gives the V8 frames of one stack (leaf first) their final names (`display`: a name like
+ * `(anonymous) node:internal/...` is no argument list); other frames pass through untouched.
+ */
 export function tidyV8Frames<F extends FrameLike>(frames: F[]): F[] {
   let out: F[] | undefined;
   for (let i = 0; i < frames.length; i++) {
@@ -31,7 +34,7 @@ export function tidyV8Frames<F extends FrameLike>(frames: F[]): F[] {
     const name = v8FrameName(f.sym);
     if (name !== f.sym) {
       out ??= frames.slice();
-      out[i] = { ...f, sym: name };
+      out[i] = { ...f, display: name };
     }
   }
   return out ?? frames;

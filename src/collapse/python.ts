@@ -7,10 +7,14 @@
  * Frames are leaf first, as the collapser hands them over; nothing here knows about perf text.
  */
 
-/** The part of a perf frame the transform reads: symbol (offset stripped) and module (DSO). */
+/**
+ * The part of a perf frame the transforms read and write: symbol (offset stripped), module
+ * (DSO), and the final name a transform gives it (`display`, not tidied by the collapser).
+ */
 export interface FrameLike {
   sym: string;
   module: string;
+  display?: string;
 }
 
 /** The interpreter's own code: libpython3.13.so.1.0, or a static python3.13 binary. */
@@ -89,7 +93,8 @@ export function pythonFrameName(sym: string): string {
  *    Python stay);
  * 3. rootward of `outer`, interpreter and libc start-up frames are dropped (an embedding
  *    application's frames stay).
- * Python frames are renamed `func (file.py)`.
+ * Python frames get the final name `func (file.py)` (`display`: its parentheses are no
+ * argument list).
  */
 export function collapsePythonFrames<F extends FrameLike>(frames: F[]): F[] {
   let inner = -1;
@@ -114,7 +119,7 @@ export function collapsePythonFrames<F extends FrameLike>(frames: F[]): F[] {
   // 2. Python frames, and whatever non-interpreter code sits between two of them.
   for (let i = inner; i <= outer; i++) {
     const f = frames[i];
-    if (isPythonFrame(f.sym)) out.push({ ...f, sym: pythonFrameName(f.sym) });
+    if (isPythonFrame(f.sym)) out.push({ ...f, display: pythonFrameName(f.sym) });
     else if (!isInterpreterModule(f.module)) out.push(f);
   }
   // 3. Below the outermost Python frame: keep an embedding program, not the interpreter.
@@ -123,9 +128,4 @@ export function collapsePythonFrames<F extends FrameLike>(frames: F[]): F[] {
     if (!isInterpreterModule(f.module) && !LIBC_ROOT.test(f.sym)) out.push(f);
   }
   return out;
-}
-
-/** True when some frame of the stack is a Python function (for diagnostics). */
-export function hasPythonFrame(frames: readonly FrameLike[]): boolean {
-  return frames.some((f) => isPythonFrame(f.sym));
 }
