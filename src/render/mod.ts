@@ -166,10 +166,10 @@ export function resolveOptions(options: Partial<RenderOptions>): RenderOptions {
 
 /**
  * Renders folded lines (objects, or columns as `readFoldedInto` fills them) as an interactive
- * SVG flame graph. A line with `before` set is
- * differential: its width comes from `count` (the AFTER value) and its colour from the self
- * delta `count - before` (red grew, blue shrank). Throws FlameError when there is nothing to
- * draw. With `cp`, reads and updates the palette map file.
+ * SVG flame graph. A line with `before` set is differential: its width comes from `count` (the
+ * AFTER value) and its colour from the self delta `count - before` (red grew, blue shrank).
+ * Throws FlameError when there is nothing to draw. With `cp`, reads and updates the palette map
+ * file.
  */
 export function renderSvg(
   lines: Iterable<FoldedLine> | StackColumns,
