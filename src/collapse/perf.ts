@@ -149,6 +149,20 @@ interface HeaderTail {
  */
 const RECENT_HEADS = 4;
 
+/** A header start read lately, the root it gave, and the last sample under it. */
+interface RecentHead {
+  /** The header through the PID/TID and the spaces after them. */
+  prefix: string;
+  root: StackNode;
+  /**
+   * The frame lines of the last sample (a slice of the text being read: dropped when the next
+   * text comes, so that no old text is kept alive) and the node of its stack, if all its lines
+   * were understood.
+   */
+  block: string;
+  node: StackNode | undefined;
+}
+
 /** A frame line read (the first seen with its cache key) and its frame. */
 interface LineEntry extends LineText {
   frame: Frame;
@@ -405,8 +419,8 @@ export class PerfCollapser implements Collapser {
   // Frame lines read, by their text after the address, or by their whole text.
   readonly #byTail = new Map<string, LineEntry>();
   readonly #byLine = new Map<string, LineEntry>();
-  /** Recent header starts (RECENT_HEADS at most, the latest first) and the root each gave. */
-  readonly #heads: { prefix: string; root: StackNode }[] = [];
+  /** Recent header starts, RECENT_HEADS at most, the latest first. */
+  readonly #heads: RecentHead[] = [];
   /** The end of the last header parsed, from the `:` after the time on, and what it gave. */
   #lastTail: HeaderTail | undefined;
   /** Where the lines of the block being read start, and the blank line after them (reused). */
@@ -564,6 +578,10 @@ export class PerfCollapser implements Collapser {
    * `final`, a sample whose closing blank line is not in `text` yet is left for the next chunk.
    */
   #scan(text: string, start: number, final: boolean): number {
+    for (const head of this.#heads) {
+      head.block = "";
+      head.node = undefined;
+    }
     let pos = start;
     const n = text.length;
     while (pos < n) {
@@ -624,12 +642,21 @@ export class PerfCollapser implements Collapser {
    */
   #fastSample(text: string, pos: number, eol: number, end: number): number {
     const header = text.slice(pos, eol);
-    const root = this.#headerRoot(header);
-    if (root === undefined) return -1;
+    const head = this.#recentHead(header);
+    if (head === undefined) return -1;
     const tail = this.#headerTail(header);
     if (tail === undefined) return -1; // maybe a one-line sample: the slow path knows
-    const node = this.#walk(text, root);
-    if (node === undefined) return -1;
+    // A thread's samples often repeat its last one exactly (an idle loop, a blocked call).
+    const block = text.slice(eol + 1, end);
+    let node = block === head.block ? head.node : undefined;
+    if (node !== undefined) {
+      this.#walked.bad = 0;
+    } else {
+      node = this.#walk(text, head.root);
+      if (node === undefined) return -1;
+      head.block = block;
+      head.node = this.#walked.bad === 0 ? node : undefined;
+    }
     this.#reader.end();
     const lineNo = this.#lineNo + 1;
     this.#lineNo += this.#blockSize + 2;
@@ -652,26 +679,34 @@ export class PerfCollapser implements Collapser {
   }
 
   /**
-   * The root node of the sample whose header is `header`, or undefined when it is no header.
-   * A header that starts like a recent one (process name, PID/TID) is not parsed again.
+   * The recent header start of the sample whose header is `header` (made if new), or undefined
+   * when it is no header. A header that starts like a recent one (process name, PID/TID) is
+   * not parsed again.
    */
-  #headerRoot(header: string): StackNode | undefined {
+  #recentHead(header: string): RecentHead | undefined {
     const heads = this.#heads;
     for (let i = 0; i < heads.length; i++) {
       const h = heads[i];
       const n = h.prefix.length;
       if (header.length >= n && header.slice(0, n) === h.prefix) {
         // The latest first: the next header is most likely the same thread's.
-        if (i !== 0) heads.unshift(...heads.splice(i, 1));
-        return h.root;
+        for (let j = i; j > 0; j--) heads[j] = heads[j - 1];
+        heads[0] = h;
+        return h;
       }
     }
-    const head = parseEventHead(header);
-    if (head === undefined) return undefined;
-    const root = this.#tree.root(this.#rootName(head), detached);
-    heads.unshift({ prefix: detached(header.slice(0, head.end)), root });
+    const parsed = parseEventHead(header);
+    if (parsed === undefined) return undefined;
+    const root = this.#tree.root(this.#rootName(parsed), detached);
+    const head = {
+      prefix: detached(header.slice(0, parsed.end)),
+      root,
+      block: "",
+      node: undefined,
+    };
+    heads.unshift(head);
     if (heads.length > RECENT_HEADS) heads.pop();
-    return root;
+    return head;
   }
 
   /**
