@@ -4,10 +4,10 @@
  *
  *   deno run -A bench/collapse.ts FILE          fold FILE in this process and print one line:
  *                                               MB/s, lines/s, peak RSS (VmHWM)
- *   deno run -A bench/collapse.ts               the 50 MB and 500 MB inputs of bench/data/
- *                                               (made first if missing), each in its own
- *                                               process, then the memory check (500 MB may
- *                                               take at most 1.5x the peak RSS of 50 MB)
+ *   deno run -A bench/collapse.ts               the 50 MB, varied 50 MB and 500 MB inputs of
+ *                                               bench/data/ (made first if missing), each in
+ *                                               its own process, then the memory check (500 MB
+ *                                               may take at most 1.5x the peak RSS of 50 MB)
  *   deno run -A bench/collapse.ts --perl DIR    also time DIR/stackcollapse-perf.pl on 50 MB
  *
  * Times cover the collapse only, not Deno's start-up. Exit status 1 when the memory check fails.
@@ -114,6 +114,7 @@ async function main(args: string[]): Promise<number> {
   const data = await ensureData();
   const small = await measureInChild(data.files["perf-50mb"].path);
   console.log(describe(small));
+  console.log(describe(await measureInChild(data.files["perf-varied-50mb"].path)));
   const large = await measureInChild(data.files["perf-500mb"].path);
   console.log(describe(large));
   const ratio = large.peakKiB / small.peakKiB;

@@ -9,6 +9,10 @@
  *   first sample boundary after 50,000,000 bytes. Real `perf script` text made on the reference machine.
  * - `perf-500mb.txt`: `perf-50mb.txt` ten times. It has the same unique stacks, so a streaming
  *   collapser should need about the same memory for both.
+ * - `perf-varied-50mb.txt`: the same recordings, each copy varied the way real recordings vary
+ *   (leaf instructions, PIDs, JIT addresses, garbage addresses), so that most samples are
+ *   distinct as text, like a long or system-wide recording, and a collapser cannot get by on
+ *   caching whole samples.
  * - `stacks-16k.folded`: 16,000 unique folded stacks (5.9 MB, 17.8 frames deep on average, 133 at
  *   most). Each is a real fixture stack cut at a random depth and continued by a random walk over
  *   the caller→callee edges perf recorded, so every frame name and every edge is real. Long lines are
@@ -18,7 +22,7 @@
  */
 
 /** Bumped whenever the generator's output changes; stale data is then remade. */
-export const DATA_VERSION = 1;
+export const DATA_VERSION = 2;
 
 /** Where the inputs live: `bench/data/`. */
 export const DATA_DIR = new URL("./data/", import.meta.url).pathname;
@@ -36,6 +40,26 @@ export const SOURCE_FIXTURES = [
 const FIXTURE_DIR = new URL("../fixtures/perf/", import.meta.url).pathname;
 const PERF_50_BYTES = 50_000_000;
 const PERF_500_REPEAT = 10;
+/**
+ * How far (in bytes, either way) a varied sample's leaf instruction lands from the recorded
+ * one: a hot loop spreads its samples over a few dozen instructions.
+ */
+const LEAF_SPREAD = 64;
+/**
+ * A caller calls on from one of this many call sites (its return address and offset differ by
+ * CALL_SITE_STEP bytes each); a varied sample moves one of its callers to another site.
+ * With the leaf's spread this makes 69% of the samples distinct as text (a system-wide
+ * recording made here while a build ran: 58% of 20,478 samples) and 3% of the frame lines
+ * (that recording: 12%, from its far larger code).
+ */
+const CALL_SITES = 4;
+const CALL_SITE_STEP = 0x10;
+/** Each varied copy is a new run: PIDs move by this much per copy... */
+const COPY_PID_STEP = 1000;
+/** ...times by this many seconds... */
+const COPY_SECONDS = 100;
+/** ...and JIT code (in `/tmp/perf-PID.map`) by this many bytes. */
+const COPY_JIT_STEP = 0x100000;
 const FOLDED_STACKS = 16_000;
 /** A line is kept with probability (FOLDED_TYPICAL_LINE / length)²: this makes a 5–6 MB file. */
 const FOLDED_TYPICAL_LINE = 120;
@@ -65,7 +89,7 @@ export interface Manifest {
 }
 
 /** The names of the inputs. */
-export type DataName = "perf-50mb" | "perf-500mb" | "stacks-16k" | "tree";
+export type DataName = "perf-50mb" | "perf-500mb" | "perf-varied-50mb" | "stacks-16k" | "tree";
 
 /** Options of {@link ensureData}. */
 export interface EnsureOptions {
@@ -90,11 +114,18 @@ export async function ensureData(options: EnsureOptions = {}): Promise<Manifest>
   await removeIfExists(manifestPath());
   const perf50 = await makePerf50(log);
   const perf500 = await makePerf500(perf50.path, perf50, log);
+  const varied = await makePerfVaried(log);
   const folded = await makeFolded(log);
   const tree = await makeTree(log);
   const manifest: Manifest = {
     version: DATA_VERSION,
-    files: { "perf-50mb": perf50, "perf-500mb": perf500, "stacks-16k": folded, tree },
+    files: {
+      "perf-50mb": perf50,
+      "perf-500mb": perf500,
+      "perf-varied-50mb": varied,
+      "stacks-16k": folded,
+      tree,
+    },
   };
   await Deno.writeTextFile(manifestPath(), JSON.stringify(manifest, null, 2) + "\n");
   return manifest;
@@ -204,6 +235,130 @@ async function makePerf500(
     items: base.items * PERF_500_REPEAT,
     unit: "lines",
     description: `perf-50mb.txt ${PERF_500_REPEAT} times (same unique stacks)`,
+  };
+}
+
+/** A default-format sample header: process name, PID(/TID), [CPU], time, and the rest. */
+const SAMPLE_HEADER = /^(\S.*?\s)(\d+)((?:\/\d+)?\s+(?:\[\d+\]\s+)?)(\d+)(\.\d+:.*)$/;
+/** A frame line: address, symbol (up to the last ` (`) and module. */
+const FRAME_PARTS = /^\s*([0-9a-f]+) (.*) \((.*)\)$/;
+/** A symbol's `+0x` offset. */
+const SYMBOL_OFFSET = /^(.*)\+0x([0-9a-f]+)$/;
+/** A JIT module named after its process: `/tmp/perf-PID.map`, `/tmp/jitted-PID-N.so`. */
+const JIT_MODULE = /^(.*\/(?:perf|jitted)-)(\d+)([-.].*)$/;
+
+/** A frame line in perf's layout: a tab, the address right-aligned in 16 columns, the rest. */
+function frameLine(address: bigint, sym: string, offset: bigint | undefined, module: string) {
+  const off = offset === undefined ? "" : `+0x${offset.toString(16)}`;
+  return `\t${address.toString(16).padStart(16)} ${sym}${off} (${module})`;
+}
+
+/** A sample header as the `copy`-th run would print it: PIDs and times move on. */
+function varyHeader(line: string, copy: number): string {
+  const m = SAMPLE_HEADER.exec(line);
+  if (!m) return line;
+  const [, comm, pid, rest, seconds, tail] = m;
+  return `${comm}${Number(pid) + copy * COPY_PID_STEP}${rest}` +
+    `${Number(seconds) + copy * COPY_SECONDS}${tail}`;
+}
+
+/** How far a leaf frame moves: to an offset up to LEAF_SPREAD bytes away (not below 0). */
+function leafShift(line: string, rand: () => number): bigint {
+  const offset = SYMBOL_OFFSET.exec(FRAME_PARTS.exec(line)?.[2] ?? "")?.[2];
+  if (offset === undefined) return 0n;
+  const from = BigInt(`0x${offset}`);
+  const to = from + BigInt(Math.floor(rand() * (2 * LEAF_SPREAD + 1)) - LEAF_SPREAD);
+  return (to < 0n ? 0n : to) - from;
+}
+
+/**
+ * A frame line as the `copy`-th run would print it, its address and offset moved by `shift`:
+ * JIT modules are named after the new PID (and perf-map code moves), and a frame in no mapping
+ * (`[unknown] ([unknown])`, what a frame-pointer walk through code without them reads) gets a
+ * garbage address.
+ */
+function varyFrame(line: string, shift: bigint, copy: number, rand: () => number): string {
+  const m = FRAME_PARTS.exec(line);
+  if (!m) return line;
+  const [, addr, symbol, module] = m;
+  const withOffset = SYMBOL_OFFSET.exec(symbol);
+  const sym = withOffset ? withOffset[1] : symbol;
+  let address = BigInt(`0x${addr}`);
+  let offset = withOffset ? BigInt(`0x${withOffset[2]}`) : undefined;
+  if (offset !== undefined) {
+    address += shift;
+    offset += shift;
+  }
+  let name = module;
+  const jit = JIT_MODULE.exec(module);
+  if (jit) {
+    name = `${jit[1]}${Number(jit[2]) + copy * COPY_PID_STEP}${jit[3]}`;
+    if (jit[1].endsWith("perf-")) address += BigInt(copy * COPY_JIT_STEP);
+  }
+  if (sym === "[unknown]" && module === "[unknown]") {
+    address = BigInt(Math.floor(rand() * 2 ** 32)) << 12n | BigInt(Math.floor(rand() * 4096));
+  }
+  return frameLine(address, sym, offset, name);
+}
+
+/**
+ * One sample of a fixture recording as the `copy`-th run would record it: the leaf lands on
+ * another instruction near the recorded one (and with it the inlined frames printed at the same
+ * address), one caller calls from another site, and the header, JIT frames and frames in no
+ * mapping change as {@link varyHeader} and {@link varyFrame} say.
+ */
+function varySample(block: string, copy: number, rand: () => number): string {
+  const lines = block.split("\n");
+  lines[0] = varyHeader(lines[0], copy);
+  const leafAddress = FRAME_PARTS.exec(lines[1] ?? "")?.[1];
+  const shift = leafShift(lines[1] ?? "", rand);
+  const caller = 2 + Math.floor(rand() * Math.max(0, lines.length - 2));
+  const site = BigInt(Math.floor(rand() * CALL_SITES) * CALL_SITE_STEP);
+  for (let i = 1; i < lines.length; i++) {
+    const leaf = FRAME_PARTS.exec(lines[i])?.[1] === leafAddress;
+    const moved = leaf ? shift : i === caller ? site : 0n;
+    lines[i] = varyFrame(lines[i], moved, copy, rand);
+  }
+  return lines.join("\n");
+}
+
+/** The fixture set as the `copy`-th run would record it (see {@link varySample}). */
+export function varyRecordings(set: string, copy: number, rand: () => number): string {
+  return set.split("\n\n").map((block) => block === "" ? block : varySample(block, copy, rand))
+    .join("\n\n");
+}
+
+/** Varied copies of the fixture set, cut at the first sample boundary after 50,000,000 bytes. */
+async function makePerfVaried(log: (m: string) => void): Promise<DataFile> {
+  const set = await readFixtureSet();
+  const rand = prng(0x7a71ed);
+  const path = `${DATA_DIR}perf-varied-50mb.txt`;
+  const encoder = new TextEncoder();
+  const file = await Deno.open(path, { write: true, create: true, truncate: true });
+  let bytes = 0;
+  let items = 0;
+  try {
+    for (let copy = 0; bytes < PERF_50_BYTES; copy++) {
+      let text = varyRecordings(set, copy, rand);
+      const data = encoder.encode(text);
+      if (bytes + data.length > PERF_50_BYTES) {
+        text = text.slice(0, sampleBoundaryAfter(text, PERF_50_BYTES - bytes));
+      }
+      const out = encoder.encode(text);
+      await writeAll(file, out);
+      bytes += out.length;
+      items += countLines(text);
+    }
+  } finally {
+    file.close();
+  }
+  log(`bench data: perf-varied-50mb.txt ${mb(bytes)} MB, ${items} lines`);
+  return {
+    path,
+    bytes,
+    items,
+    unit: "lines",
+    description: `${SOURCE_FIXTURES.length} fixture recordings, each copy varied like a new run`,
   };
 }
 

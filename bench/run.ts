@@ -24,7 +24,11 @@ export interface Stage {
 /** The stages, in the order they run. */
 export const STAGES: Stage[] = [
   { name: "startup", script: null, inputs: [null] },
-  { name: "collapse", script: "collapse.ts", inputs: ["perf-50mb", "perf-500mb"] },
+  {
+    name: "collapse",
+    script: "collapse.ts",
+    inputs: ["perf-50mb", "perf-varied-50mb", "perf-500mb"],
+  },
   { name: "render", script: "render.ts", inputs: ["stacks-16k"] },
   { name: "files", script: "files.ts", inputs: ["tree"] },
   { name: "report", script: "report.ts", inputs: [null] },
