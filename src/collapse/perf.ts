@@ -7,12 +7,13 @@
  * `(anonymous namespace)`; flame keeps those.
  *
  * It streams: text is pushed in chunks of any size and memory holds the distinct stacks, bounded
- * caches and at most one sample of text. A sample is read as one block of frame lines: each line
- * is looked up in a cache of lines already read (by its text after the address, which JIT code
- * and moved mappings change without changing the frame), which gives the distinct frame it
- * names; the sample is then counted in a tree of distinct stacks (perf_stacks.ts). Nothing is
- * tidied or joined per sample: each distinct frame is tidied once, each distinct stack folded
- * once, at the end.
+ * caches and at most one chunk of text. A sample is read as one block: its frame lines, the
+ * root-most first, walk down a tree of distinct stacks (perf_stacks.ts), one step per line. Most
+ * lines repeat one that led on from the same node lately (a hint), or name its frame at another
+ * address or offset, and take no lookup; the others are looked up in a cache of the lines read
+ * (by their text after the address, which JIT code and moved mappings change without changing
+ * the frame), and each distinct line is parsed once. Nothing is tidied or joined per sample:
+ * each distinct frame is tidied once and each distinct stack folded once, at the end.
  *
  * Perl's line-by-line state machine is kept exactly (`#line`), including its quirks: frames
  * before a header that was filtered out are ignored, a header without a blank line before it
@@ -182,9 +183,8 @@ const MAX_BLOCK = 1 << 20;
 /** Characters kept of one line; the rest is dropped (with a warning). */
 const MAX_LINE = 1 << 24;
 /**
- * Characters each cache may hold by default (keys and folded values). Measured: larger caches
- * hit a little more often on profiles with many distinct lines, but cost more in GC than
- * they save.
+ * Characters each cache may hold by default (keys and values): some 30,000 frame lines, more
+ * than the recordings measured here have (a 44 MB system-wide one: 17,000).
  */
 const CACHE_CHARS = 1 << 21;
 /** Entries each cache may hold. */
