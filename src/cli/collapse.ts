@@ -62,7 +62,6 @@ Examples:
 /** The `flame collapse` subcommand. */
 export const collapseCommand: Command = {
   name: "collapse",
-  summary: "perf script, DTrace or folded output in, folded stacks out",
   help: HELP,
   run,
 };

@@ -2,8 +2,6 @@
 export interface Command {
   /** The word after `flame`. */
   name: string;
-  /** One line for `flame --help`. */
-  summary: string;
   /** The full `flame NAME --help` text: usage, options, examples. */
   help: string;
   /** Runs the command with the arguments after its name; resolves to the exit status. */

@@ -56,7 +56,6 @@ Examples:
 /** The `flame diff` subcommand. */
 export const diffCommand: Command = {
   name: "diff",
-  summary: "compare two folded profiles: a differential flame graph",
   help: HELP,
   run,
 };

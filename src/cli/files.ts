@@ -71,7 +71,6 @@ Examples:
 /** The `flame files` subcommand. */
 export const filesCommand: Command = {
   name: "files",
-  summary: "disk usage of directories as a flame graph (like du, exact)",
   help: HELP,
   run,
 };

@@ -3,8 +3,7 @@
  * one line on stderr with an exit status (never a stack trace).
  */
 import { VERSION } from "../version.ts";
-import type { Command } from "./command.ts";
-import { COMMANDS } from "./commands.ts";
+import { type CommandEntry, COMMANDS } from "./commands.ts";
 import { FlameError, UsageError } from "./errors.ts";
 import { error, sink } from "./log.ts";
 
@@ -15,7 +14,7 @@ function print(text: string): void {
 }
 
 /** The top-level `flame --help` text. */
-export function topHelp(commands: readonly Command[] = COMMANDS): string {
+export function topHelp(commands: readonly CommandEntry[] = COMMANDS): string {
   const width = Math.max(...commands.map((c) => c.name.length));
   const list = commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join("\n");
   return `flame ${VERSION}: a program, a recording or folded stacks in, an interactive flame graph out.
@@ -58,8 +57,8 @@ async function dispatch(argv: string[]): Promise<number> {
     print(`flame ${VERSION}`);
     return 0;
   }
-  const command = COMMANDS.find((c) => c.name === first);
-  if (!command) {
+  const entry = COMMANDS.find((c) => c.name === first);
+  if (!entry) {
     if (first.startsWith("-")) {
       throw new UsageError(`unknown option '${first}'`, "run 'flame --help' for the commands");
     }
@@ -69,6 +68,7 @@ async function dispatch(argv: string[]): Promise<number> {
       guess ? `did you mean 'flame ${guess}'? ('flame --help' lists them)` : "run 'flame --help'",
     );
   }
+  const command = await entry.load();
   const dd = rest.indexOf("--");
   const own = dd === -1 ? rest : rest.slice(0, dd);
   if (own.includes("--help") || own.includes("-h")) {

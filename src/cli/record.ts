@@ -60,7 +60,6 @@ Examples:
 /** The `flame record` subcommand. */
 export const recordCommand: Command = {
   name: "record",
-  summary: "attach to running processes (-p PID) or the whole system (-a) for a flame graph",
   help: HELP,
   run,
 };

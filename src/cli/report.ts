@@ -35,7 +35,6 @@ Examples:
 /** The `flame report` subcommand. */
 export const reportCommand: Command = {
   name: "report",
-  summary: "an existing perf.data recording to a flame graph",
   help: HELP,
   run,
 };

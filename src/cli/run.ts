@@ -58,7 +58,6 @@ Examples:
 /** The `flame run` subcommand. */
 export const runCommand: Command = {
   name: "run",
-  summary: "profile a program (perf record + collapse + render) into flame.svg",
   help: HELP,
   run,
 };

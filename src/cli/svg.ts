@@ -94,7 +94,6 @@ function writeSvg(path: string | undefined, svg: string): void {
 /** The `flame svg` subcommand. */
 export const svgCommand: Command = {
   name: "svg",
-  summary: "draw folded stacks as an interactive SVG flame graph",
   help: HELP,
   async run(argv: string[]): Promise<number> {
     const { values, positionals } = parseCommandArgs("svg", argv, OPTIONS);
