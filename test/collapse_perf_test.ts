@@ -577,6 +577,8 @@ function randomPerfText(seed: number, records = 40 + (seed % 60)): string {
         const indent = next(20) === 0 ? "  " : "\t";
         const sym = next(10) === 0 ? "" : ` ${pick(syms)}`; // "7f12 (x)": the symbol is "2"
         lines.push(`${indent}${pick(addresses)}${sym} (${pick(modules)})`);
+        // What --srcline reads: source lines, and perf's inlined frames without a module.
+        if (next(4) === 0) lines.push(pick(["  work.c:12", "  x.h:3 (inlined)", "\t400570 inl"]));
       }
       if (next(15) !== 0) lines.push("");
     }
@@ -587,8 +589,12 @@ function randomPerfText(seed: number, records = 40 + (seed % 60)): string {
 Deno.test("perf: on random input the block path equals the line-by-line path", () => {
   for (let seed = 1; seed <= 400; seed++) {
     const text = randomPerfText(seed, seed > 300 ? 2000 : undefined);
-    const options =
-      [{}, { tid: true, kernel: true, addrs: true }, { eventFilter: "cycles" }][seed % 3];
+    const options = [
+      {},
+      { tid: true, kernel: true, addrs: true },
+      { eventFilter: "cycles" },
+      { srcline: true },
+    ][seed % 4];
     const slow = collapse(text, { ...options, lineByLine: true }, 0);
     const fast = collapse(text, options, 1 + (seed * 7919) % 300);
     assert.equal(fast.folded, slow.folded, `seed ${seed}`);

@@ -133,8 +133,14 @@ interface SampleFrame {
   frame: Frame;
   /** Read under a process name that starts with `java`. */
   java: boolean;
-  /** Its source line (`--srcline`). */
-  srcline?: string;
+}
+
+/** The frames of a `--srcline` block (leaf first) and its unrecognized lines. */
+interface SrclineBlock {
+  frames: Frame[];
+  bad: number;
+  /** The index of the first unrecognized line. */
+  firstBad: number;
 }
 
 /** The event and period of a header, and the header's end they were read from. */
@@ -430,6 +436,9 @@ export class PerfCollapser implements Collapser {
   /** What the last #walk saw: unrecognized lines, and the index of the first. */
   readonly #walked = { bad: 0, firstBad: 0 };
   readonly #lineUse = new CacheUse();
+  /** `--srcline` blocks read, by their text (null: read line by line). */
+  readonly #srclineBlocks = new Map<string, SrclineBlock | null>();
+  readonly #blockUse = new CacheUse();
   // Line by line, folded frames: [not java, java] (a `java` process name changes the tidying).
   readonly #frameCache = [new Map<string, string | null>(), new Map<string, string | null>()];
   readonly #frameUse = new CacheUse();
@@ -454,8 +463,7 @@ export class PerfCollapser implements Collapser {
     if (this.#o.inline) {
       this.#inline = new InlineResolver(this.#o.context, { run: this.#o.runTool });
     }
-    // A source line belongs to the frame line before it: --srcline is read line by line.
-    this.#fast = !this.#o.srcline && !this.#o.lineByLine;
+    this.#fast = !this.#o.lineByLine;
     this.#addresses = this.#o.addrs || this.#o.inline;
     this.#reader = new FrameReader(this.#o.srcline, (line, lineNo) => this.#bad(line, lineNo));
   }
@@ -652,7 +660,7 @@ export class PerfCollapser implements Collapser {
     if (node !== undefined) {
       this.#walked.bad = 0;
     } else {
-      node = this.#walk(text, head.root);
+      node = this.#o.srcline ? this.#srclineWalk(block, head.root) : this.#walk(text, head.root);
       if (node === undefined) return -1;
       head.block = block;
       head.node = this.#walked.bad === 0 ? node : undefined;
@@ -767,6 +775,50 @@ export class PerfCollapser implements Collapser {
   }
 
   /**
+   * #walk for `--srcline` input, where a frame line may be followed by its source line: the
+   * block is read the way Perl reads it, once per distinct text (cached), and its frames walk
+   * down the tree from `root`.
+   */
+  #srclineWalk(block: string, root: StackNode): StackNode | undefined {
+    let read = this.#srclineBlocks.get(block);
+    if (this.#blockUse.looked(read !== undefined)) {
+      this.#srclineBlocks.clear();
+      this.#blockUse.emptied();
+    }
+    if (read === undefined) {
+      read = this.#readSrclineBlock(block);
+      if (this.#blockUse.admits(block.length, this.#srclineBlocks, this.#cacheChars)) {
+        this.#srclineBlocks.set(detached(block), read);
+      }
+    }
+    if (read === null) return undefined;
+    this.#walked.bad = read.bad;
+    this.#walked.firstBad = read.firstBad;
+    let node = root;
+    for (let i = read.frames.length - 1; i >= 0; i--) node = node.child(read.frames[i]);
+    return node;
+  }
+
+  /** Reads a `--srcline` block, or returns null when it needs the line-by-line path. */
+  #readSrclineBlock(block: string): SrclineBlock | null {
+    const read: SrclineBlock = { frames: [], bad: 0, firstBad: 0 };
+    const reader = new FrameReader(true, (_line, index) => {
+      if (read.bad++ === 0) read.firstBad = index;
+    });
+    const lines = block === "" ? [] : block.split("\n");
+    for (let i = 0; i < lines.length; i++) {
+      const line = lines[i];
+      if (!isPerlSpace(line.charCodeAt(0))) return null;
+      if (reader.takeSrcline(line)) continue;
+      if (mayBeOneLineSample(line) && parseOneLineSample(line) !== undefined) return null;
+      reader.frameLine(line, i, true);
+    }
+    reader.end();
+    read.frames = reader.take().map((r) => this.#recordFrame(r));
+    return read;
+  }
+
+  /**
    * What the indented line `text[p, q)` is. Lines are cached by their text after the address
    * (`at`) where the rest alone decides the frame (JIT code and moved mappings repeat a frame at
    * new addresses), else by their whole text: `key`.
@@ -814,14 +866,15 @@ export class PerfCollapser implements Collapser {
    * dropped, and the address too unless `--addrs` shows it or `--inline` looks it up. The
    * strings may be kept: they must not be slices of a chunk of input (see detached).
    */
-  #frameOf(pc: string, rawSym: string, module: string): Frame {
+  #frameOf(pc: string, rawSym: string, module: string, srcline?: string): Frame {
     const sym = stripOffset(rawSym);
     const exact = (this.#o.addrs && sym === "[unknown]") ||
       (this.#inline !== undefined && this.#inline.applies(module));
-    const key = exact ? `${pc}\n${rawSym}\n${module}` : `${sym}\n${module}`;
+    let key = exact ? `${pc}\n${rawSym}\n${module}` : `${sym}\n${module}`;
+    if (srcline !== undefined) key += `\n${srcline}`;
     let frame = this.#frames.get(key);
     if (frame === undefined) {
-      frame = newFrame(exact ? pc : "", rawSym, sym, module);
+      frame = newFrame(exact ? pc : "", rawSym, sym, module, srcline);
       this.#frames.set(key, frame);
     }
     return frame;
@@ -980,7 +1033,6 @@ export class PerfCollapser implements Collapser {
       const frames = records.map((r): SampleFrame => ({
         frame: this.#recordFrame(r),
         java: r.java,
-        srcline: r.srcline,
       }));
       return this.#foldHooked(frames, 1);
     }
@@ -992,17 +1044,17 @@ export class PerfCollapser implements Collapser {
     return out;
   }
 
-  /** The distinct frame of a frame line read line by line. */
+  /** The distinct frame of a frame line read line by line (with its source line, if any). */
   #recordFrame(r: FrameRecord): Frame {
-    return this.#frameOf(detached(r.pc), detached(r.sym), detached(r.module));
+    const srcline = r.srcline === undefined ? undefined : detached(r.srcline);
+    return this.#frameOf(detached(r.pc), detached(r.sym), detached(r.module), srcline);
   }
 
   #foldCached(record: FrameRecord): string | null {
     const cache = this.#frameCache[record.java ? 1 : 0];
     let folded = this.#frameLookup(cache, record.key);
     if (folded === undefined) {
-      const frame = this.#recordFrame(record);
-      folded = this.#foldFrame(frame, record.java, record.srcline);
+      folded = this.#foldFrame(this.#recordFrame(record), record.java);
       this.#rememberFrame(cache, record.key, folded);
     }
     return folded;
@@ -1029,8 +1081,8 @@ export class PerfCollapser implements Collapser {
    * Folds one frame into its frames (several for a `->` chain or --inline), root first and
    * joined by `;`, or null when it gives none.
    */
-  #foldFrame(frame: Frame, java: boolean, srcline?: string): string | null {
-    const { pc, sym, module } = frame;
+  #foldFrame(frame: Frame, java: boolean): string | null {
+    const { pc, sym, module, srcline } = frame;
     if (this.#inline !== undefined && pc !== "" && this.#inline.applies(module)) {
       const inlined = this.#inline.resolve(pc, frame.rawSym, module);
       if (inlined !== "" && inlined !== "??" && inlined !== "??:??:0") return inlined;
@@ -1049,11 +1101,6 @@ export class PerfCollapser implements Collapser {
     return out;
   }
 
-  /** A frame of a sample folded: cached, unless its source line makes it one of a kind. */
-  #sampleFolded(f: SampleFrame): string | null {
-    return f.srcline ? this.#foldFrame(f.frame, f.java, f.srcline) : this.#folded(f.frame, f.java);
-  }
-
   /**
    * Folds one stack (leaf first) through the hooks: `onStack` sees its raw frames, then the
    * transform rewrites them and what it returns is folded.
@@ -1062,7 +1109,9 @@ export class PerfCollapser implements Collapser {
     const raw = rawFrames(frames);
     this.#o.onStack?.(raw, samples);
     const transform = this.#o.transform;
-    if (transform === undefined) return joinFolded(frames.map((f) => this.#sampleFolded(f)));
+    if (transform === undefined) {
+      return joinFolded(frames.map((f) => this.#folded(f.frame, f.java)));
+    }
     const given = raw.map(({ sym, module }) => ({ sym, module }));
     const index = new Map(raw.map((f, i) => [f, i]));
     const java = frames.length !== 0 && frames[0].java;
@@ -1089,16 +1138,16 @@ export class PerfCollapser implements Collapser {
     const module = origin !== undefined && f.module === origin.given.module
       ? origin.frame.module
       : f.module;
-    const srcline = origin?.srcline;
+    const srcline = origin?.frame.srcline;
     if (f.display !== undefined) {
       const name = finalName(f.display, module, this.#o);
       return srcline ? `${name}:${srcline}` : name;
     }
     if (origin !== undefined && f.sym === origin.given.sym && module === origin.frame.module) {
-      return this.#sampleFolded(origin);
+      return this.#folded(origin.frame, origin.java);
     }
-    const renamed = newFrame(origin?.frame.pc ?? "", f.sym, f.sym, module);
-    return this.#foldFrame(renamed, origin?.java ?? java, srcline);
+    const renamed = newFrame(origin?.frame.pc ?? "", f.sym, f.sym, module, srcline);
+    return this.#foldFrame(renamed, origin?.java ?? java);
   }
 
   /** The warnings for the user, one line each. */

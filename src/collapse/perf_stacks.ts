@@ -22,6 +22,8 @@ export interface Frame {
   readonly sym: string;
   /** The module (DSO) perf printed; `inlined` for perf's inlined frames. */
   readonly module: string;
+  /** The source line perf printed after the frame (`--srcline`), cleaned. */
+  readonly srcline?: string;
   /** The folded form under a process whose name does not / does start with `java`. */
   folded: string | null | undefined;
   foldedJava: string | null | undefined;
@@ -72,8 +74,14 @@ function sameFrame(text: string, at: number, q: number, tail: string, line: Line
 }
 
 /** Makes a {@link Frame} whose folded forms are not worked out yet. */
-export function newFrame(pc: string, rawSym: string, sym: string, module: string): Frame {
-  return { pc, rawSym, sym, module, folded: undefined, foldedJava: undefined };
+export function newFrame(
+  pc: string,
+  rawSym: string,
+  sym: string,
+  module: string,
+  srcline?: string,
+): Frame {
+  return { pc, rawSym, sym, module, srcline, folded: undefined, foldedJava: undefined };
 }
 
 /** A stack (the path to it from its root): the samples that ended here, and its children. */
