@@ -303,7 +303,7 @@ browserTest("long names wrap in the tooltip and are cut in the details line", as
   return page;
 });
 
-browserTest("differential and byte tooltips", async () => {
+browserTest("differential, byte and time tooltips", async () => {
   const diff = await openGraph(await foldedFixture("diff.folded"));
   const layout = (await frameBox(diff.page, "layout"))!;
   await diff.page.mouse.move(layout.x + 3, layout.y + 3);
@@ -320,7 +320,20 @@ browserTest("differential and byte tooltips", async () => {
     await text(bytes.page, "details"),
     "Function: big.iso (1.50 MiB, 1,572,864 bytes, 99.96%)",
   );
-  return bytes.page;
+  await bytes.page.close();
+
+  // cpu-clock periods are nanoseconds: 1,234 samples at 999 Hz are 1.24 s of CPU time.
+  const time = await openGraph([
+    { stack: "main;compute", count: 1234 * 1_001_001 },
+    { stack: "main;idle", count: 3 * 1_001_001 },
+  ], { countName: "ns", minWidth: 0 });
+  const compute = (await frameBox(time.page, "compute"))!;
+  await time.page.mouse.move(compute.x + 3, compute.y + 3);
+  assert.equal(await text(time.page, "details"), "Function: compute (1.24 s, 99.76%)");
+  const idle = (await frameBox(time.page, "idle"))!;
+  await time.page.mouse.move(idle.x + 1, idle.y + 3);
+  assert.equal(await text(time.page, "details"), "Function: idle (3.00 ms, 0.24%)");
+  return time.page;
 });
 
 browserTest("resizing the window re-fits labels and the frames", async () => {

@@ -86,6 +86,8 @@ e2e("a C program: its functions in the SVG, the summary line, report of the kept
     const svg = Deno.readTextFileSync(`${dir}/c.svg`);
     assert.match(svg, /^<\?xml|^<svg/);
     assert.ok(svg.includes("spin_inner"), "the hot function is in the graph");
+    // cpu-clock counts are nanoseconds: the tooltips show CPU time.
+    assert.ok(svg.includes("&quot;c&quot;:&quot;ns&quot;"), "count unit ns");
     const folded = Deno.readTextFileSync(`${dir}/c.folded`);
     assert.match(folded, /^busy;_start;.*;main;spin_outer;spin_inner \d+$/m, "DWARF: rooted");
     // The kept recording renders again.

@@ -57,6 +57,8 @@ export interface Recording {
   callGraph?: CallGraph;
   /** What else the diagnosis should know. */
   diagnose: Omit<DiagnoseContext, "maxStack" | "command" | "callGraph">;
+  /** The event flame recorded (else the header's events say). */
+  event?: string;
   /** The recording's header, when already being read (report reads it beside perf script). */
   header?: Promise<PerfHeader | undefined>;
   /** The runtime's palette (used unless --colors was given). */
@@ -85,13 +87,17 @@ export interface Recording {
 export function recordedBy(
   spec: RecordSpec,
   started: number,
-): Pick<Recording, "perf" | "data" | "freq" | "callGraph" | "subtitle" | "artifactDirs"> {
+): Pick<
+  Recording,
+  "perf" | "data" | "freq" | "callGraph" | "event" | "subtitle" | "artifactDirs"
+> {
   const date = new Date(started).toISOString().slice(0, 16).replace("T", " ");
   return {
     perf: spec.perf,
     data: spec.output,
     freq: spec.freq,
     callGraph: spec.callGraph,
+    event: spec.event,
     subtitle: `${spec.event} at ${spec.freq} Hz, ${describeCallGraph(spec.callGraph)} stacks, ` +
       `${date} UTC`,
     artifactDirs: runtimeFileDirs(),
@@ -150,6 +156,17 @@ export function endCapture(
   return ending?.code ?? 0;
 }
 
+/**
+ * What the folded counts are: perf sums sample periods, and the periods of its clock events
+ * (cpu-clock, task-clock) are nanoseconds, so tooltips then show CPU time ("12.3 ms"); other
+ * events keep flamegraph.pl's "samples".
+ */
+export function countNameFor(events: string[], eventFilter?: string): string | undefined {
+  const event = eventFilter ?? (events.length === 1 ? events[0] : undefined);
+  const base = event?.split(":")[0];
+  return base === "cpu-clock" || base === "task-clock" ? "ns" : undefined;
+}
+
 /** A failure after the program ended badly says how it ended, and exits with its status. */
 function withEnding(err: unknown, ending: ProgramEnding | undefined): unknown {
   if (!(err instanceof FlameError) || !ending?.reason) return err;
@@ -190,6 +207,10 @@ async function foldAndRender(
   const render: Partial<RenderOptions> = {
     title: rec.title,
     subtitle: rec.subtitle,
+    countName: countNameFor(
+      rec.event ? [rec.event] : header?.events ?? [],
+      settings.collapse.eventFilter,
+    ),
     ...settings.render,
   };
   if (!settings.paletteGiven) {

@@ -45,7 +45,8 @@ export const RENDER_OPTIONS_HELP = `Graph options (flamegraph.pl's names and def
   --fonttype FONT     font family (Verdana)
   --fontsize PX       font size (12)
   --fontwidth RATIO   average glyph width / font size, for fitting labels (0.59)
-  --countname WORD    what a count is, in tooltips (samples); "bytes" shows KiB/MiB/GiB
+  --countname WORD    what a count is, in tooltips (samples); "bytes" shows KiB/MiB/GiB,
+                      "ns" shows time (ms, s)
   --nametype TEXT     prefix of the details line (Function:)
   --colors PALETTE    hot (default), mem, io, wakeup, chain, java, js, perl, python, rust,
                       red, green, blue, aqua, yellow, purple, orange (alias --palette)

@@ -46,8 +46,11 @@ export type Palette = typeof PALETTES[number];
 /** A minimum frame width: pixels (a number), or a percentage of the total as `"N%"`. */
 export type MinWidth = number | `${number}%`;
 
-/** How counts are shown in tooltips: plain numbers, or bytes with KiB/MiB/GiB beside them. */
-export type Units = "count" | "bytes";
+/**
+ * How counts are shown in tooltips: plain numbers, bytes with KiB/MiB/GiB beside them, or
+ * nanoseconds shown as time (perf's cpu-clock and task-clock periods are nanoseconds).
+ */
+export type Units = "count" | "bytes" | "ns";
 
 /**
  * Everything that shapes the drawing. Names follow flamegraph.pl's options; the defaults are
@@ -102,8 +105,8 @@ export interface RenderOptions {
   /** Draw the root this wide (in counts) instead of the sum, if larger. */
   total: number | undefined;
   /**
-   * Count units for tooltips. "bytes" shows `1.5 MiB (1,572,864 bytes)`. Default "bytes" when
-   * `countName` is "bytes", else "count".
+   * Count units for tooltips. "bytes" shows `1.5 MiB, 1,572,864 bytes`; "ns" shows `12.3 ms`.
+   * Default "bytes" when `countName` is "bytes", "ns" when it is "ns", else "count".
    */
   units: Units;
 }
@@ -160,7 +163,9 @@ export function resolveOptions(options: Partial<RenderOptions>): RenderOptions {
   if (!o.title) {
     o.title = o.flamechart ? "Flame Chart" : o.inverted ? "Icicle Graph" : "Flame Graph";
   }
-  if (options.units === undefined && o.countName === "bytes") o.units = "bytes";
+  if (options.units === undefined && (o.countName === "bytes" || o.countName === "ns")) {
+    o.units = o.countName;
+  }
   return o;
 }
 
@@ -203,7 +208,7 @@ export function renderSvg(
     fontWidth: o.fontWidth,
     countName: o.countName,
     nameType: o.nameType,
-    bytes: o.units === "bytes",
+    units: o.units,
     inverted: o.inverted,
     differential,
     factor: o.factor,

@@ -9,6 +9,10 @@
 import { BROWSER_SCRIPT } from "./browser_script.ts";
 import { commentSafe, cssSafe, escapeXml } from "./escape.ts";
 import { type DrawnFrame, GRID, type Layout, XPAD } from "./layout.ts";
+import type { Units } from "./mod.ts";
+
+/** How the in-browser script is told the count unit (`b` in its config). */
+const UNIT_CODES: Record<Units, number> = { count: 0, bytes: 1, ns: 2 };
 
 /** Everything the document needs besides the frames. */
 export interface DocumentSpec {
@@ -24,7 +28,7 @@ export interface DocumentSpec {
   fontWidth: number;
   countName: string;
   nameType: string;
-  bytes: boolean;
+  units: Units;
   inverted: boolean;
   differential: boolean;
   factor: number;
@@ -187,7 +191,7 @@ function scriptConfig(spec: DocumentSpec, layout: Layout, g: Geometry): string {
     inv: spec.inverted ? 1 : 0,
     c: spec.countName,
     nt: spec.nameType,
-    b: spec.bytes ? 1 : 0,
+    b: UNIT_CODES[spec.units],
     d: spec.differential ? 1 : 0,
   });
 }

@@ -103,12 +103,24 @@
     }
     return u === 0 ? fmtNum(bytes) + " bytes" : bytes.toFixed(bytes < 10 ? 2 : 1) + " " + units[u];
   }
+  // Nanoseconds as the largest unit that keeps the number at 1 or more: "12.3 ms".
+  function duration(ns) {
+    const units = [[1e9, "s"], [1e6, "ms"], [1e3, "µs"]];
+    for (const [size, name] of units) {
+      if (ns >= size) {
+        const v = ns / size;
+        return v.toFixed(v < 10 ? 2 : v < 100 ? 1 : 0) + " " + name;
+      }
+    }
+    return fmtNum(ns) + " ns";
+  }
   function amount(units) {
     const v = ((units * cfg.g) / cfg.u) * cfg.f;
-    if (cfg.b) {
+    if (cfg.b === 1) {
       const exact = fmtNum(v) + " bytes";
       return v >= 1024 ? human(v) + ", " + exact : exact;
     }
+    if (cfg.b === 2) return duration(v);
     return fmtNum(v) + " " + cfg.c;
   }
   function pct(part, whole) {
