@@ -582,7 +582,7 @@ export class PerfCollapser implements Collapser {
   /**
    * Processes the complete lines of `text` from `start` on and returns where the unprocessed
    * rest starts.
-   * Whole samples go through the block cache; everything else goes line by line. Unless
+   * Whole samples are read as blocks (#fastSample); everything else goes line by line. Unless
    * `final`, a sample whose closing blank line is not in `text` yet is left for the next chunk.
    */
   #scan(text: string, start: number, final: boolean): number {
@@ -672,7 +672,7 @@ export class PerfCollapser implements Collapser {
     if (bad !== 0) {
       if (this.#unrecognized === 0) {
         const line = text.slice(this.#starts[firstBad], this.#starts[firstBad + 1] - 1);
-        this.#firstBad = { lineNo: lineNo + 1 + firstBad, text: line };
+        this.#firstBad = { lineNo: lineNo + 1 + firstBad, text: detached(line) };
       }
       this.#unrecognized += bad;
     }
