@@ -12,10 +12,10 @@ import {
   cutArguments,
   isJitModule,
   isKernelModule,
-  repairRustSymbol,
   splitInlineChain,
   stripOffset,
 } from "../src/collapse/perf_symbols.ts";
+import { repairRustSymbol } from "../src/collapse/rust.ts";
 import { parseAddr2line } from "../src/collapse/perf_inline.ts";
 
 // stackcollapse-perf.pl's regular expressions, with Perl's byte `\s` spelled out. The parsers

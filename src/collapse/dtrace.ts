@@ -8,6 +8,7 @@
  * run), a blank line, then per stack its frames leaf first, one per indented line
  * (`module`function+0xoffset`, or a bare address), and the count on a line of its own.
  */
+import { repairRustSymbol } from "./rust.ts";
 import { LineSplitter } from "../io/input.ts";
 import { addStack, type FoldedStacks } from "../folded/stacks.ts";
 import { type Collapser, type CollapseResult, InputFormatError } from "./types.ts";
@@ -66,73 +67,14 @@ export function stripCppArgs(frame: string): string {
   return cut >= scope + 2 ? frame.slice(0, cut) : frame;
 }
 
-const RUST_HASH = /::h[0-9a-f]{16}$/;
-
-/** Legacy Rust mangling escapes DTrace leaves in place, and what they stand for. */
-const RUST_ESCAPES: Record<string, string> = {
-  SP: "@",
-  BP: "*",
-  RF: "&",
-  LT: "<",
-  GT: ">",
-  LP: "(",
-  RP: ")",
-  C: ",",
-  u7e: "~",
-  u20: " ",
-  u27: "'",
-  u3d: "=",
-  u5b: "[",
-  u5d: "]",
-  u7b: "{",
-  u7d: "}",
-  u3b: ";",
-  u2b: "+",
-  u21: "!",
-  u22: '"',
-};
-
 /**
- * Repairs a Rust function name that DTrace demangled only halfway: drops the `::h<16 hex>` hash,
- * turns `..` into `::` and `$LT$`-style escapes into their characters. Names without the hash
- * suffix are returned unchanged (they are not legacy Rust symbols, or are already clean).
+ * Repairs a Rust function name that DTrace demangled only halfway (see repairRustSymbol);
+ * DTrace may leave spaces after the name. Other names are returned unchanged.
  */
 export function fixRustSymbol(func: string): string {
   const name = func.trimEnd();
-  if (!RUST_HASH.test(name)) return func;
-  let rest = name.slice(0, -19);
-  // A path element that starts with an escape is written `_$...`: the `_` is not part of it.
-  if (rest.startsWith("_$")) rest = rest.slice(1);
-  let out = "";
-  let i = 0;
-  while (i < rest.length) {
-    const c = rest[i];
-    if (c === ".") {
-      if (rest[i + 1] === ".") {
-        out += "::";
-        i += 2;
-      } else {
-        out += ".";
-        i++;
-      }
-    } else if (c === "$") {
-      const end = rest.indexOf("$", i + 1);
-      const meaning = end === -1 ? undefined : RUST_ESCAPES[rest.slice(i + 1, end)];
-      if (meaning === undefined) {
-        // An escape we do not know: keep the rest as it is rather than guess.
-        out += rest.slice(i);
-        break;
-      }
-      out += meaning;
-      i = end + 1;
-    } else {
-      let j = i + 1;
-      while (j < rest.length && rest[j] !== "$" && rest[j] !== ".") j++;
-      out += rest.slice(i, j);
-      i = j;
-    }
-  }
-  return out;
+  const fixed = repairRustSymbol(name);
+  return fixed === name ? func : fixed;
 }
 
 /**
