@@ -21,6 +21,8 @@
  *   bytes; larger ones are sparse (their size is apparent, and they use no disk blocks).
  */
 
+import { prng } from "../test/prng.ts";
+
 /** Bumped whenever the generator's output changes; stale data is then remade. */
 export const DATA_VERSION = 2;
 
@@ -369,18 +371,6 @@ async function writeAll(file: Deno.FsFile, data: Uint8Array): Promise<void> {
 
 function mb(bytes: number): string {
   return (bytes / 1e6).toFixed(1);
-}
-
-/** A small, fast, seeded PRNG (mulberry32): the same sequence on every machine. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const FRAME_LINE = /^\s+[0-9a-f]+\s+(.*?)\s+\((.*)\)$/;

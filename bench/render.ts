@@ -18,18 +18,7 @@
 import { readFoldedSync } from "../src/folded/parse.ts";
 import { svgCommand } from "../src/cli/svg.ts";
 import { StackColumns } from "../src/render/tree.ts";
-
-/** A small seeded PRNG (mulberry32), so the generated profile is the same every time. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from "../test/prng.ts";
 
 const PACKAGES = ["org/kafka", "io/netty", "com/app", "java/util"];
 const CLASSES = ["Dispatcher", "Handler", "Pipeline", "Codec", "Buffer", "Scheduler", "Worker"];
@@ -52,7 +41,7 @@ function frameName(r: () => number, depth: number): string {
  * stack: chains grow from random earlier frames, so stacks are deep and share long prefixes.
  */
 export function generateProfile(stacks = 16_000, seed = 42): string {
-  const r = rng(seed);
+  const r = prng(seed);
   const parent: number[] = [-1];
   const depth: number[] = [0];
   const names: string[] = [""];

@@ -8,6 +8,7 @@ import {
   validSequenceLength,
 } from "../src/files/escape.ts";
 import { appendEscaped, appendUint } from "../src/files/sinks.ts";
+import { prng } from "./prng.ts";
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
 
@@ -72,18 +73,6 @@ Deno.test("escape: valid UTF-8 sequence lengths", () => {
   assert.equal(validSequenceLength(Uint8Array.of(0x80), 0), 0);
 });
 
-/** A small deterministic PRNG (mulberry32), so a failure can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Random names biased towards the awkward bytes. */
 function randomName(next: () => number): Uint8Array {
   const pool = [
@@ -104,7 +93,7 @@ function randomName(next: () => number): Uint8Array {
 }
 
 Deno.test("escape: every byte string round-trips and never holds ';' or a newline", () => {
-  const next = rng(42);
+  const next = prng(42);
   for (let i = 0; i < 20000; i++) {
     const bytes = randomName(next);
     const frame = escapeNameBytes(bytes);
@@ -114,7 +103,7 @@ Deno.test("escape: every byte string round-trips and never holds ';' or a newlin
 });
 
 Deno.test("escape: the string and byte forms agree on valid UTF-8", () => {
-  const next = rng(7);
+  const next = prng(7);
   const decoder = new TextDecoder("utf-8", { fatal: true });
   let checked = 0;
   for (let i = 0; i < 5000; i++) {
@@ -137,7 +126,7 @@ Deno.test("escape: unescapeNameText gives the name back as text", () => {
 });
 
 Deno.test("appendEscaped writes what escapeNameBytes returns, as UTF-8", () => {
-  const next = rng(3);
+  const next = prng(3);
   const out = new Uint8Array(256);
   for (let i = 0; i < 2000; i++) {
     const name = randomName(next);
