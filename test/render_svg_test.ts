@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { FlameError } from "../src/cli/errors.ts";
 import type { FoldedLine } from "../src/folded/parse.ts";
 import { commentSafe, cssSafe, escapeXml, xmlSafe } from "../src/render/escape.ts";
-import { groupDigits, renderFoldedStacks, renderSvg, resolveOptions } from "../src/render/mod.ts";
+import { renderFoldedStacks, renderSvg, resolveOptions } from "../src/render/mod.ts";
+import { groupDigits } from "../src/format.ts";
 import { displayName, fitLabel, fontFamily } from "../src/render/svg.ts";
 
 const SIMPLE: FoldedLine[] = [

@@ -14,7 +14,8 @@ import { minWidthUnits, NOMINAL_WIDTH, XPAD } from "../render/layout.ts";
 import { type Measure, walk, type WalkOptions, type WalkStats } from "../files/walk.ts";
 import { FoldedLineSink, TreeSink } from "../files/sinks.ts";
 import { withByteOutput } from "../files/output.ts";
-import { formatBytes, groupDigits, plural } from "../files/units.ts";
+import { formatBytes, plural } from "../files/units.ts";
+import { groupDigits } from "../format.ts";
 
 const OPTIONS = {
   ...RENDER_OPTIONS,

@@ -4,6 +4,7 @@
  * recording if asked, clean up, and end with warnings and one summary line. Each command only
  * describes its recording (a `Recording`) and hands it to `finishRecording`.
  */
+import { groupDigits } from "../format.ts";
 import { FlameError } from "./errors.ts";
 import { info, Progress, warn } from "./log.ts";
 import { commandEcho, type ProfileSettings, quote } from "./profile.ts";
@@ -358,8 +359,8 @@ function dropIdleStacks(outcome: ScriptOutcome): number {
 /** The one-line summary every capture ends with. */
 function summaryLine(samples: number, seconds: number, output: string): string {
   const s = samples === 1 ? "sample" : "samples";
-  const secs = seconds >= 10 ? seconds.toFixed(0) : seconds.toFixed(1);
-  return `${samples.toLocaleString("en-US")} ${s} in ${secs} s → ${output}: open it in a browser`;
+  const secs = seconds.toFixed(seconds >= 10 ? 0 : seconds >= 1 ? 1 : 2);
+  return `${groupDigits(samples)} ${s} in ${secs} s → ${output}: open it in a browser`;
 }
 
 /** Opens a file with the desktop's opener (xdg-open, open); warns when there is none. */

@@ -6,7 +6,7 @@
 import type { FoldedStacks } from "../folded/stacks.ts";
 import { escapeNameBytes } from "./escape.ts";
 import type { ByteWriter } from "./output.ts";
-import { groupDigits } from "./units.ts";
+import { groupDigits } from "../format.ts";
 import type { WalkSink } from "./walk.ts";
 
 const encoder = new TextEncoder();

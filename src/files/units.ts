@@ -1,4 +1,5 @@
 /** Human-readable numbers for `flame files` messages and subtitles. */
+import { groupDigits } from "../format.ts";
 
 const BINARY_UNITS = ["bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
 
@@ -13,13 +14,6 @@ export function formatBytes(n: number): string {
   }
   const digits = v >= 100 ? 0 : v >= 10 ? 1 : 2;
   return `${n < 0 ? "-" : ""}${v.toFixed(digits)} ${BINARY_UNITS[unit]}`;
-}
-
-/** An integer with thousands separators: `5,858,839,863`. */
-export function groupDigits(n: number): string {
-  const s = String(Math.abs(Math.trunc(n)));
-  const grouped = s.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
-  return n < 0 ? "-" + grouped : grouped;
 }
 
 /** `n word` with the word in the plural unless n is 1: `1 entry`, `3 entries`. */

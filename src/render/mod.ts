@@ -2,6 +2,7 @@
  * The SVG renderer's public API: folded stacks in, an interactive flame graph out. Every command
  * that draws (svg, run, record, report, files, diff) goes through `renderSvg`.
  */
+import { groupDigits } from "../format.ts";
 import { FlameError } from "../cli/errors.ts";
 import type { FoldedLine } from "../folded/parse.ts";
 import type { FoldedStacks } from "../folded/stacks.ts";
@@ -249,16 +250,6 @@ function droppedNote(dropped: number, min: MinWidth, bars: boolean): string {
   return `${n} ${s} narrower than ${what} not drawn${
     bars ? " (grey bars stand for runs of them)" : ""
   }; --minwidth 0 keeps all`;
-}
-
-/**
- * A whole count (not negative) with thousands separators, as `toLocaleString("en-US")` writes
- * it, without waking ICU (its first call costs more than rendering a small graph).
- */
-export function groupDigits(n: number): string {
-  let s = String(n);
-  for (let i = s.length - 3; i > 0; i -= 3) s = `${s.slice(0, i)},${s.slice(i)}`;
-  return s;
 }
 
 /** How frames are filled, and what to do once all are. */
