@@ -38,19 +38,24 @@ export async function* readChunks(
     yield* readable;
     return;
   }
+  let pending: Promise<ReadableStreamReadResult<Uint8Array>> | undefined;
   try {
-    // The buffer comes back with each read and is read into again: the consumer is done with a
-    // chunk before asking for the next one, and memory stays flat.
-    let buffer = new ArrayBuffer(READ_SIZE);
+    // Two buffers take turns: while the pieces of one are folded, the next read fills the other
+    // (the read runs off the main thread, so it overlaps the folding). Each buffer comes back with
+    // its read and is read into again once its pieces are done: memory stays flat.
+    let spare = new ArrayBuffer(READ_SIZE);
+    pending = byob.read(new Uint8Array(new ArrayBuffer(READ_SIZE)));
     for (;;) {
-      const { value, done } = await byob.read(new Uint8Array(buffer));
+      const { value, done } = await pending;
       if (done || value === undefined) return;
+      pending = byob.read(new Uint8Array(spare));
       for (let at = 0; at < value.byteLength; at += PIECE_SIZE) {
         yield value.subarray(at, Math.min(at + PIECE_SIZE, value.byteLength));
       }
-      buffer = value.buffer as ArrayBuffer;
+      spare = value.buffer as ArrayBuffer;
     }
   } finally {
+    pending?.catch(() => {}); // a read still in flight when the consumer stops is dropped
     byob.releaseLock();
   }
 }
