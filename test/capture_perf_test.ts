@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  bufferedArgv,
   callGraphArgs,
   chooseEvent,
   formatNs,
@@ -87,6 +88,16 @@ Deno.test("perf record: attach to PIDs for a duration, or the whole system", () 
     recordArgv({ ...base, target: { allCpus: true, duration: 3 } }).slice(-5),
     ["/tmp/f/perf.data", "-a", "--", "sleep", "3"],
   );
+});
+
+Deno.test("perf script: a pipe-sized output buffer through stdbuf, when there is one", () => {
+  assert.deepEqual(bufferedArgv(["perf", "script"], "/usr/bin/stdbuf"), [
+    "/usr/bin/stdbuf",
+    "--output=65536",
+    "perf",
+    "script",
+  ]);
+  assert.deepEqual(bufferedArgv(["perf", "script"], undefined), ["perf", "script"]);
 });
 
 Deno.test("perf script: only the collapser's fields, no inlining, deep stacks, time slices", () => {

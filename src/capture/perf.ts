@@ -144,6 +144,18 @@ export function scriptArgv(spec: ScriptSpec): string[] {
   return argv;
 }
 
+/** Bytes perf script's stdout holds before each write: one pipe's worth (Linux's default). */
+export const SCRIPT_OUTPUT_BUFFER = 1 << 16;
+
+/**
+ * Runs a perf script command line under coreutils' `stdbuf` with a pipe-sized output buffer.
+ * perf's stdio writes a pipe 4 KiB at a time, and each write wakes flame for a read of 4 KiB:
+ * 16x the reads and wake-ups. Without stdbuf, the command line is returned as it is.
+ */
+export function bufferedArgv(argv: string[], stdbuf: string | undefined): string[] {
+  return stdbuf ? [stdbuf, `--output=${SCRIPT_OUTPUT_BUFFER}`, ...argv] : argv;
+}
+
 /**
  * `perf inject --jit`: turns jitdump records into `jitted-PID-N.so` files so perf script can
  * unwind through and name JIT frames. `--buildid-dir` keeps its copies out of ~/.debug.

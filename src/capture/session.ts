@@ -9,7 +9,15 @@ import { InputFormatError } from "../collapse/types.ts";
 import { addStack, type FoldedStacks } from "../folded/stacks.ts";
 import { readChunks } from "../collapse/stream.ts";
 import { StackStats } from "./diagnose.ts";
-import { headerArgv, injectArgv, parseHeader, type PerfHeader, scriptArgv } from "./perf.ts";
+import {
+  bufferedArgv,
+  headerArgv,
+  injectArgv,
+  parseHeader,
+  type PerfHeader,
+  scriptArgv,
+} from "./perf.ts";
+import { realProbe } from "./runtime.ts";
 import { SampleLog } from "./samples.ts";
 import { childPids, type Interrupts, signalPid } from "./signals.ts";
 
@@ -156,6 +164,11 @@ export interface ScriptJob {
   interrupts?: Interrupts;
   /** Collects every PID with a sample, as they are read (also when perf script fails). */
   pids?: Set<number>;
+  /**
+   * coreutils' stdbuf, to give perf script's stdout a pipe-sized buffer (looked up on PATH when
+   * not given; `""` runs perf script as it is).
+   */
+  stdbuf?: string;
   /** Called as data arrives: bytes of perf script text and samples so far. */
   onProgress?: (bytes: number, samples: number) => void;
   echo?: CommandEcho;
@@ -198,13 +211,16 @@ export async function scriptAndCollapse(job: ScriptJob): Promise<ScriptOutcome> 
   };
   try {
     const runs = job.slices.map(async (time) => {
-      const argv = scriptArgv({
-        perf: job.perf,
-        input: job.data,
-        inline: job.inline,
-        extraFields: job.extraFields,
-        time: time || undefined,
-      });
+      const argv = bufferedArgv(
+        scriptArgv({
+          perf: job.perf,
+          input: job.data,
+          inline: job.inline,
+          extraFields: job.extraFields,
+          time: time || undefined,
+        }),
+        job.stdbuf === undefined ? realProbe.which("stdbuf") : job.stdbuf || undefined,
+      );
       job.echo?.(argv);
       const child = new Deno.Command(argv[0], {
         args: argv.slice(1),
