@@ -2,6 +2,7 @@
  * `flame report` end to end against the pipelines it replaces, on DWARF recordings made here:
  *
  *   flame report DATA -o out.svg                       (default: slices chosen by size and cores)
+ *   flame report DATA -o out.svg --jobs 1              (one perf script for the whole recording)
  *   flame report DATA -o out.svg --jobs 2              (two perf script time slices in parallel)
  *   perf script --no-inline -i DATA > /dev/null        (the floor of any perf script pipeline,
  *                                                       inferno's included: inferno cannot be
@@ -11,10 +12,13 @@
  *                                                       $FLAMEGRAPH_DIR or /tmp/FlameGraph)
  *
  * Recordings: a C program (fixtures/capture/busy.c) at 999 Hz with --call-graph dwarf,16384,
- * kept in bench/data/capture/; with --python, also a Python 3.13 perf_jit recording, made for
- * the run and deleted afterwards (its jitted-*.so files live in /tmp).
+ * and a big one (the same at 2000 Hz for --big-seconds, default 12: about 400 MB, where two
+ * perf script slices pay on 2 CPUs), both kept in bench/data/capture/ (made on demand; the big
+ * case is skipped when perf cannot record it, --big-seconds=0 skips it); with --python, also
+ * a Python 3.13 perf_jit recording, made for the run and deleted afterwards (its jitted-*.so
+ * files live in /tmp).
  *
- *   deno run -A bench/report.ts [--runs=N] [--seconds=S] [--python] [--json]
+ *   deno run -A bench/report.ts [--runs=N] [--seconds=S] [--big-seconds=S] [--python] [--json]
  *
  * Prints the best wall time of N runs (default 3) of each, and the ratios.
  */
@@ -26,15 +30,23 @@ const DATA_DIR = `${ROOT}bench/data/capture`;
 interface Args {
   runs: number;
   seconds: number;
+  bigSeconds: number;
   python: boolean;
   json: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { runs: 3, seconds: 8, python: false, json: false };
+  const args: Args = {
+    runs: 3,
+    seconds: 8,
+    bigSeconds: 12,
+    python: false,
+    json: false,
+  };
   for (const a of argv) {
     if (a.startsWith("--runs=")) args.runs = Math.max(1, Number(a.slice(7)));
     else if (a.startsWith("--seconds=")) args.seconds = Math.max(1, Number(a.slice(10)));
+    else if (a.startsWith("--big-seconds=")) args.bigSeconds = Math.max(0, Number(a.slice(14)));
     else if (a === "--python") args.python = true;
     else if (a === "--json") args.json = true;
     else throw new Error(`unknown argument ${a}`);
@@ -66,20 +78,28 @@ function q(s: string): string {
   return `'${s.replaceAll("'", `'\\''`)}'`;
 }
 
-/** The C recording, made once and kept in bench/data/capture/. */
-async function cRecording(seconds: number): Promise<string> {
-  const data = `${DATA_DIR}/c-dwarf-${seconds}s.data`;
+/** A C recording at `freq` Hz, made once and kept in bench/data/capture/. */
+async function cRecording(seconds: number, freq = 999): Promise<string> {
+  const data = `${DATA_DIR}/c-dwarf-${seconds}s${freq === 999 ? "" : `-${freq}hz`}.data`;
   try {
     if (Deno.statSync(data).size > 0) return data;
   } catch { /* make it */ }
   Deno.mkdirSync(DATA_DIR, { recursive: true });
   const busy = `${DATA_DIR}/busy`;
   await sh(`gcc -O2 -g -o ${q(busy)} ${q(`${ROOT}fixtures/capture/busy.c`)}`);
-  console.error(`bench/report: recording ${seconds} s of busy.c (dwarf,16384, 999 Hz)...`);
-  await sh(
-    `perf record -q -e cpu-clock -F 999 --call-graph dwarf,16384 -N -o ${q(data)} -- ` +
-      `${q(busy)} ${seconds}`,
-  );
+  console.error(`bench/report: recording ${seconds} s of busy.c (dwarf,16384, ${freq} Hz)...`);
+  try {
+    await sh(
+      `perf record -q -e cpu-clock -F ${freq} --call-graph dwarf,16384 -N -o ${q(data)} -- ` +
+        `${q(busy)} ${seconds}`,
+    );
+  } catch (err) {
+    // No half-made recording to reuse next time.
+    try {
+      Deno.removeSync(data);
+    } catch { /* perf wrote nothing */ }
+    throw err;
+  }
   return data;
 }
 
@@ -133,6 +153,7 @@ interface Row {
   recording: string;
   mb: number;
   flame: number;
+  flameJobs1: number;
   flameJobs2: number;
   perfScript: number;
   perl?: number;
@@ -152,6 +173,7 @@ async function measure(name: string, data: string, runs: number): Promise<Row> {
     recording: name,
     mb: Deno.statSync(data).size / 1e6,
     flame: await best(runs, flame),
+    flameJobs1: await best(runs, `${flame} --jobs 1`),
     flameJobs2: await best(runs, `${flame} --jobs 2`),
     perfScript: await best(runs, `perf script --no-inline -i ${q(data)} > /dev/null`),
   };
@@ -171,6 +193,15 @@ async function main(): Promise<void> {
   const args = parseArgs(Deno.args);
   const rows: Row[] = [];
   rows.push(await measure("C, dwarf,16384", await cRecording(args.seconds), args.runs));
+  if (args.bigSeconds > 0) {
+    let big: string | undefined;
+    try {
+      big = await cRecording(args.bigSeconds, 2000);
+    } catch (err) {
+      console.error(`bench/report: skipping the big recording: ${(err as Error).message}`);
+    }
+    if (big) rows.push(await measure("C big, 2000 Hz", big, args.runs));
+  }
   if (args.python) {
     const py = await pythonRecording(Math.min(args.seconds, 5));
     if (py) {
@@ -191,14 +222,15 @@ async function main(): Promise<void> {
       (flameGraphDir() ? "" : " (no FlameGraph Perl scripts: set FLAMEGRAPH_DIR)"),
   );
   console.log(
-    "recording                  MB     flame report  --jobs 2   perf script --no-inline  Perl pipeline",
+    "recording                  MB     flame report  --jobs 1  --jobs 2   perf script --no-inline  " +
+      "Perl pipeline",
   );
   for (const r of rows) {
     console.log(
       `${r.recording.padEnd(26)} ${r.mb.toFixed(0).padStart(4)}   ${s(r.flame).padStart(10)}  ` +
-        `${s(r.flameJobs2).padStart(8)}   ${s(r.perfScript).padStart(10)}               ${
-          s(r.perl).padStart(8)
-        }`,
+        `${s(r.flameJobs1).padStart(8)}  ${s(r.flameJobs2).padStart(8)}   ${
+          s(r.perfScript).padStart(10)
+        }               ${s(r.perl).padStart(8)}`,
     );
   }
   for (const r of rows) {

@@ -236,7 +236,11 @@ Deno.test("time slices: back to back, inclusive ends 1 ns apart, open at both en
   ]);
   assert.deepEqual(timeSlices(10e9, 10e9, 4), [""], "a zero-length recording is one slice");
   assert.equal(sliceCount(10 << 20, 8, true), 1);
-  assert.equal(sliceCount(1 << 30, 2, true), 1, "2 CPUs: one perf script and the folding");
+  assert.equal(sliceCount(136 << 20, 2, true), 1, "2 CPUs, 136 MB: one slice is as fast");
+  assert.equal(sliceCount(192 << 20, 2, false), 2, "2 CPUs, big: two slices");
+  assert.equal(sliceCount(1 << 30, 2, true), 2);
+  assert.equal(sliceCount(1 << 30, 3, true), 2);
+  assert.equal(sliceCount(1 << 30, 1, true), 1);
   assert.equal(sliceCount(1 << 30, 8, true), 7);
   assert.equal(sliceCount(1 << 30, 64, true), 8);
 });

@@ -275,14 +275,25 @@ export function timeSlices(firstNs: number, lastNs: number, n: number): string[]
 }
 
 /**
+ * Bytes of recording from which two slices pay on 2 or 3 CPUs. Measured with flame report on 2
+ * vCPUs (medians, DWARF): 64 MB and 136 MB C recordings were even (0.18/0.18 s, 0.26/0.26 s);
+ * 250 MB Python 0.49 → 0.41 s, 265 MB C 0.33 → 0.31 s, 550 MB Python 0.88 → 0.67 s, 650 MB C
+ * 0.46 → 0.40 s, 1 GB Python 1.28 → 1.01 s.
+ */
+export const TWO_CPU_SLICE_BYTES = 192 << 20;
+
+/**
  * How many parallel `perf script` slices a recording is worth. Each slice pays perf script's
- * fixed cost again (start-up, symbol tables, reading the whole file: ~0.1 s + ~0.35 ms/MB
- * here) and only the unwinding and printing are split, while flame's own folding needs a core
- * too. Measured on 2 CPUs, two slices were never faster; so slices only with 4+ CPUs (one
- * left for folding) and a recording big enough for the unwinding to dominate.
+ * fixed cost again (start-up, symbol tables, reading and ordering the whole file: ~0.13 s for
+ * 550-650 MB here; samples outside its time range are skipped before unwinding) and only the
+ * unwinding and printing are split, while flame's own folding needs a core too. With 4+ CPUs,
+ * one slice per CPU but one (left for folding) on big recordings; with 2 or 3, two slices once
+ * the recording is big enough for the unwinding to dwarf the fixed cost.
  */
 export function sliceCount(dataBytes: number, cores: number, dwarf: boolean): number {
-  const threshold = dwarf ? 128 << 20 : 64 << 20;
-  if (cores < 4 || dataBytes < threshold) return 1;
-  return Math.min(cores - 1, 8);
+  if (cores >= 4) {
+    const threshold = dwarf ? 128 << 20 : 64 << 20;
+    return dataBytes < threshold ? 1 : Math.min(cores - 1, 8);
+  }
+  return cores >= 2 && dataBytes >= TWO_CPU_SLICE_BYTES ? 2 : 1;
 }
