@@ -245,8 +245,9 @@ async function readStacks(
     if (err instanceof Deno.errors.NotFound) throw new FlameError(`${rec.data}: no such file`);
     throw err;
   }
-  const jobs = settings.jobs ??
-    sliceCount(size, navigator.hardwareConcurrency ?? 1, rec.callGraph?.mode === "dwarf");
+  // flame's own recordings know their call-graph mode; for report the header says.
+  const dwarf = rec.callGraph ? rec.callGraph.mode === "dwarf" : (await rec.header)?.dwarf === true;
+  const jobs = settings.jobs ?? sliceCount(size, navigator.hardwareConcurrency ?? 1, dwarf);
   let slices = [""];
   if (jobs > 1) {
     const header = await (rec.header ?? readHeader(rec.perf, rec.data, echo));
