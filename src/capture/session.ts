@@ -82,6 +82,16 @@ export async function runRecord(
   }
 }
 
+/** Starts `argv` with no input and both outputs piped to flame. */
+function spawnPiped(argv: string[]): Deno.ChildProcess {
+  return new Deno.Command(argv[0], {
+    args: argv.slice(1),
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+}
+
 /** Runs a short perf step with its output captured (inject, header, a diagnosis rerun). */
 export async function runCaptured(
   argv: string[],
@@ -89,12 +99,7 @@ export async function runCaptured(
   interrupts?: Interrupts,
 ): Promise<{ success: boolean; code: number; stdout: string; stderr: string }> {
   echo?.(argv);
-  const child = new Deno.Command(argv[0], {
-    args: argv.slice(1),
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+  const child = spawnPiped(argv);
   if (interrupts) {
     interrupts.target = {
       stop: (sig) => signalPid(child.pid, sig),
@@ -222,12 +227,7 @@ export async function scriptAndCollapse(job: ScriptJob): Promise<ScriptOutcome> 
         job.stdbuf === undefined ? realProbe.which("stdbuf") : job.stdbuf || undefined,
       );
       job.echo?.(argv);
-      const child = new Deno.Command(argv[0], {
-        args: argv.slice(1),
-        stdin: "null",
-        stdout: "piped",
-        stderr: "piped",
-      }).spawn();
+      const child = spawnPiped(argv);
       children.push(child);
       const log = new SampleLog(job.maxStack, pids);
       logs.push(log);
