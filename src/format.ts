@@ -7,3 +7,23 @@ export function groupDigits(n: number): string {
   for (let i = s.length - 3; i > 0; i -= 3) grouped = `${grouped.slice(0, i)},${grouped.slice(i)}`;
   return n < 0 ? "-" + grouped : grouped;
 }
+
+const BINARY_UNITS = ["bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+
+/** Bytes in binary units with three significant digits: `512 bytes`, `1.50 KiB`, `5.46 GiB`. */
+export function formatBytes(n: number): string {
+  if (!Number.isFinite(n) || Math.abs(n) < 1024) return `${n} ${n === 1 ? "byte" : "bytes"}`;
+  let unit = 0;
+  let v = Math.abs(n);
+  while (v >= 1024 && unit < BINARY_UNITS.length - 1) {
+    v /= 1024;
+    unit++;
+  }
+  const digits = v >= 100 ? 0 : v >= 10 ? 1 : 2;
+  return `${n < 0 ? "-" : ""}${v.toFixed(digits)} ${BINARY_UNITS[unit]}`;
+}
+
+/** `n word` with the word in the plural unless n is 1: `1 entry`, `3 entries`. */
+export function plural(n: number, one: string, many = one + "s"): string {
+  return `${groupDigits(n)} ${n === 1 ? one : many}`;
+}

@@ -13,9 +13,8 @@ import { renderFoldedStacks, type RenderOptions } from "../render/mod.ts";
 import { minWidthUnits, NOMINAL_WIDTH, XPAD } from "../render/layout.ts";
 import { type Measure, walk, type WalkOptions, type WalkStats } from "../files/walk.ts";
 import { FoldedLineSink, TreeSink } from "../files/sinks.ts";
-import { withByteOutput } from "../files/output.ts";
-import { formatBytes, plural } from "../files/units.ts";
-import { groupDigits } from "../format.ts";
+import { withByteOutput } from "../io/output.ts";
+import { formatBytes, groupDigits, plural } from "../format.ts";
 
 const OPTIONS = {
   ...RENDER_OPTIONS,

@@ -4,11 +4,10 @@
  * recording if asked, clean up, and end with warnings and one summary line. Each command only
  * describes its recording (a `Recording`) and hands it to `finishRecording`.
  */
-import { groupDigits } from "../format.ts";
+import { formatBytes, groupDigits } from "../format.ts";
 import { FlameError } from "./errors.ts";
 import { info, Progress, warn } from "./log.ts";
 import { commandEcho, type ProfileSettings, quote } from "./profile.ts";
-import { formatBytes } from "../collapse/stream.ts";
 import { type Palette, renderFoldedStacks, type RenderOptions } from "../render/mod.ts";
 import { type FoldedStacks, writeFolded } from "../folded/stacks.ts";
 import { writeOutput, writeTextOutput } from "../io/output.ts";

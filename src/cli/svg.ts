@@ -1,6 +1,8 @@
 /** `flame svg`: folded stacks in (files or stdin), an interactive SVG flame graph out. */
 import { type FoldedReadStats, readFoldedInto, readFoldedSync } from "../folded/parse.ts";
 import { openInput } from "../io/input.ts";
+import { withByteOutput } from "../io/output.ts";
+import { plural } from "../format.ts";
 import { renderSvg } from "../render/mod.ts";
 import { StackColumns } from "../render/tree.ts";
 import { parseCommandArgs, stringValue } from "./args.ts";
@@ -45,10 +47,6 @@ function stdinIsTerminal(): boolean {
   }
 }
 
-function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? "" : "s"}`;
-}
-
 /** Reads the folded file at `path` into `lines`; failing to open it is one line naming it. */
 function readFile(path: string, lines: StackColumns): FoldedReadStats {
   let file: Deno.FsFile;
@@ -68,27 +66,9 @@ function readFile(path: string, lines: StackColumns): FoldedReadStats {
   }
 }
 
-/**
- * Writes the document to `path` atomically (a temp file beside it, then rename), or to stdout
- * when `path` is undefined or `-`: encoded once and written synchronously, which for one write
- * costs far less than setting up a stream.
- */
+/** Writes the document, encoded once, to `path` atomically or to stdout (`-` or none). */
 function writeSvg(path: string | undefined, svg: string): void {
-  const bytes = new TextEncoder().encode(svg);
-  if (path === undefined || path === "-") {
-    for (let at = 0; at < bytes.length;) at += Deno.stdout.writeSync(bytes.subarray(at));
-    return;
-  }
-  const tmp = `${path}.tmp-${Deno.pid}`;
-  try {
-    Deno.writeFileSync(tmp, bytes);
-    Deno.renameSync(tmp, path);
-  } catch (err) {
-    try {
-      Deno.removeSync(tmp);
-    } catch { /* never created */ }
-    throw describeFileError(path, err);
-  }
+  withByteOutput(path, (out) => out.write(new TextEncoder().encode(svg)));
 }
 
 /** The `flame svg` subcommand. */
@@ -132,7 +112,9 @@ export const svgCommand: Command = {
     }
     if (invalid > 0) {
       warn(
-        `ignored ${plural(invalid, "line")} that are not folded stacks (first at ${firstInvalid})`,
+        `ignored ${plural(invalid, "line")} that ${
+          invalid === 1 ? "is" : "are"
+        } not folded stacks (first at ${firstInvalid})`,
       );
     }
     const result = renderSvg(lines, options);

@@ -3,6 +3,7 @@
  * becomes U+FFFD), lets the caller pick the collapser from the first few KB, and shows a
  * progress line with the bytes processed on a terminal.
  */
+import { formatBytes } from "../format.ts";
 import type { Input } from "../io/input.ts";
 import { Progress } from "../cli/log.ts";
 import type { Collapser, CollapseResult } from "./types.ts";
@@ -58,14 +59,6 @@ export async function* readChunks(
     pending?.catch(() => {}); // a read still in flight when the consumer stops is dropped
     byob.releaseLock();
   }
-}
-
-/** Formats a byte count for the progress line. */
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  if (n < 1024 ** 3) return `${(n / 1024 / 1024).toFixed(1)} MiB`;
-  return `${(n / 1024 ** 3).toFixed(2)} GiB`;
 }
 
 /**

@@ -5,7 +5,7 @@
  */
 import type { FoldedStacks } from "../folded/stacks.ts";
 import { escapeNameBytes } from "./escape.ts";
-import type { ByteWriter } from "./output.ts";
+import type { ByteWriter } from "../io/output.ts";
 import { groupDigits } from "../format.ts";
 import type { WalkSink } from "./walk.ts";
 

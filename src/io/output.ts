@@ -83,3 +83,52 @@ export async function writeOutput(
 export function writeTextOutput(path: string | undefined, text: string): Promise<void> {
   return writeOutput(path, (sink) => sink.write(text));
 }
+
+/*
+ * Synchronous byte output, for producers that are synchronous loops (the files walk) or write
+ * one finished document (the SVG): no promises, no re-encoding, the same atomic temp + rename.
+ */
+
+/** Takes whole blocks of bytes. */
+export interface ByteWriter {
+  write(bytes: Uint8Array): void;
+}
+
+function writeAll(file: { writeSync(p: Uint8Array): number }, bytes: Uint8Array): void {
+  for (let off = 0; off < bytes.length;) off += file.writeSync(bytes.subarray(off));
+}
+
+/**
+ * Runs `produce` with a writer to `path` (stdout when undefined or `-`), atomically for a file.
+ */
+export function withByteOutput<T>(
+  path: string | undefined,
+  produce: (out: ByteWriter) => T,
+): T {
+  if (path === undefined || path === "-") {
+    return produce({ write: (bytes) => writeAll(Deno.stdout, bytes) });
+  }
+  const tmp = `${path}.tmp-${Deno.pid}`;
+  let file: Deno.FsFile;
+  try {
+    file = Deno.openSync(tmp, { write: true, create: true, truncate: true });
+  } catch (err) {
+    throw describeFileError(path, err);
+  }
+  try {
+    const result = produce({ write: (bytes) => writeAll(file, bytes) });
+    file.close();
+    Deno.renameSync(tmp, path);
+    return result;
+  } catch (err) {
+    try {
+      file.close();
+    } catch { /* closed already */ }
+    try {
+      Deno.removeSync(tmp);
+    } catch { /* gone already */ }
+    throw err instanceof Deno.errors.NotFound || err instanceof Deno.errors.PermissionDenied
+      ? describeFileError(path, err)
+      : err;
+  }
+}
