@@ -9,7 +9,7 @@ import {
 } from "../src/collapse/dtrace.ts";
 import { InputFormatError } from "../src/collapse/types.ts";
 import { formatCount, sortedStacks } from "../src/folded/stacks.ts";
-import { decodeChunks } from "../src/io/input.ts";
+import { collapseInput } from "../src/collapse/stream.ts";
 import { repoPath } from "./helpers.ts";
 
 const FIXTURES = ["c-workload", "kernel-ustack", "cpp", "rust", "java", "truncated", "no-header"];
@@ -88,8 +88,7 @@ Deno.test("dtrace: invalid UTF-8 is replaced, not fatal", async () => {
       ctl.close();
     },
   });
-  for await (const chunk of decodeChunks(readable)) c.push(chunk);
-  const r = c.finish();
+  const r = await collapseInput({ name: "split.txt", readable }, () => c);
   assert.deepEqual([...r.stacks], [["app`main;app`fo\uFFFD\uFFFDo", 3]]);
 });
 

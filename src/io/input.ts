@@ -30,24 +30,6 @@ export async function openInput(path: string | undefined): Promise<Input> {
 }
 
 /**
- * Decodes a byte stream to text chunks: invalid UTF-8 becomes U+FFFD (never fatal), and a
- * multi-byte character split across chunks is kept whole.
- */
-export async function* decodeChunks(
-  readable: ReadableStream<Uint8Array>,
-  onBytes?: (n: number) => void,
-): AsyncGenerator<string> {
-  const decoder = new TextDecoder("utf-8", { fatal: false, ignoreBOM: false });
-  for await (const bytes of readable) {
-    onBytes?.(bytes.byteLength);
-    const text = decoder.decode(bytes, { stream: true });
-    if (text) yield text;
-  }
-  const tail = decoder.decode();
-  if (tail) yield tail;
-}
-
-/**
  * Splits streamed text into lines (without the `\n`, and without a `\r` before it), calling
  * `onLine` with each line and its 1-based number. A last line without a newline is passed too.
  */
