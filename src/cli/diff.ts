@@ -87,7 +87,7 @@ async function run(argv: string[]): Promise<number> {
     (render.negate ? "blue grew, red shrank" : "red grew, blue shrank");
   const result = renderSvg(diffToFolded(lines), render);
   for (const w of result.warnings) warn(w);
-  await writeTextOutput(output, result.svg);
+  writeTextOutput(output, result.svg);
   return 0;
 }
 

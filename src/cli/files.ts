@@ -100,7 +100,7 @@ async function run(argv: string[]): Promise<number> {
     if (flagValue(values, "folded")) {
       stats = writeFolded(dirs, options, output);
     } else {
-      stats = await writeSvg(dirs, options, values, output ?? "files.svg");
+      stats = writeSvg(dirs, options, values, output ?? "files.svg");
     }
   } finally {
     progress.done();
@@ -149,12 +149,12 @@ function writeFolded(
   });
 }
 
-async function writeSvg(
+function writeSvg(
   dirs: string[],
   options: WalkOptions,
   values: Record<string, unknown>,
   output: string,
-): Promise<WalkStats> {
+): WalkStats {
   const user = renderOptionsFrom("files", values);
   const sink = new TreeSink(minFraction(user) / FOLD_MARGIN);
   const stats = walk(dirs, sink, options);
@@ -176,7 +176,7 @@ async function writeSvg(
   };
   const result = renderFoldedStacks(sink.stacks(), render);
   for (const w of result.warnings) warn(w);
-  await writeTextOutput(output, result.svg);
+  writeTextOutput(output, result.svg);
   if (output !== "-") info(`wrote ${output}: ${progressText(measure, stats.entries, stats.total)}`);
   return stats;
 }

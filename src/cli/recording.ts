@@ -331,7 +331,7 @@ export async function drawAndWrite(
 ): Promise<void> {
   const result = renderFoldedStacks(stacks, render);
   for (const w of result.warnings) warn(w);
-  await writeTextOutput(settings.output, result.svg);
+  writeTextOutput(settings.output, result.svg);
   if (settings.folded) {
     await writeOutput(settings.folded, (out) => writeFolded(stacks, out));
   }

@@ -1,7 +1,7 @@
 /** `flame svg`: folded stacks in (files or stdin), an interactive SVG flame graph out. */
 import { type FoldedReadStats, readFoldedInto, readFoldedSync } from "../folded/parse.ts";
 import { openInput } from "../io/input.ts";
-import { withByteOutput } from "../io/output.ts";
+import { writeTextOutput } from "../io/output.ts";
 import { plural } from "../format.ts";
 import { renderSvg } from "../render/mod.ts";
 import { StackColumns } from "../render/tree.ts";
@@ -66,11 +66,6 @@ function readFile(path: string, lines: StackColumns): FoldedReadStats {
   }
 }
 
-/** Writes the document, encoded once, to `path` atomically or to stdout (`-` or none). */
-function writeSvg(path: string | undefined, svg: string): void {
-  withByteOutput(path, (out) => out.write(new TextEncoder().encode(svg)));
-}
-
 /** The `flame svg` subcommand. */
 export const svgCommand: Command = {
   name: "svg",
@@ -119,7 +114,7 @@ export const svgCommand: Command = {
     }
     const result = renderSvg(lines, options);
     for (const w of result.warnings) warn(w);
-    writeSvg(output, result.svg);
+    writeTextOutput(output, result.svg);
     return 0;
   },
 };

@@ -80,8 +80,8 @@ export async function writeOutput(
 }
 
 /** Writes a whole string to `path` atomically (or to stdout). */
-export function writeTextOutput(path: string | undefined, text: string): Promise<void> {
-  return writeOutput(path, (sink) => sink.write(text));
+export function writeTextOutput(path: string | undefined, text: string): void {
+  withByteOutput(path, (out) => out.write(new TextEncoder().encode(text)));
 }
 
 /*
