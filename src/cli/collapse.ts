@@ -5,7 +5,7 @@
 import type { Command } from "./command.ts";
 import { flagValue, parseCommandArgs, stringValue } from "./args.ts";
 import { FlameError, UsageError } from "./errors.ts";
-import { sink, warn } from "./log.ts";
+import { sink, stdinIsTerminal, warn } from "./log.ts";
 import {
   hasPerfOptions,
   PERF_COLLAPSE_OPTIONS,
@@ -148,13 +148,5 @@ function makeCollapser(
       return new DtraceCollapser({ includeOffset });
     case "folded":
       return new FoldedCollapser();
-  }
-}
-
-function stdinIsTerminal(): boolean {
-  try {
-    return Deno.stdin.isTerminal();
-  } catch {
-    return false;
   }
 }

@@ -8,6 +8,7 @@ import { flagValue, parseCommandArgs, stringValue } from "./args.ts";
 import { RENDER_OPTIONS, RENDER_OPTIONS_HELP, renderOptionsFrom } from "./render_options.ts";
 import { FlameError, UsageError } from "./errors.ts";
 import { warn } from "./log.ts";
+import { plural } from "../format.ts";
 import { type Input, openInput } from "../io/input.ts";
 import { writeOutput, writeTextOutput } from "../io/output.ts";
 import { renderSvg } from "../render/mod.ts";
@@ -117,7 +118,7 @@ async function readProfile(input: Input, options: DiffOptions): Promise<FoldedSt
   });
   if (valid === 0) {
     const what = stats.invalid > 0
-      ? `only ${stats.invalid} line${plural(stats.invalid)} of other text`
+      ? `only ${plural(stats.invalid, "line")} of other text`
       : "it is empty";
     throw new FlameError(
       `${input.name}: no folded stacks (lines like 'main;parse;lex 42'): ${what}`,
@@ -125,7 +126,7 @@ async function readProfile(input: Input, options: DiffOptions): Promise<FoldedSt
   }
   if (stats.invalid > 0) {
     warn(
-      `${input.name}: ignored ${stats.invalid} line${plural(stats.invalid)} that ` +
+      `${input.name}: ignored ${plural(stats.invalid, "line")} that ` +
         `${
           stats.invalid === 1 ? "is" : "are"
         } not folded stacks (first: line ${stats.firstInvalidLine})`,
@@ -150,8 +151,4 @@ async function writeDiffLines(
     }
   }
   if (block) await sink.write(block);
-}
-
-function plural(n: number): string {
-  return n === 1 ? "" : "s";
 }

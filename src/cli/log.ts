@@ -29,6 +29,15 @@ export function error(message: string, hint?: string): void {
   if (hint) sink.write(`  hint: ${hint}\n`);
 }
 
+/** True when stdin is a terminal: a command reading it would wait for typed input. */
+export function stdinIsTerminal(): boolean {
+  try {
+    return Deno.stdin.isTerminal();
+  } catch {
+    return false;
+  }
+}
+
 /** True when stderr is a terminal, i.e. progress lines will be seen and then overwritten. */
 export function stderrIsTerminal(): boolean {
   try {

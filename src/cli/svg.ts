@@ -8,7 +8,7 @@ import { StackColumns } from "../render/tree.ts";
 import { parseCommandArgs, stringValue } from "./args.ts";
 import type { Command } from "./command.ts";
 import { describeFileError, FlameError } from "./errors.ts";
-import { info, warn } from "./log.ts";
+import { info, stdinIsTerminal, warn } from "./log.ts";
 import { RENDER_OPTIONS, RENDER_OPTIONS_HELP, renderOptionsFrom } from "./render_options.ts";
 
 const OPTIONS = {
@@ -38,14 +38,6 @@ Examples:
   flame svg --colors java --minwidth 0.5% app.folded -o app.svg
   flame svg --inverted --countname bytes allocations.folded -o allocs.svg
   flame svg diff.folded --negate -o diff.svg    (lines "stack BEFORE AFTER")`;
-
-function stdinIsTerminal(): boolean {
-  try {
-    return Deno.stdin.isTerminal();
-  } catch {
-    return false;
-  }
-}
 
 /** Reads the folded file at `path` into `lines`; failing to open it is one line naming it. */
 function readFile(path: string, lines: StackColumns): FoldedReadStats {
