@@ -64,10 +64,6 @@ export const isInterpreterModule: (module: string) => boolean = memo((m) => INTE
 /** True for an interpreter function that only passes control between Python frames. */
 export const isGlueSymbol: (sym: string) => boolean = memo((s) => GLUE.test(s));
 
-function isKernelModule(module: string): boolean {
-  return module.startsWith("[kernel") || module.endsWith(".ko");
-}
-
 /**
  * `py::QUALNAME:FILE` → `QUALNAME (file.py)`: the file's base name, or the whole pseudo-file
  * (`<frozen importlib._bootstrap>`, `<string>`) when it has no path.
@@ -112,7 +108,8 @@ export function collapsePythonFrames<F extends FrameLike>(frames: F[]): F[] {
   let j = inner;
   while (j > 0) {
     const f = frames[j - 1];
-    if (isKernelModule(f.module) || !isInterpreterModule(f.module) || !isGlueSymbol(f.sym)) break;
+    // Kernel frames end the run too: no kernel module is an interpreter module.
+    if (!isInterpreterModule(f.module) || !isGlueSymbol(f.sym)) break;
     j--;
   }
   for (let i = 0; i < j; i++) out.push(frames[i]);
