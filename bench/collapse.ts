@@ -16,7 +16,7 @@ import { PerfCollapser } from "../src/collapse/perf.ts";
 import { collapseInput } from "../src/collapse/stream.ts";
 import { writeFolded } from "../src/folded/stacks.ts";
 import { openInput } from "../src/io/input.ts";
-import { Progress } from "../src/cli/log.ts";
+import { Progress } from "../src/log.ts";
 import { ensureData } from "./make-data.ts";
 
 /** The largest peak RSS on 500 MB, as a multiple of the peak on 50 MB. */

@@ -19,7 +19,7 @@ import { headerPid, parseHeaderLine } from "../src/capture/pids.ts";
 import { DtraceCollapser } from "../src/collapse/dtrace.ts";
 import { collapseInput } from "../src/collapse/stream.ts";
 import { openInput } from "../src/io/input.ts";
-import { Progress } from "../src/cli/log.ts";
+import { Progress } from "../src/log.ts";
 import { repoPath } from "./helpers.ts";
 
 const PARANOID = `Error:

@@ -18,7 +18,7 @@ import {
   sliceCount,
   timeSlices,
 } from "../src/capture/perf.ts";
-import { UsageError } from "../src/cli/errors.ts";
+import { UsageError } from "../src/errors.ts";
 
 const base: RecordSpec = {
   perf: "perf",

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { FlameError } from "../src/cli/errors.ts";
+import { FlameError } from "../src/errors.ts";
 import type { FoldedLine } from "../src/folded/parse.ts";
 import { commentSafe, cssSafe, escapeXml, xmlSafe } from "../src/render/escape.ts";
 import { renderFoldedStacks, renderSvg, resolveOptions } from "../src/render/mod.ts";

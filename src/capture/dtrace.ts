@@ -7,7 +7,7 @@
  *   dtrace -x ustackframes=100 -n 'profile-997 /pid == $target/ { @[ustack(100)] = count(); }'
  *     -o OUT -c 'CMD ARGS'
  */
-import { FlameError } from "../cli/errors.ts";
+import { FlameError } from "../errors.ts";
 
 /** What dtrace samples. */
 export type DtraceTarget = { command: string[] } | { pids: number[] };

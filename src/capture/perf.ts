@@ -7,7 +7,7 @@
  *   perf script -i DATA --no-inline --max-stack 1024 -F comm,pid,tid,time,period,event,ip,sym,dso
  *     [--time START,END]   (one per time slice, run in parallel on big recordings)
  */
-import { UsageError } from "../cli/errors.ts";
+import { UsageError } from "../errors.ts";
 
 /** How perf walks the stack at each sample. */
 export type CallGraph =

@@ -2,7 +2,7 @@
  * When perf is missing or not allowed to record: one-line errors that say what to install or
  * which setting to change (capture.md §9), and notes about what a non-root recording lacks.
  */
-import { FlameError } from "../cli/errors.ts";
+import { FlameError } from "../errors.ts";
 
 /** Exit status for "perf is not installed" (as a shell reports a missing command). */
 export const EXIT_NOT_FOUND = 127;

@@ -3,7 +3,7 @@
  * usage errors (exit 2) that point at `--help`.
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { UsageError } from "./errors.ts";
+import { UsageError } from "../errors.ts";
 
 /** The option table of a subcommand, in node:util's format. */
 export type OptionSpec = NonNullable<ParseArgsConfig["options"]>;

@@ -4,8 +4,8 @@
  */
 import type { Command } from "./command.ts";
 import { flagValue, parseCommandArgs, stringValue } from "./args.ts";
-import { FlameError, UsageError } from "./errors.ts";
-import { sink, stdinIsTerminal, warn } from "./log.ts";
+import { FlameError, UsageError } from "../errors.ts";
+import { sink, stdinIsTerminal, warn } from "../log.ts";
 import {
   hasPerfOptions,
   PERF_COLLAPSE_OPTIONS,

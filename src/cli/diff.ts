@@ -6,8 +6,8 @@
 import type { Command } from "./command.ts";
 import { flagValue, parseCommandArgs, stringValue } from "./args.ts";
 import { RENDER_OPTIONS, RENDER_OPTIONS_HELP, renderOptionsFrom } from "./render_options.ts";
-import { FlameError, UsageError } from "./errors.ts";
-import { warn } from "./log.ts";
+import { FlameError, UsageError } from "../errors.ts";
+import { warn } from "../log.ts";
 import { plural } from "../format.ts";
 import { type Input, openInput } from "../io/input.ts";
 import { writeOutput, writeTextOutput } from "../io/output.ts";

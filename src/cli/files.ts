@@ -6,8 +6,8 @@
 import type { Command } from "./command.ts";
 import { flagValue, parseCommandArgs, stringValue } from "./args.ts";
 import { RENDER_OPTIONS, RENDER_OPTIONS_HELP, renderOptionsFrom } from "./render_options.ts";
-import { describeFileError, FlameError, UsageError } from "./errors.ts";
-import { info, Progress, warn } from "./log.ts";
+import { describeFileError, FlameError, UsageError } from "../errors.ts";
+import { info, Progress, warn } from "../log.ts";
 import { writeTextOutput } from "../io/output.ts";
 import { renderFoldedStacks, type RenderOptions } from "../render/mod.ts";
 import { minWidthUnits, NOMINAL_WIDTH, XPAD } from "../render/layout.ts";

@@ -4,8 +4,8 @@
  */
 import { VERSION } from "../version.ts";
 import { type CommandEntry, COMMANDS } from "./commands.ts";
-import { FlameError, UsageError } from "./errors.ts";
-import { error, sink } from "./log.ts";
+import { FlameError, UsageError } from "../errors.ts";
+import { error, sink } from "../log.ts";
 
 const encoder = new TextEncoder();
 

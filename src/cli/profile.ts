@@ -10,8 +10,8 @@ import {
 } from "./collapse_options.ts";
 import { RENDER_OPTIONS, RENDER_OPTIONS_HELP, renderOptionsFrom } from "./render_options.ts";
 import { flagValue, numberOption, type OptionSpec, type OptionValue, stringValue } from "./args.ts";
-import { FlameError, UsageError } from "./errors.ts";
-import { info, sink } from "./log.ts";
+import { FlameError, UsageError } from "../errors.ts";
+import { info, sink } from "../log.ts";
 import type { PerfOptions } from "../collapse/perf.ts";
 import type { RenderOptions } from "../render/mod.ts";
 import {

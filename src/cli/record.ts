@@ -5,8 +5,8 @@
  */
 import type { Command } from "./command.ts";
 import { flagValue, numberOption, parseCommandArgs, stringValue, stringValues } from "./args.ts";
-import { FlameError, UsageError } from "./errors.ts";
-import { info, warn } from "./log.ts";
+import { FlameError, UsageError } from "../errors.ts";
+import { info, warn } from "../log.ts";
 import {
   applyQuiet,
   commandEcho,

@@ -5,8 +5,8 @@
  * describes its recording (a `Recording`) and hands it to `finishRecording`.
  */
 import { formatBytes, groupDigits } from "../format.ts";
-import { FlameError } from "./errors.ts";
-import { info, Progress, warn } from "./log.ts";
+import { FlameError } from "../errors.ts";
+import { info, Progress, warn } from "../log.ts";
 import { commandEcho, type ProfileSettings, quote } from "./profile.ts";
 import { type Palette, renderFoldedStacks, type RenderOptions } from "../render/mod.ts";
 import { type FoldedStacks, writeFolded } from "../folded/stacks.ts";

@@ -4,7 +4,7 @@
  */
 import { type MinWidth, type Palette, PALETTES, type RenderOptions } from "../render/mod.ts";
 import { numberOption, type OptionSpec, type OptionValue } from "./args.ts";
-import { UsageError } from "./errors.ts";
+import { UsageError } from "../errors.ts";
 
 /** The node:util parseArgs table of the render options (long names only, so they never clash). */
 export const RENDER_OPTIONS: OptionSpec = {

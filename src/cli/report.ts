@@ -4,7 +4,7 @@
  */
 import type { Command } from "./command.ts";
 import { parseCommandArgs } from "./args.ts";
-import { FlameError, UsageError } from "./errors.ts";
+import { FlameError, UsageError } from "../errors.ts";
 import {
   applyQuiet,
   commandEcho,

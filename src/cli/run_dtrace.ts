@@ -3,8 +3,8 @@
  * is streamed into the DTrace collapser, and the graph is drawn as on Linux. (Not testable on
  * the Linux machines flame is built on; the command construction is unit-tested.)
  */
-import { FlameError } from "./errors.ts";
-import { warn } from "./log.ts";
+import { FlameError } from "../errors.ts";
+import { warn } from "../log.ts";
 import {
   commandEcho,
   commandLabel,

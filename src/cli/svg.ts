@@ -7,8 +7,8 @@ import { renderSvg } from "../render/mod.ts";
 import { StackColumns } from "../render/tree.ts";
 import { parseCommandArgs, stringValue } from "./args.ts";
 import type { Command } from "./command.ts";
-import { describeFileError, FlameError } from "./errors.ts";
-import { info, stdinIsTerminal, warn } from "./log.ts";
+import { describeFileError, FlameError } from "../errors.ts";
+import { info, stdinIsTerminal, warn } from "../log.ts";
 import { RENDER_OPTIONS, RENDER_OPTIONS_HELP, renderOptionsFrom } from "./render_options.ts";
 
 const OPTIONS = {

@@ -5,7 +5,7 @@
  */
 import { formatBytes } from "../format.ts";
 import type { Input } from "../io/input.ts";
-import { Progress } from "../cli/log.ts";
+import { Progress } from "../log.ts";
 import type { Collapser, CollapseResult } from "./types.ts";
 
 /** Characters of input first shown to `choose`; doubled each time it asks for more. */

@@ -1,7 +1,7 @@
 /**
  * Opening inputs: a file path or `-` for stdin, as a byte stream, with one-line errors.
  */
-import { describeFileError } from "../cli/errors.ts";
+import { describeFileError } from "../errors.ts";
 
 /** An opened input: its bytes, a name for messages, and its size when known. */
 export interface Input {

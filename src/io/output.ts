@@ -2,7 +2,7 @@
  * Writing results: to stdout, or to a file atomically (a temp file beside it, then rename), so a
  * failed or interrupted run never leaves a half-written graph behind.
  */
-import { describeFileError } from "../cli/errors.ts";
+import { describeFileError } from "../errors.ts";
 
 const encoder = new TextEncoder();
 

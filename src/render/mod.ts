@@ -3,7 +3,7 @@
  * that draws (svg, run, record, report, files, diff) goes through `renderSvg`.
  */
 import { groupDigits } from "../format.ts";
-import { FlameError } from "../cli/errors.ts";
+import { FlameError } from "../errors.ts";
 import type { FoldedLine } from "../folded/parse.ts";
 import type { FoldedStacks } from "../folded/stacks.ts";
 import {
