@@ -40,7 +40,7 @@ demo: $(DENO_STAMP)
 	fi
 
 ## test: format, lint and type checks, then every test; ends with "N passed, M failed".
-test: setup
+test: setup build
 	$(DENO) fmt --check
 	$(DENO) lint
 	$(DENO) check main.ts src test bench

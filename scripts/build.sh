@@ -5,8 +5,9 @@
 set -euo pipefail
 deno_bin=$1 version=$2
 deno() { RUST_BACKTRACE=0 DENO_NO_UPDATE_CHECK=1 "$deno_bin" "$@"; }
-# --allow-ffi: flame files reads directories through libc (src/files/libc.ts), at du's speed.
-perms=(--allow-run --allow-read --allow-write --allow-env --allow-sys --allow-ffi --no-prompt)
+# All permissions: attaching reads /proc/PID/mem and stats /proc/PID, which Deno allows only with
+# --allow-all ("Requires all access"), and so does writing -o to /dev/stdout or /proc paths.
+perms=(--allow-all --no-prompt)
 mkdir -p dist
 deno_dir=$(deno info --json 2>/dev/null | sed -n 's/.*"denoDir": "\(.*\)".*/\1/p')
 denort_zip="$deno_dir/dl/release/v$version/denort-x86_64-unknown-linux-gnu.zip"
@@ -28,19 +29,8 @@ cp "$deno_bin" "$work/deno"
 cp dist/flame.js "$work/main.js"
 tar -C "$work" -czf "$work/payload.tgz" deno main.js
 hash=$(sha256sum "$work/payload.tgz" | cut -c1-16)
-head=$(cat <<HEAD
-#!/bin/sh
-# flame: self-extracting launcher (Deno $version + the bundled program). Payload: tar.gz after SKIP bytes.
-SKIP=@@@@@@@@
-d="\${XDG_CACHE_HOME:-\$HOME/.cache}/flame/$hash"
-if [ ! -x "\$d/deno" ]; then
-  t="\$d.tmp.\$\$"; mkdir -p "\$t" || exit 70
-  tail -c +\$((SKIP + 1)) "\$0" | tar -xzf - -C "\$t" || { rm -rf "\$t"; echo "flame: cannot unpack into \$t" >&2; exit 70; }
-  mv "\$t" "\$d" 2>/dev/null || rm -rf "\$t"
-fi
-RUST_BACKTRACE=0 DENO_NO_UPDATE_CHECK=1 DENO_DIR="\$d/cache" exec "\$d/deno" run --quiet --no-config --no-lock ${perms[*]} "\$d/main.js" "\$@"
-HEAD
-)
+head=$(sed -e "s/@HASH@/$hash/" -e "s/@VERSION@/$version/" -e "s/@PERMS@/${perms[*]}/" \
+  scripts/launcher.sh)
 head="$head"$'\n'
 len=${#head}
 printf '%s' "${head/@@@@@@@@/$(printf '%-8d' "$len")}" > dist/flame.tmp

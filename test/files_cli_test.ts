@@ -1,6 +1,6 @@
 /** `flame files` as a user runs it: options, output files, messages, exit statuses. */
 import assert from "node:assert/strict";
-import { type FlameResult, repoPath, runFlame, withTempDir } from "./helpers.ts";
+import { flameArgv, flameBinary, type FlameResult, runFlame, withTempDir } from "./helpers.ts";
 
 async function du(args: string[], cwd: string): Promise<number> {
   const out = await new Deno.Command("du", { args, cwd, stdout: "piped", stderr: "null" })
@@ -141,18 +141,14 @@ async function runAsNobody(
 ): Promise<FlameResult | string> {
   if (Deno.uid() !== 0) return "not root, so the test can lock a directory for itself";
   const denoDir = await Deno.makeTempDir({ prefix: "flame-deno-dir-" });
-  await Deno.chmod(denoDir, 0o777);
+  await Deno.chown(denoDir, 65534, 65534); // its HOME: the launcher unpacks into ~/.cache
   try {
     const out = await new Deno.Command("setpriv", {
       args: [
         "--reuid=65534",
         "--regid=65534",
         "--clear-groups",
-        Deno.execPath(),
-        "run",
-        "-A",
-        "--quiet",
-        repoPath("main.ts"),
+        await flameBinary(),
         ...args,
       ],
       cwd,
@@ -226,8 +222,7 @@ Deno.test("files: progress on a terminal, cleared at the end", async () => {
   await withTempDir(async (dir) => {
     await smallTree(dir);
     // script(1) runs flame on a pseudo-terminal and copies what it shows to stdout.
-    const command = [Deno.execPath(), "run", "-A", "--quiet", repoPath("main.ts")]
-      .concat(["files", "--folded", "-o", "out.folded", "t"])
+    const command = (await flameArgv(["files", "--folded", "-o", "out.folded", "t"]))
       .map((a) => `'${a}'`).join(" ");
     let out: Deno.CommandOutput;
     try {

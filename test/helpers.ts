@@ -1,4 +1,7 @@
-/** Shared test helpers: run the CLI as a user would, make temp dirs. */
+/**
+ * Shared test helpers: run `dist/flame` as users get it (built here when the sources are newer),
+ * make temp dirs.
+ */
 
 const ROOT = new URL("../", import.meta.url);
 
@@ -14,14 +17,61 @@ export interface FlameResult {
   stderr: string;
 }
 
-/** Runs `deno run -A main.ts ARGS` with optional stdin, in `cwd`. */
+/** Files whose change makes dist/flame stale. */
+const BUILD_INPUTS = ["main.ts", "deno.json", "src", "scripts/build.sh", "scripts/launcher.sh"];
+
+function newestMtime(path: string): number {
+  const info = Deno.statSync(path);
+  if (!info.isDirectory) return info.mtime?.getTime() ?? 0;
+  let newest = 0;
+  for (const entry of Deno.readDirSync(path)) {
+    newest = Math.max(newest, newestMtime(`${path}/${entry.name}`));
+  }
+  return newest;
+}
+
+let built: Promise<string> | undefined;
+
+/**
+ * The path of `dist/flame`, the file users run. `make build` runs first when it is missing or
+ * older than its sources, so a test never runs a stale binary.
+ */
+export function flameBinary(): Promise<string> {
+  built ??= (async () => {
+    const bin = repoPath("dist/flame");
+    let binTime = -1;
+    try {
+      binTime = Deno.statSync(bin).mtime?.getTime() ?? -1;
+    } catch { /* not built yet */ }
+    const sources = Math.max(...BUILD_INPUTS.map((p) => newestMtime(repoPath(p))));
+    if (binTime >= sources) return bin;
+    const out = await new Deno.Command("make", {
+      args: ["-s", "build"],
+      cwd: repoPath("."),
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    if (!out.success) {
+      throw new Error(`make build failed: ${new TextDecoder().decode(out.stderr)}`);
+    }
+    return bin;
+  })();
+  return built;
+}
+
+/** `dist/flame ARGS` as an argv, for tests that start it their own way. */
+export async function flameArgv(args: string[]): Promise<string[]> {
+  return [await flameBinary(), ...args];
+}
+
+/** Runs `dist/flame ARGS` with optional stdin, in `cwd`. */
 export async function runFlame(
   args: string[],
   { stdin, cwd, env }: { stdin?: string | Uint8Array; cwd?: string; env?: Record<string, string> } =
     {},
 ): Promise<FlameResult> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", repoPath("main.ts"), ...args],
+  const child = new Deno.Command(await flameBinary(), {
+    args,
     stdin: stdin === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",

@@ -4,7 +4,7 @@
  * missing, or not root with kernel.perf_event_paranoid > 1. Runs are short (-F 499, < 1 s).
  */
 import assert from "node:assert/strict";
-import { repoPath, runFlame, withTempDir } from "./helpers.ts";
+import { flameBinary, repoPath, runFlame, withTempDir } from "./helpers.ts";
 import { exists } from "../src/capture/cleanup.ts";
 
 function which(name: string): string | undefined {
@@ -202,16 +202,12 @@ e2e("a program that exits 3, and one that crashes: graph written, its status ret
 });
 
 /** Starts `flame run -- busy 0` as the leader of a new process group, as a shell job. */
-function startInGroup(dir: string, busy: string, svg: string): Deno.ChildProcess {
+async function startInGroup(dir: string, busy: string, svg: string): Promise<Deno.ChildProcess> {
   return new Deno.Command("python3", {
     args: [
       "-c",
       "import os,sys; os.setpgid(0,0); os.execvp(sys.argv[1], sys.argv[1:])",
-      Deno.execPath(),
-      "run",
-      "-A",
-      "--quiet",
-      repoPath("main.ts"),
+      await flameBinary(),
       "run",
       "-F",
       "499",
@@ -245,7 +241,7 @@ e2e("Ctrl-C to the process group: the program stops, the graph is written, exit 
 ], async () => {
   await withTempDir(async (dir) => {
     const busy = await buildBusy(dir);
-    const child = startInGroup(dir, busy, `${dir}/int.svg`);
+    const child = await startInGroup(dir, busy, `${dir}/int.svg`);
     await waitFor(() => runningBusy(busy).length > 0);
     await new Promise((r) => setTimeout(r, 700));
     const sent = performance.now();
@@ -265,7 +261,7 @@ e2e("Ctrl-C to the process group: the program stops, the graph is written, exit 
     assert.deepEqual(runningBusy(busy), []);
 
     // A second Ctrl-C right after the first aborts at once: no graph, nothing left running.
-    const again = startInGroup(dir, busy, `${dir}/abort.svg`);
+    const again = await startInGroup(dir, busy, `${dir}/abort.svg`);
     await waitFor(() => runningBusy(busy).length > 0);
     await new Promise((r) => setTimeout(r, 300));
     Deno.kill(-again.pid, "SIGINT");
