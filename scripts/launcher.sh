@@ -36,13 +36,17 @@ if [ ! -x "$d/deno" ]; then
     [ -d "$d" ] && [ ! -x "$d/deno" ] && rm -rf "$d" # an unpack from before that was cut short
     if [ -e "$d" ] || ! mv "$t" "$d" 2>/dev/null; then rm -rf "$t"; fi
     if [ -n "$locked" ]; then
-      # Keep one copy: other builds' copies and unpacks that were cut short go.
-      for old in "$base"/* "$base"/.unpack.*; do
-        [ -e "$old" ] && [ "$old" != "$d" ] && rm -rf "$old"
+      # Keep one copy: unpacks cut short go, and so do other builds' copies unless one ran in
+      # the last 10 minutes (it may be running now).
+      for old in "$base"/.unpack.* "$base"/*; do
+        [ -e "$old" ] && [ "$old" != "$d" ] || continue
+        case $old in */.unpack.*) ;; *) [ -n "$(find "$old/.used" -mmin -10 2>/dev/null)" ] && continue ;; esac
+        rm -rf "$old"
       done
     fi
   fi
   exec 9>&-
   [ -x "$d/deno" ] || { echo "flame: cannot unpack into $d" >&2; exit 70; }
 fi
+: >"$d/.used" 2>/dev/null # when this copy last ran (see the clean-up above)
 RUST_BACKTRACE=0 DENO_NO_UPDATE_CHECK=1 DENO_DIR="$d/cache" exec "$d/deno" run --quiet --no-config --no-lock @PERMS@ "$d/main.js" "$@"
