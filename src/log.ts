@@ -13,20 +13,42 @@ export const sink = {
   quiet: false,
 };
 
+/**
+ * Characters a terminal acts on instead of showing: C0 and C1 controls (escape sequences can
+ * recolour, retitle or clear the terminal; a newline could forge a line of flame's own) and the
+ * bidirectional controls that reorder the text around them.
+ */
+const UNSHOWABLE = /[\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * A message as the terminal should show it: every control character written as an escape
+ * (`\x1b`, `\n`, `\u202e`). Messages quote names from profiles, files and other programs,
+ * which are untrusted.
+ */
+export function showable(text: string): string {
+  return text.replace(UNSHOWABLE, (c) => {
+    if (c === "\n") return "\\n";
+    const code = c.charCodeAt(0);
+    return code < 0x100
+      ? `\\x${code.toString(16).padStart(2, "0")}`
+      : `\\u${code.toString(16).padStart(4, "0")}`;
+  });
+}
+
 /** Prints `flame: warning: MESSAGE`. */
 export function warn(message: string): void {
-  if (!sink.quiet) sink.write(`flame: warning: ${message}\n`);
+  if (!sink.quiet) sink.write(`flame: warning: ${showable(message)}\n`);
 }
 
 /** Prints `flame: MESSAGE` (progress notes and summaries). */
 export function info(message: string): void {
-  if (!sink.quiet) sink.write(`flame: ${message}\n`);
+  if (!sink.quiet) sink.write(`flame: ${showable(message)}\n`);
 }
 
 /** Prints an error line and, when given, a hint line. */
 export function error(message: string, hint?: string): void {
-  sink.write(`flame: error: ${message}\n`);
-  if (hint) sink.write(`  hint: ${hint}\n`);
+  sink.write(`flame: error: ${showable(message)}\n`);
+  if (hint) sink.write(`  hint: ${showable(hint)}\n`);
 }
 
 /** True when stdin is a terminal: a command reading it would wait for typed input. */
@@ -67,7 +89,7 @@ export class Progress {
     if (now - this.#last < 200) return;
     this.#last = now;
     this.#shown = true;
-    sink.write(`\r\x1b[2Kflame: ${typeof text === "function" ? text() : text}`);
+    sink.write(`\r\x1b[2Kflame: ${showable(typeof text === "function" ? text() : text)}`);
   }
 
   /** Clears the progress line. */
