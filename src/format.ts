@@ -27,3 +27,25 @@ export function formatBytes(n: number): string {
 export function plural(n: number, one: string, many = one + "s"): string {
   return `${groupDigits(n)} ${n === 1 ? one : many}`;
 }
+
+/** Quotes a word for a shell, where it needs it. */
+export function quote(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
+/** Characters of a command shown in titles and messages. */
+const LABEL_CHARS = 60;
+
+/** Text on one line: whitespace runs become one space, and past `max` characters an ellipsis. */
+export function oneLine(text: string, max = LABEL_CHARS): string {
+  const flat = text.replace(/\s+/g, " ").trim();
+  return flat.length <= max ? flat : `${flat.slice(0, max - 1).trimEnd()}…`;
+}
+
+/**
+ * A command line for a title or a message: quoted as for a shell, on one line (a `python3 -c`
+ * program's newlines would break both), and shortened.
+ */
+export function commandLabel(argv: string[]): string {
+  return oneLine(argv.map((arg) => quote(arg.replace(/\s+/g, " ").trim())).join(" "));
+}

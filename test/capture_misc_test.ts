@@ -5,8 +5,8 @@ import {
   privilegeNotes,
   recordFailure,
 } from "../src/capture/permissions.ts";
-import { commandLabel, oneLine } from "../src/cli/profile.ts";
-import { processesPhrase, processLabel } from "../src/cli/record.ts";
+import { commandLabel, oneLine } from "../src/format.ts";
+import { processesPhrase, processLabel } from "../src/capture/record.ts";
 import {
   dtraceArgv,
   dtraceCommandString,

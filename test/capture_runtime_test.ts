@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
+import { paletteFor } from "../src/cli/capture_output.ts";
 import {
   attachCallGraph,
   attachSetup,
   classifyName,
   detectTarget,
-  paletteFor,
   parsePyvenvVersion,
   parseShebang,
   pythonVersionNote,
@@ -166,7 +166,7 @@ Deno.test("setup: Python gets both perf variables, DWARF 32 KB and -k 1", () => 
   assert.equal(s.env.PYTHON_PERF_JIT_SUPPORT, "1");
   assert.deepEqual(s.callGraph, { mode: "dwarf", size: 32768 });
   assert.equal(s.monotonicClock, true);
-  assert.equal(s.palette, "python");
+  assert.equal(paletteFor(["python"]), "python");
   assert.deepEqual(s.notes, []);
   const old = setupRuntime(
     target("python", ["python3.11"], { python: { version: { major: 3, minor: 11 } } }),
@@ -188,7 +188,7 @@ Deno.test("setup: Node gets NODE_OPTIONS and frame pointers; the user's options 
     "--max-old-space-size=99 --perf-basic-prof --interpreted-frames-native-stack",
   );
   assert.deepEqual(s.callGraph, { mode: "fp" });
-  assert.equal(s.palette, "js");
+  assert.equal(paletteFor(["node"]), "js");
   assert.deepEqual(s.argv, ["node", "app.js"]);
 });
 
@@ -215,13 +215,13 @@ Deno.test("setup: Java gets frame pointers and a perf map at exit, before its ar
     "app.jar",
   ]);
   assert.deepEqual(s.callGraph, { mode: "fp" });
-  assert.equal(s.palette, "java");
+  assert.equal(paletteFor(["java"]), "java");
 });
 
 Deno.test("setup: native code is unwound with DWARF; a shim's PATH is kept", () => {
   const s = setupRuntime(target("native", ["./prog"]), {});
   assert.deepEqual(s.callGraph, { mode: "dwarf", size: 16384 });
-  assert.equal(s.palette, "hot");
+  assert.equal(paletteFor(["native"]), "hot");
   const py = setupRuntime(target("python", ["/v/bin/python3.13"], { pathPrepend: "/v/bin" }), {
     PATH: "/usr/bin",
   });

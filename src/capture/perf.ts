@@ -235,6 +235,36 @@ export function perfDataState(head: Uint8Array): PerfDataState {
   return view.getBigUint64(48, little) === 0n ? "unfinished" : "ok";
 }
 
+/**
+ * Makes readable a recording whose perf was killed before it finished the file: perf writes
+ * the header and the event attributes first and the data section's size last, so a file with
+ * attributes, data and a size of 0 holds every sample written so far. Sets that size to what
+ * is there (perf script stops at a record cut short at the end). Returns true when repaired.
+ */
+export function repairUnfinished(path: string): boolean {
+  let file: Deno.FsFile | undefined;
+  try {
+    file = Deno.openSync(path, { read: true, write: true });
+    const head = new Uint8Array(64);
+    if ((file.readSync(head) ?? 0) < 56 || perfDataState(head) !== "unfinished") return false;
+    const little = head[0] === 0x50; // "PERFILE2"
+    const view = new DataView(head.buffer);
+    const attrsSize = view.getBigUint64(32, little);
+    const dataOffset = view.getBigUint64(40, little);
+    const fileSize = BigInt(file.statSync().size);
+    if (attrsSize === 0n || dataOffset === 0n || fileSize <= dataOffset) return false;
+    const size = new Uint8Array(8);
+    new DataView(size.buffer).setBigUint64(0, fileSize - dataOffset, little);
+    file.seekSync(48, Deno.SeekMode.Start);
+    file.writeSync(size);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    file?.close();
+  }
+}
+
 /** The call-graph mode a header shows (for the diagnosis), if any. */
 export function headerCallGraph(header: PerfHeader | undefined): CallGraph | undefined {
   if (!header) return undefined;

@@ -45,6 +45,17 @@ export function noSuchProcess(pids: number[]): FlameError {
   );
 }
 
+/** The error for a process this user may not look into (another user's, or ptrace refused). */
+export function notPermitted(pid: number): FlameError {
+  const yama = readSysctl("kernel.yama.ptrace_scope");
+  return new FlameError(
+    `not permitted to profile process ${pid}: it belongs to another user` +
+      (yama !== undefined && yama > 0 ? ` (or kernel.yama.ptrace_scope=${yama} forbids it)` : ""),
+    1,
+    "run flame as that user or as root (sudo flame record -p ...)",
+  );
+}
+
 /** What was being attempted, for wording permission errors. */
 export interface RecordAttempt {
   mode: "run" | "pids" | "all-cpus";

@@ -211,10 +211,6 @@ export interface RuntimeSetup {
   callGraph: CallGraph;
   /** `perf record -k 1`: jitdump timestamps need CLOCK_MONOTONIC. */
   monotonicClock: boolean;
-  /** The render palette for this runtime's frames. */
-  palette: string;
-  /** The frame transform that makes the runtime's frames readable. */
-  frames: "python" | "v8" | "none";
   /** Notes to print once, before the run (e.g. what an old Python cannot show). */
   notes: string[];
 }
@@ -264,8 +260,6 @@ export function setupRuntime(
     env: { PYTHONPERFSUPPORT: "1", PYTHON_PERF_JIT_SUPPORT: "1" },
     callGraph: { mode: "dwarf", size: NATIVE_DWARF_SIZE },
     monotonicClock: true,
-    palette: "hot",
-    frames: "none",
     notes: [],
   };
   if (target.pathPrepend) {
@@ -274,8 +268,6 @@ export function setupRuntime(
   switch (target.kind) {
     case "python": {
       setup.callGraph = { mode: "dwarf", size: PYTHON_DWARF_SIZE };
-      setup.palette = "python";
-      setup.frames = "python";
       const note = pythonVersionNote(target.python?.version);
       if (note) setup.notes.push(note);
       break;
@@ -285,21 +277,16 @@ export function setupRuntime(
       const prev = env.NODE_OPTIONS?.trim();
       setup.env.NODE_OPTIONS = [prev, ...V8_PERF_FLAGS].filter(Boolean).join(" ");
       setup.callGraph = { mode: "fp" }; // V8 keeps frame pointers; DWARF cannot unwind JIT code
-      setup.palette = "js";
-      setup.frames = "v8";
       break;
     }
     case "deno": {
       setup.argv = denoArgv(setup.argv, env, setup.env);
       setup.callGraph = { mode: "fp" };
-      setup.palette = "js";
-      setup.frames = "v8";
       break;
     }
     case "java": {
       setup.argv = [setup.argv[0], ...JAVA_PERF_FLAGS, ...setup.argv.slice(1)];
       setup.callGraph = { mode: "fp" }; // with PreserveFramePointer, JIT code keeps the chain
-      setup.palette = "java";
       break;
     }
     case "native":
@@ -425,20 +412,6 @@ export function attachCallGraph(kinds: RuntimeKind[]): CallGraph {
   }
   const size = kinds.includes("python") ? PYTHON_DWARF_SIZE : NATIVE_DWARF_SIZE;
   return { mode: "dwarf", size };
-}
-
-/** The palette for a set of runtimes: the runtime's own when there is one, else `hot`. */
-export function paletteFor(kinds: RuntimeKind[]): string {
-  const distinct = [...new Set(kinds.filter((k) => k !== "native"))];
-  if (distinct.length !== 1) return "hot";
-  return { python: "python", node: "js", deno: "js", java: "java", native: "hot" }[distinct[0]];
-}
-
-/** The frame transform for a set of runtimes. */
-export function framesFor(kinds: RuntimeKind[]): "python" | "v8" | "none" {
-  if (kinds.includes("python")) return "python";
-  if (kinds.includes("node") || kinds.includes("deno")) return "v8";
-  return "none";
 }
 
 /** The real file system and processes. */

@@ -33,6 +33,8 @@ export interface RecordOutcome {
   seconds: number;
   /** perf's own messages, when they were captured (`captureStderr`). */
   stderr?: string;
+  /** The process perf started (the program of `flame run`), when it was seen. */
+  childPid?: number;
 }
 
 /**
@@ -59,6 +61,15 @@ export async function runRecord(
     stderr: captureStderr ? "piped" : "inherit",
   }).spawn();
   const stderr = captureStderr ? new Response(child.stderr).text() : undefined;
+  // perf forks the program at once; its PID lets flame stop it should perf itself be killed.
+  let childPid: number | undefined;
+  let exited = false;
+  const watch = (async () => {
+    for (let i = 0; i < 200 && childPid === undefined && !exited; i++) {
+      childPid = childPids(child.pid)[0];
+      if (childPid === undefined) await new Promise((r) => setTimeout(r, 5));
+    }
+  })();
   interrupts.target = {
     stop: (sig) => signalPid(child.pid, sig === "SIGTERM" ? "SIGTERM" : "SIGINT"),
     kill: () => {
@@ -71,11 +82,14 @@ export async function runRecord(
   };
   try {
     const status = await child.status;
+    exited = true;
+    await watch;
     return {
       code: status.code,
       signal: status.signal,
       seconds: (performance.now() - started) / 1000,
       stderr: await stderr,
+      childPid,
     };
   } finally {
     interrupts.target = undefined;

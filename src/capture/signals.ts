@@ -55,8 +55,13 @@ export function programEnding(
   code: number,
   signal: Deno.Signal | null,
   interrupted: boolean,
+  interruptedBy?: Deno.Signal,
 ): ProgramEnding {
-  if (interrupted) return { code: 130, reason: "stopped by Ctrl-C" };
+  if (interrupted) {
+    return interruptedBy === "SIGTERM"
+      ? { code: signalExitCode("SIGTERM"), reason: "stopped by SIGTERM" }
+      : { code: signalExitCode("SIGINT"), reason: "stopped by Ctrl-C" };
+  }
   const reason = signal
     ? `the program was killed by ${signal}`
     : code !== 0
@@ -115,9 +120,16 @@ export class Interrupts {
   readonly killedPids: number[] = [];
   #listeners: [Deno.Signal, () => void][] = [];
 
+  #firstAt = 0;
+
+  /**
+   * `onFirst` runs on the first signal, `onAbort` on a later one. A signal within
+   * `sameWithinMs` of the first counts as the same one (one stop reaches flame more than once).
+   */
   constructor(
     private readonly onFirst: (signal: Deno.Signal) => void,
     private readonly onAbort: (signal: Deno.Signal) => void,
+    private readonly sameWithinMs = 0,
   ) {}
 
   /** Installs the listeners (Deno then no longer dies of these signals). */
@@ -138,6 +150,8 @@ export class Interrupts {
   }
 
   #received(sig: Deno.Signal): void {
+    if (this.count > 0 && performance.now() - this.#firstAt < this.sameWithinMs) return;
+    if (this.count === 0) this.#firstAt = performance.now();
     this.count++;
     if (interruptAction(this.count) === "abort") {
       this.target?.kill();

@@ -1,7 +1,6 @@
 /**
- * What `flame run`, `flame record` and `flame report` share before the recording is read: their
- * options, the perf binary and event, command echo and display, and Ctrl-C handling. The way
- * from a recording to the SVG is in recording.ts.
+ * What `flame run`, `flame record` and `flame report` share: their options and help, read into
+ * the capture library's options and the output settings.
  */
 import {
   perfCollapseHelp,
@@ -10,42 +9,11 @@ import {
 } from "./collapse_options.ts";
 import { RENDER_OPTIONS, RENDER_OPTIONS_HELP, renderOptionsFrom } from "./render_options.ts";
 import { flagValue, numberOption, type OptionSpec, type OptionValue, stringValue } from "./args.ts";
-import { FlameError, UsageError } from "../errors.ts";
-import { info, sink } from "../log.ts";
-import type { PerfOptions } from "../collapse/perf.ts";
+import { UsageError } from "../errors.ts";
+import { sink } from "../log.ts";
 import type { RenderOptions } from "../render/mod.ts";
-import {
-  type CallGraph,
-  chooseEvent,
-  hasHardwarePmu,
-  parseCallGraph,
-  type PerfDataState,
-  perfDataState,
-  recordArgv,
-  type RecordSpec,
-} from "../capture/perf.ts";
-import { type CommandEcho, runCaptured } from "../capture/session.ts";
-import type { CaptureCommand } from "../capture/diagnose.ts";
-import { ALL_ARTIFACTS, removeArtifacts, removeTree, runtimeFileDirs } from "../capture/cleanup.ts";
-import { Interrupts } from "../capture/signals.ts";
-import { realProbe } from "../capture/runtime.ts";
-import {
-  kernelRelease,
-  osRelease,
-  perfMissingError,
-  readSysctl,
-  type RecordAttempt,
-  recordFailure,
-} from "../capture/permissions.ts";
-
-/**
- * The sampling rate unless -F is given. perf's DWARF stacks copy 16-32 KB of stack per sample:
- * at 99 Hz that is 1.6-3.2 MB/s per busy thread, at 999 Hz 16-32 MB/s (a minute of four busy
- * Python threads would be almost 8 GB, and perf script's time grows with it). No rate suits
- * both a 0.2 s script and a 10-minute service, and the length is not known in advance: so the
- * rate stays safe for long runs, and short ones end with a warning that says to raise it.
- */
-export const DEFAULT_FREQ = 99;
+import { type CaptureCommand, type CaptureOptions, DEFAULT_FREQ } from "../capture/mod.ts";
+import { parseCallGraph } from "../capture/perf.ts";
 
 /** The root-frame options' names here: `--pid` is the process to record. */
 export const ROOT_FRAME_NAMES = { pid: "by-pid", tid: "by-tid" };
@@ -127,19 +95,12 @@ export interface ProfileSettings {
   output: string;
   folded?: string;
   open: boolean;
-  rawFrames: boolean;
-  inline: boolean;
-  jobs?: number;
-  verbose: boolean;
   quiet: boolean;
-  collapse: Partial<PerfOptions>;
   render: Partial<RenderOptions>;
   /** The user's --colors, if any (else the runtime's palette is used). */
   paletteGiven: boolean;
-  freq: number;
-  callGraph?: CallGraph;
-  event?: string;
-  keepData?: string;
+  /** What the capture library is to do. */
+  capture: CaptureOptions;
 }
 
 /** Reads the shared options. */
@@ -165,154 +126,21 @@ export function profileSettings(
     output: stringValue(values, "output") ?? "flame.svg",
     folded: stringValue(values, "folded"),
     open: flagValue(values, "open"),
-    rawFrames: flagValue(values, "raw-frames"),
-    inline,
-    jobs,
-    verbose: flagValue(values, "verbose"),
     quiet: flagValue(values, "quiet"),
-    collapse,
     render,
     paletteGiven: render.colors !== undefined,
-    freq: freq ?? DEFAULT_FREQ,
-    callGraph: parseCallGraph(stringValue(values, "call-graph"), command),
-    event: stringValue(values, "event"),
-    keepData: stringValue(values, "keep-data"),
-  };
-}
-
-/** The perf binary ($PERF or `perf`); throws with the install hint when it is missing. */
-export function requirePerf(): string {
-  const perf = Deno.env.get("PERF") || "perf";
-  if (!realProbe.which(perf)) throw perfMissingError(perf, osRelease(), kernelRelease());
-  return perf;
-}
-
-/** The sampling event for this machine (the user's, or cycles/cpu-clock by PMU). */
-function samplingEvent(userEvent: string | undefined): string {
-  let devices: string[] = [];
-  try {
-    devices = [...Deno.readDirSync("/sys/bus/event_source/devices")].map((e) => e.name);
-  } catch { /* not Linux, or no sysfs */ }
-  return chooseEvent(userEvent, hasHardwarePmu(devices));
-}
-
-/** Prints commands before they run when --verbose is on. */
-export function commandEcho(verbose: boolean): CommandEcho | undefined {
-  if (!verbose) return undefined;
-  return (argv, env) => {
-    const vars = env
-      ? Object.entries(env).filter(([k]) => k !== "PATH").map(([k, v]) => `${k}=${quote(v)} `)
-        .join("")
-      : "";
-    info(`$ ${vars}${argv.map(quote).join(" ")}`);
-  };
-}
-
-/** Quotes a word for a shell, where it needs it. */
-export function quote(word: string): string {
-  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
-}
-
-/** Characters of a command shown in titles and messages. */
-const LABEL_CHARS = 60;
-
-/** Text on one line: whitespace runs become one space, and past `max` characters an ellipsis. */
-export function oneLine(text: string, max = LABEL_CHARS): string {
-  const flat = text.replace(/\s+/g, " ").trim();
-  return flat.length <= max ? flat : `${flat.slice(0, max - 1).trimEnd()}…`;
-}
-
-/**
- * A command line for a title or a message: quoted as for a shell, on one line (a `python3 -c`
- * program's newlines would break both), and shortened.
- */
-export function commandLabel(argv: string[]): string {
-  return oneLine(argv.map((arg) => quote(arg.replace(/\s+/g, " ").trim())).join(" "));
-}
-
-/**
- * The `perf record` a capture runs: the settings' event and rate, the call-graph mode given or
- * else `defaults.callGraph`, into `tempDir/perf.data`, perf's own chatter off.
- */
-export function recordSpec(
-  perf: string,
-  settings: ProfileSettings,
-  tempDir: string,
-  defaults: Pick<RecordSpec, "callGraph" | "monotonicClock" | "target">,
-): RecordSpec {
-  return {
-    perf,
-    event: samplingEvent(settings.event),
-    freq: settings.freq,
-    callGraph: settings.callGraph ?? defaults.callGraph,
-    monotonicClock: defaults.monotonicClock,
-    output: `${tempDir}/perf.data`,
-    target: defaults.target,
-    quiet: true,
-  };
-}
-
-/** What the start of a perf.data file says (`not-perf` when it is missing or empty). */
-export function recordingState(path: string): PerfDataState {
-  return perfDataState(realProbe.readHead(path, 64) ?? new Uint8Array());
-}
-
-/**
- * Throws unless perf record finished its file, with the error that says why, from perf's
- * messages. Unless they were captured (`stderr`), `-q` kept them quiet: the same recording is
- * tried again briefly on `probe` with them on. When that works, the failure was the target's
- * own: `fallback`.
- */
-export async function ensureRecorded(
-  spec: RecordSpec,
-  probe: RecordSpec["target"],
-  attempt: Pick<RecordAttempt, "mode" | "pids">,
-  fallback: FlameError,
-  stderr = "",
-): Promise<void> {
-  if (recordingState(spec.output) === "ok") return;
-  if (stderr.trim() === "") {
-    const output = `${spec.output}.probe`;
-    const r = await runCaptured(recordArgv({ ...spec, quiet: false, output, target: probe }));
-    removeTree(output);
-    if (r.success) throw fallback;
-    stderr = r.stderr;
-  }
-  throw recordFailure(stderr, {
-    ...attempt,
-    event: spec.event,
-    euid: Deno.uid() ?? 0,
-    paranoid: readSysctl("kernel.perf_event_paranoid"),
-  });
-}
-
-/**
- * Runs a capture with a temporary directory and Ctrl-C handling, and removes both afterwards.
- * The first Ctrl-C prints what stops (`interrupts.stopping`: `stopping` at first, updated by
- * later stages) and lets the graph be written; a second kills what runs, removes the directory
- * and the runtime files of the processes it killed, and exits 130.
- */
-export async function withCapture<T>(
-  stopping: string,
-  capture: (tempDir: string, interrupts: Interrupts) => Promise<T>,
-): Promise<T> {
-  const tempDir = Deno.makeTempDirSync({ prefix: "flame-" });
-  const interrupts: Interrupts = new Interrupts(
-    () => info(`${interrupts.stopping} (Ctrl-C again to abort)`),
-    () => {
-      removeArtifacts(runtimeFileDirs(), new Set(interrupts.killedPids), ALL_ARTIFACTS);
-      removeTree(tempDir);
-      Deno.exit(130);
+    capture: {
+      freq: freq ?? DEFAULT_FREQ,
+      callGraph: parseCallGraph(stringValue(values, "call-graph"), command),
+      event: stringValue(values, "event"),
+      inline,
+      collapse,
+      rawFrames: flagValue(values, "raw-frames"),
+      jobs,
+      keepData: stringValue(values, "keep-data"),
+      verbose: flagValue(values, "verbose"),
     },
-  );
-  interrupts.stopping = stopping;
-  interrupts.install();
-  try {
-    return await capture(tempDir, interrupts);
-  } finally {
-    interrupts.dispose();
-    removeTree(tempDir);
-  }
+  };
 }
 
 /** Sets quiet mode from the settings. */

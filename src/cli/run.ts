@@ -5,35 +5,10 @@
  */
 import type { Command } from "./command.ts";
 import { parseCommandArgs } from "./args.ts";
-import { FlameError, UsageError } from "../errors.ts";
-import { info, warn } from "../log.ts";
-import {
-  applyQuiet,
-  commandEcho,
-  commandLabel,
-  ensureRecorded,
-  profileOptions,
-  profileOptionsHelp,
-  type ProfileSettings,
-  profileSettings,
-  recordSpec,
-  requirePerf,
-  withCapture,
-} from "./profile.ts";
-import { finishRecording, recordedBy } from "./recording.ts";
-import type { Palette } from "../render/mod.ts";
-import {
-  detectTarget,
-  isExecutableFile,
-  realProbe,
-  setupRuntime,
-  type Target,
-} from "../capture/runtime.ts";
-import { recordArgv } from "../capture/perf.ts";
-import { runRecord } from "../capture/session.ts";
-import { programEnding } from "../capture/signals.ts";
-import { recentJitdumps, runtimeFileDirs } from "../capture/cleanup.ts";
-import { runDtrace } from "./run_dtrace.ts";
+import { UsageError } from "../errors.ts";
+import { applyQuiet, profileOptions, profileOptionsHelp, profileSettings } from "./profile.ts";
+import { deliverCapture } from "./capture_output.ts";
+import { capture } from "../capture/mod.ts";
 
 const HELP = `Usage: flame run [OPTIONS] -- CMD [ARGS...]
 
@@ -97,68 +72,5 @@ async function run(argv: string[]): Promise<number> {
   }
   const settings = profileSettings("run", values);
   applyQuiet(settings);
-  if (Deno.build.os === "darwin") return await runDtrace(command, settings);
-  return await runPerf(command, settings);
-}
-
-async function runPerf(command: string[], settings: ProfileSettings): Promise<number> {
-  const perf = requirePerf();
-  const target = detectTarget(command, realProbe);
-  checkRunnable(command[0], target);
-  const setup = setupRuntime(target, Deno.env.toObject());
-  for (const note of setup.notes) warn(note);
-  if (settings.verbose) { for (const note of target.notes) info(note); }
-  const stopping = "stopping the program: the graph is still written";
-  return await withCapture(stopping, async (tempDir, interrupts) => {
-    const spec = recordSpec(perf, settings, tempDir, {
-      callGraph: setup.callGraph,
-      monotonicClock: setup.monotonicClock,
-      target: { command: setup.argv },
-    });
-    const started = Date.now();
-    const echo = commandEcho(settings.verbose);
-    const recorded = await runRecord(recordArgv(spec), setup.env, interrupts, echo);
-    await ensureRecorded(
-      spec,
-      { command: ["true"] },
-      { mode: "run" },
-      new FlameError(
-        `perf record could not run the program (exit status ${recorded.code})`,
-        recorded.code === 0 ? 1 : recorded.code,
-        "run it without flame to see why, or add --verbose to see perf's command",
-      ),
-    );
-    return await finishRecording({
-      ...recordedBy(spec, started),
-      jitdumps: recentJitdumps(runtimeFileDirs(), started).length > 0,
-      seconds: recorded.seconds,
-      diagnose: { kinds: [target.kind], pythonNoted: setup.notes.length > 0 },
-      palette: setup.palette as Palette,
-      title: `flame run: ${commandLabel(command)}`,
-      cleanRuntimeFiles: true,
-      tempDir,
-      interrupts,
-      ending: programEnding(recorded.code, recorded.signal, interrupts.interrupted),
-    }, settings);
-  });
-}
-
-/** Throws, as a shell would report it, for a command that is missing or not executable. */
-function checkRunnable(name: string, target: Target): void {
-  if (!target.executable) {
-    throw new FlameError(
-      `command not found: ${name}`,
-      127,
-      name.includes("/")
-        ? "check the path"
-        : `check the spelling, or give its path (flame run -- ./${name})`,
-    );
-  }
-  if (!isExecutableFile(target.executable)) {
-    throw new FlameError(
-      `${name}: permission denied (not executable)`,
-      126,
-      `chmod +x ${name}, or run it with its interpreter`,
-    );
-  }
+  return await deliverCapture(await capture({ kind: "run", command }, settings.capture), settings);
 }

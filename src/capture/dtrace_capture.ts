@@ -1,44 +1,47 @@
 /**
- * `flame run` and `flame record` on macOS: DTrace samples the user stacks, its aggregation file
- * is streamed into the DTrace collapser, and the graph is drawn as on Linux. (Not testable on
- * the Linux machines flame is built on; the command construction is unit-tested.)
+ * Capture on macOS: DTrace samples the user stacks of a command or of running processes, its
+ * aggregation is streamed into the DTrace collapser. (Not testable on the Linux machines flame
+ * is built on; the command construction and the parse of recorded output are unit-tested.)
  */
 import { FlameError } from "../errors.ts";
 import { warn } from "../log.ts";
-import {
-  commandEcho,
-  commandLabel,
-  DEFAULT_FREQ,
-  type ProfileSettings,
-  withCapture,
-} from "./profile.ts";
-import { drawAndWrite, endCapture } from "./recording.ts";
+import { commandLabel } from "../format.ts";
+import { emptyProfile } from "../profile/profile.ts";
 import { DtraceCollapser } from "../collapse/dtrace.ts";
 import { collapseInput } from "../collapse/stream.ts";
 import { openInput } from "../io/input.ts";
-import { dtraceArgv, dtraceFailure, type DtraceTarget } from "../capture/dtrace.ts";
-import { programEnding, signalPid } from "../capture/signals.ts";
+import {
+  type CaptureOptions,
+  type CaptureResult,
+  type CaptureTarget,
+  DEFAULT_FREQ,
+} from "./mod.ts";
+import { withCapture } from "./mod.ts";
+import { commandEcho } from "./record.ts";
+import { dtraceArgv, dtraceFailure, type DtraceTarget } from "./dtrace.ts";
+import { programEnding, signalPid } from "./signals.ts";
 
 /** DTrace's profile probe rate: 997 Hz avoids lockstep with 1000 Hz timers. */
 const DTRACE_DEFAULT_HZ = 997;
 
-/** Records `target` with dtrace and writes the graph; resolves to flame's exit status. */
-export async function runDtrace(
-  target: string[] | number[],
-  settings: ProfileSettings,
-  duration?: number,
-): Promise<number> {
-  const attach = typeof target[0] === "number";
-  const dtTarget: DtraceTarget = attach
-    ? { pids: target as number[] }
-    : { command: target as string[] };
+/** Records a command or processes with dtrace (not the whole system, not a report). */
+export async function captureWithDtrace(
+  target: CaptureTarget,
+  options: CaptureOptions,
+): Promise<CaptureResult> {
+  if (target.kind !== "run" && target.kind !== "attach") {
+    throw new FlameError(`${target.kind === "system" ? "-a" : "report"} needs Linux perf`);
+  }
+  const attach = target.kind === "attach";
+  const dtTarget: DtraceTarget = attach ? { pids: target.pids } : { command: target.command };
+  const duration = attach ? target.duration : undefined;
   // DTrace aggregates in the kernel: a high rate costs little, unlike perf's DWARF stacks.
-  const freq = settings.freq === DEFAULT_FREQ ? DTRACE_DEFAULT_HZ : settings.freq;
+  const freq = options.freq === DEFAULT_FREQ ? DTRACE_DEFAULT_HZ : options.freq;
   const stopping = `stopping the ${attach ? "recording" : "program"}: the graph is still written`;
   return await withCapture(stopping, async (tempDir, interrupts) => {
     const output = `${tempDir}/stacks.txt`;
     const argv = dtraceArgv({ freq, target: dtTarget, duration, output });
-    commandEcho(settings.verbose)?.(argv);
+    commandEcho(options.verbose)?.(argv);
     const started = performance.now();
     let child: Deno.ChildProcess;
     try {
@@ -74,15 +77,22 @@ export async function runDtrace(
       throw new FlameError("no samples were recorded", 1, "run the program longer");
     }
     const title = attach
-      ? `flame record: ${target.join(", ")}`
-      : `flame run: ${commandLabel(target as string[])}`;
-    await drawAndWrite(result.stacks, { title, ...settings.render }, settings);
-    const ending = programEnding(status.code, status.signal, interrupts.interrupted);
-    // An attach leaves the processes running: how dtrace ended is no program's status.
-    return endCapture(
-      { samples: result.samples, seconds, freq },
-      settings,
-      attach ? undefined : ending,
-    );
+      ? `flame record: ${target.pids.join(", ")}`
+      : `flame run: ${commandLabel(target.command)}`;
+    const profile = emptyProfile("samples", { name: title, producer: "dtrace" });
+    profile.stacks = result.stacks;
+    return {
+      profile,
+      samples: result.samples,
+      seconds,
+      freq,
+      // An attach leaves the processes running: how dtrace ended is no program's status.
+      ending: attach
+        ? undefined
+        : programEnding(status.code, status.signal, interrupts.interrupted, interrupts.signal),
+      runtimes: [],
+      title,
+      subtitle: "",
+    };
   });
 }

@@ -1,0 +1,392 @@
+/**
+ * From a perf recording to a profile, for recordings flame just made and for `flame report`
+ * alike: inject JIT code, stream `perf script` into the perf collapser (in time slices on big
+ * recordings), diagnose the stacks, keep the recording if asked, and remove what the recorded
+ * runtimes left behind.
+ */
+import { FlameError } from "../errors.ts";
+import { info, Progress, warn } from "../log.ts";
+import { formatBytes, quote } from "../format.ts";
+import { emptyProfile, type Profile } from "../profile/profile.ts";
+import type { FoldedStacks } from "../folded/stacks.ts";
+import type { CaptureOptions, CaptureResult } from "./mod.ts";
+import { type CaptureCommand, diagnose, fewSamplesWarning, recordWith } from "./diagnose.ts";
+import {
+  type CallGraph,
+  headerCallGraph,
+  headerSeconds,
+  type PerfHeader,
+  type RecordSpec,
+  sliceCount,
+  timeSlices,
+} from "./perf.ts";
+import {
+  injectJit,
+  readHeader,
+  scriptAndCollapse,
+  ScriptError,
+  type ScriptOutcome,
+} from "./session.ts";
+import type { Interrupts, ProgramEnding } from "./signals.ts";
+import type { RuntimeKind } from "./runtime.ts";
+import { removeArtifacts, runtimeFileDirs } from "./cleanup.ts";
+import { privilegeNotes, readSysctl } from "./permissions.ts";
+import { commandEcho, recordingState, requirePerf } from "./record.ts";
+
+/** What the first Ctrl-C stops once the recording is being read. */
+const STOP_READING = "stopping: the graph shows what was read so far";
+
+/** What flame knows of a recording it made itself. */
+export interface Recorded {
+  spec: RecordSpec;
+  /** When recording started (epoch ms). */
+  started: number;
+  command: CaptureCommand;
+  /** A runtime wrote jitdumps: `perf inject --jit` first. */
+  jitdumps: boolean;
+  /** Seconds perf recorded. */
+  seconds: number;
+  /** The runtimes recorded. */
+  kinds: RuntimeKind[];
+  /** What a Python lacks was said before recording: the diagnosis need not say it again. */
+  notesPrinted?: boolean;
+  /** An attach to a Python started with perf_jit. */
+  pythonJitAttach?: boolean;
+  title: string;
+  tempDir: string;
+  interrupts: Interrupts;
+  /** `flame run`: how the program ended. */
+  ending?: ProgramEnding;
+  /** A system-wide recording: the idle task's samples are left out. */
+  dropIdle?: boolean;
+}
+
+/**
+ * Reads the perf recording at `data` into a profile. `recorded` says how flame made it; without
+ * it (`flame report`) the recording's header says what it can, and `data` is checked first.
+ * Throws FlameError when there is nothing to draw.
+ */
+export async function readRecording(
+  data: string,
+  options: CaptureOptions,
+  recorded?: Recorded,
+): Promise<CaptureResult> {
+  const perf = recorded?.spec.perf ?? (checkRecording(data), requirePerf());
+  const echo = commandEcho(options.verbose);
+  // Read beside perf script when flame did not record it: the diagnosis and time slices need it.
+  const header = recorded ? undefined : readHeader(perf, data, echo);
+  if (recorded) recorded.interrupts.stopping = STOP_READING;
+  const script = recorded?.jitdumps
+    ? await injectJitCode(perf, data, recorded.tempDir, options, recorded.interrupts)
+    : data;
+  const injected = script !== data;
+  const command = recorded?.command ?? "report";
+  const cleanRuntimeFiles = command === "run";
+  let outcome: ScriptOutcome;
+  try {
+    outcome = await readStacks(perf, script, options, {
+      callGraph: recorded?.spec.callGraph,
+      header,
+      interrupts: recorded?.interrupts,
+      // A kept, injected recording refers to the jitted-*.so files: they stay with it.
+      clean: recorded === undefined ? undefined : {
+        runtimeFiles: cleanRuntimeFiles,
+        jitted: !(options.keepData && injected),
+      },
+    });
+  } catch (err) {
+    throw withEnding(err, recorded?.ending);
+  } finally {
+    if (options.keepData) keepRecording(script, options.keepData, injected);
+  }
+  const callGraph = recorded?.spec.callGraph ?? headerCallGraph(await header);
+  const maxStack = readSysctl("kernel.perf_event_max_stack") ?? 127;
+  for (const w of outcome.warnings) warn(w);
+  for (
+    const h of diagnose(outcome.stats, {
+      command,
+      callGraph,
+      maxStack,
+      kinds: recorded?.kinds ?? [],
+      pythonNoted: recorded?.notesPrinted,
+      pythonJitAttach: recorded?.pythonJitAttach,
+    })
+  ) warn(h);
+  const head = await header;
+  if (head?.callchains === false) {
+    warn(
+      `${data} has no call graphs, so each stack is one frame: ` +
+        recordWith(command, "--call-graph dwarf"),
+    );
+  }
+  if (outcome.stats.kernelSamples === 0) {
+    for (const n of privilegeNotes(Deno.uid() ?? 0, readSysctl("kernel.perf_event_paranoid"))) {
+      warn(n);
+    }
+  }
+  const samples = recorded?.dropIdle ? dropIdleStacks(outcome) : outcome.samples;
+  if (samples === 0 || outcome.stacks.size === 0) {
+    throw withEnding(noSamplesError(command, data, recorded?.dropIdle === true), recorded?.ending);
+  }
+  const freq = recorded?.spec.freq ?? head?.freq;
+  const few = fewSamplesWarning(samples, command, freq);
+  if (few) warn(few);
+  const events = recorded ? [recorded.spec.event] : head?.events ?? [];
+  const runtimes = recorded?.kinds.filter((k) => k !== "native") ??
+    (outcome.stats.pythonSamples > outcome.samples * 0.1 ? ["python" as const] : []);
+  return {
+    profile: profileOf(
+      outcome.stacks,
+      timeUnit(events, options.collapse.eventFilter),
+      recorded?.title ?? `flame report: ${data}`,
+    ),
+    samples,
+    seconds: outcome.span || recorded?.seconds || headerSeconds(head),
+    freq,
+    ending: recorded?.ending,
+    runtimes,
+    title: recorded?.title ?? `flame report: ${data}`,
+    subtitle: recorded ? describeRecording(recorded.spec, recorded.started) : "",
+  };
+}
+
+/** `cpu-clock at 99 Hz, dwarf,16384 stacks, 2026-12-06 16:40 UTC`: the graph's second line. */
+function describeRecording(spec: RecordSpec, started: number): string {
+  const date = new Date(started).toISOString().slice(0, 16).replace("T", " ");
+  const cg = spec.callGraph;
+  const stacks = cg.mode === "dwarf" && cg.size ? `dwarf,${cg.size}` : cg.mode;
+  return `${spec.event} at ${spec.freq} Hz, ${stacks} stacks, ${date} UTC`;
+}
+
+/**
+ * What the weights are: perf sums sample periods, and the periods of its clock events
+ * (cpu-clock, task-clock) are nanoseconds of CPU time; other events count events.
+ */
+export function timeUnit(events: string[], eventFilter?: string): Profile["unit"] {
+  const event = eventFilter ?? (events.length === 1 ? events[0] : undefined);
+  const base = event?.split(":")[0];
+  return base === "cpu-clock" || base === "task-clock" ? "nanoseconds" : "samples";
+}
+
+/** The folded stacks as a profile. */
+function profileOf(stacks: FoldedStacks, unit: Profile["unit"], name: string): Profile {
+  const profile = emptyProfile(unit, { name, producer: "perf" });
+  profile.stacks = stacks;
+  return profile;
+}
+
+/** A failure after the program ended badly says how it ended, and exits with its status. */
+function withEnding(err: unknown, ending: ProgramEnding | undefined): unknown {
+  if (!(err instanceof FlameError) || !ending?.reason) return err;
+  return new FlameError(`${err.message} (${ending.reason})`, ending.code, err.hint);
+}
+
+/** How reading is to go. */
+interface ReadPlan {
+  /** The call-graph mode, when flame recorded it (else the header says). */
+  callGraph?: CallGraph;
+  header?: Promise<PerfHeader | undefined>;
+  interrupts?: Interrupts;
+  /** Runtime files to remove for the recorded PIDs (flame's own recordings only). */
+  clean?: { runtimeFiles: boolean; jitted: boolean };
+}
+
+/**
+ * Streams the recording through perf script (in time slices on big recordings) into folded
+ * stacks, with a progress line on a terminal; removes the recorded PIDs' runtime files.
+ */
+async function readStacks(
+  perf: string,
+  data: string,
+  options: CaptureOptions,
+  plan: ReadPlan,
+): Promise<ScriptOutcome> {
+  const echo = commandEcho(options.verbose);
+  let size = 0;
+  try {
+    size = Deno.statSync(data).size;
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) throw new FlameError(`${data}: no such file`);
+    throw err;
+  }
+  // flame's own recordings know their call-graph mode; for report the header says.
+  const dwarf = plan.callGraph
+    ? plan.callGraph.mode === "dwarf"
+    : (await plan.header)?.dwarf === true;
+  const jobs = options.jobs ?? sliceCount(size, navigator.hardwareConcurrency ?? 1, dwarf);
+  let slices = [""];
+  if (jobs > 1) {
+    const header = await (plan.header ?? readHeader(perf, data, echo));
+    if (header?.firstNs !== undefined && header.lastNs !== undefined) {
+      slices = timeSlices(header.firstNs, header.lastNs, jobs);
+    }
+  }
+  const progress = new Progress();
+  const pids = new Set<number>();
+  try {
+    return await scriptAndCollapse({
+      perf,
+      data,
+      slices,
+      inline: options.inline,
+      extraFields: options.collapse.srcline ? ["srcline"] : undefined,
+      collapse: options.collapse,
+      rawFrames: options.rawFrames,
+      maxStack: readSysctl("kernel.perf_event_max_stack") ?? 127,
+      pids,
+      interrupts: plan.interrupts,
+      onProgress: (bytes, samples) =>
+        progress.update(() =>
+          `reading the recording: ${formatBytes(bytes)} of stacks, ${samples} samples`
+        ),
+      echo,
+    });
+  } catch (err) {
+    if (err instanceof ScriptError) {
+      throw new FlameError(
+        `perf script failed: ${err.message}`,
+        1,
+        "run it yourself to see why: perf script -i " + quote(data),
+      );
+    }
+    throw err;
+  } finally {
+    progress.done();
+    const clean = plan.clean;
+    if (clean && (clean.runtimeFiles || clean.jitted)) {
+      // Only the recorded PIDs' files: other processes on the machine have their own.
+      removeArtifacts(runtimeFileDirs(), pids, {
+        maps: clean.runtimeFiles,
+        dumps: clean.runtimeFiles,
+        jitted: clean.jitted,
+      });
+    }
+  }
+}
+
+/** Throws unless `data` is a perf recording perf finished writing. */
+function checkRecording(data: string): void {
+  let isFile: boolean;
+  try {
+    isFile = Deno.statSync(data).isFile;
+  } catch {
+    throw new FlameError(
+      `${data}: no such file`,
+      1,
+      data === "perf.data"
+        ? "record one first: flame run --keep-data perf.data -- CMD " +
+          "(or perf record --call-graph dwarf)"
+        : "check the path",
+    );
+  }
+  if (!isFile) throw new FlameError(`${data}: not a file`);
+  switch (recordingState(data)) {
+    case "not-perf":
+      throw new FlameError(
+        `${data}: not a perf recording`,
+        1,
+        "flame report reads perf.data files; for perf script text, folded stacks or other " +
+          "profiles: flame svg FILE",
+      );
+    case "unfinished":
+      throw new FlameError(
+        `${data}: perf did not finish writing this recording (was it killed?)`,
+        1,
+        "record it again, and stop perf record with Ctrl-C rather than kill -9",
+      );
+  }
+}
+
+/** The error for a recording without a sample to draw, with the likely cause for the command. */
+function noSamplesError(command: CaptureCommand, data: string, system: boolean): FlameError {
+  // cpu-clock (and cycles) count time on a CPU: a sleeping or waiting program adds nothing.
+  const idle = "perf samples on-CPU time only";
+  if (command === "report") {
+    return new FlameError(
+      `${data}: no samples to draw`,
+      1,
+      `perf stopped before the first sample, or the program was idle (${idle})`,
+    );
+  }
+  if (command === "record") {
+    return new FlameError(
+      "no samples were recorded",
+      1,
+      system
+        ? `the CPUs were idle (${idle}): record while the system is busy, or for longer`
+        : `the process was idle (${idle}): record while it is busy, or for longer`,
+    );
+  }
+  return new FlameError(
+    "no samples were recorded",
+    1,
+    `the program ran too briefly or was idle (${idle}): raise the rate (-F 999) or run it longer`,
+  );
+}
+
+/**
+ * Removes the idle task's stacks (root `swapper`), saying how much of the total they were.
+ * Returns the samples left, estimated from their share (stacks count time, not samples).
+ */
+function dropIdleStacks(outcome: ScriptOutcome): number {
+  let total = 0;
+  let idle = 0;
+  for (const [stack, count] of outcome.stacks) {
+    total += count;
+    if (/^swapper(?:-0(?:\/0)?)?(?:;|$)/.test(stack)) {
+      idle += count;
+      outcome.stacks.delete(stack);
+    }
+  }
+  if (idle === 0) return outcome.samples;
+  info(`left out the idle CPUs (swapper): ${Math.round((100 * idle) / total)}% of the samples`);
+  return Math.round((outcome.samples * (total - idle)) / total);
+}
+
+/**
+ * Keeps the recording as `path` (moved when possible, else copied). An injected recording
+ * needs the jitted-*.so files perf inject wrote, which are kept for it.
+ */
+function keepRecording(data: string, path: string, injected: boolean): void {
+  try {
+    Deno.renameSync(data, path);
+  } catch {
+    try {
+      Deno.copyFileSync(data, path);
+    } catch (err) {
+      warn(`cannot keep the recording as ${path}: ${err instanceof Error ? err.message : err}`);
+      return;
+    }
+  }
+  const jitted = injected ? ", with the /tmp/jitted-*.so files it refers to" : "";
+  info(`kept the recording as ${path}${jitted} (draw it again: flame report ${quote(path)})`);
+}
+
+/** Runs `perf inject --jit`; returns the data file to read (the raw one if inject failed). */
+async function injectJitCode(
+  perf: string,
+  raw: string,
+  tempDir: string,
+  options: CaptureOptions,
+  interrupts: Interrupts,
+): Promise<string> {
+  const out = `${tempDir}/perf.jit.data`;
+  const progress = new Progress();
+  progress.update("perf inject --jit: turning the JIT code into objects perf can read...");
+  const r = await injectJit(
+    perf,
+    raw,
+    out,
+    `${tempDir}/buildid`,
+    interrupts,
+    commandEcho(options.verbose),
+  ).finally(() => progress.done());
+  if (!r.ok) {
+    warn(`perf inject --jit failed (${r.message}): JIT frames stay unnamed`);
+    return raw;
+  }
+  try {
+    Deno.removeSync(raw); // the injected copy holds everything; halve the disk use
+  } catch { /* keep going */ }
+  return out;
+}
