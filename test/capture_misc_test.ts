@@ -154,6 +154,9 @@ Deno.test("cleanup: only the recorded PIDs' maps, dumps and jitted objects", () 
     "jitted-10-392.so",
     "jitted-11-3.so",
     "perf-10.map.bak",
+    "isolate-0x55d1c2e0-10-v8.log",
+    "isolate-0x55d1c2e0-11-2-v8.log",
+    "isolate-0x55d1c2e0-v8.log",
     "xperf-10.map",
     "flame-abc",
   ];
@@ -163,12 +166,17 @@ Deno.test("cleanup: only the recorded PIDs' maps, dumps and jitted objects", () 
     "jit-10.dump",
     "jitted-10-1.so",
     "jitted-10-392.so",
+    "isolate-0x55d1c2e0-10-v8.log",
   ]);
   assert.deepEqual(
     selectArtifacts(names, new Set([10, 11]), { maps: false, dumps: false, jitted: true }),
     ["jitted-10-1.so", "jitted-10-392.so", "jitted-11-3.so"],
   );
   assert.deepEqual(selectArtifacts(names, new Set(), all), []);
+  assert.deepEqual(selectArtifacts(names, new Set([11]), { ...all, jitted: false }), [
+    "perf-11.map",
+    "isolate-0x55d1c2e0-11-2-v8.log",
+  ]);
   assert.equal(jitdumpPid("jit-123.dump"), 123);
   assert.equal(jitdumpPid("jit-x.dump"), undefined);
 });

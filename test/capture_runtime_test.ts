@@ -189,7 +189,7 @@ Deno.test("setup: Node gets NODE_OPTIONS and frame pointers; the user's options 
   );
   assert.deepEqual(s.callGraph, { mode: "fp" });
   assert.equal(paletteFor(["node"]), "js");
-  assert.deepEqual(s.argv, ["node", "app.js"]);
+  assert.deepEqual(s.argv, ["node", "--logfile=/dev/null", "app.js"]);
 });
 
 Deno.test("setup: Deno gets --v8-flags after its subcommand, or DENO_V8_FLAGS", () => {

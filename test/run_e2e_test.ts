@@ -198,6 +198,27 @@ e2e("Node: JavaScript functions without V8 tier marks", [NO_NODE], async () => {
     assert.match(folded, /;main [^;]*work\.js:\d+:\d+;(?:[^;]+;)*fib [^;]*work\.js:\d+:\d+/);
     assert.doesNotMatch(folded, /JS:[~^+*]/);
     assert.ok(Deno.readTextFileSync(`${dir}/js.svg`).includes("fib "));
+
+    // A short-lived child that gets no sample writes a perf map (NODE_OPTIONS reaches it) and
+    // V8 logs: nothing of either is left behind.
+    const before = tempEntries();
+    const tree = await runFlame([
+      "run",
+      "-F",
+      "499",
+      "-o",
+      `${dir}/tree.svg`,
+      "--",
+      "sh",
+      "-c",
+      `node -e 0; node ${repoPath("fixtures/capture/work.js")} 0.5`,
+    ], { cwd: dir });
+    assert.equal(tree.code, 0, tree.stderr);
+    assert.deepEqual(tempEntries().filter((e) => !before.includes(e)), []);
+    assert.deepEqual(
+      [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => /\.log$/.test(n)),
+      [],
+    );
   });
 });
 

@@ -23,13 +23,14 @@ import {
 import {
   injectJit,
   readHeader,
+  recordedPids,
   scriptAndCollapse,
   ScriptError,
   type ScriptOutcome,
 } from "./session.ts";
 import type { Interrupts, ProgramEnding } from "./signals.ts";
 import type { RuntimeKind } from "./runtime.ts";
-import { removeArtifacts, runtimeFileDirs } from "./cleanup.ts";
+import { recentArtifactPids, removeArtifacts, runtimeFileDirs } from "./cleanup.ts";
 import { privilegeNotes, readSysctl } from "./permissions.ts";
 import { commandEcho, recordingState, requirePerf } from "./record.ts";
 
@@ -98,6 +99,9 @@ export async function readRecording(
     throw withEnding(err, recorded?.ending);
   } finally {
     if (options.keepData) keepRecording(script, options.keepData, injected);
+  }
+  if (cleanRuntimeFiles && recorded) {
+    await removeStrayFiles(perf, script, recorded.started, outcome);
   }
   const callGraph = recorded?.spec.callGraph ?? headerCallGraph(await header);
   const maxStack = readSysctl("kernel.perf_event_max_stack") ?? 127;
@@ -262,6 +266,25 @@ async function readStacks(
       });
     }
   }
+}
+
+/**
+ * Removes the runtime files of the run's processes that got no sample (a program's short-lived
+ * children): files written during the run by PIDs the recording saw start. The recording's
+ * task events are read only when such files exist.
+ */
+async function removeStrayFiles(
+  perf: string,
+  data: string,
+  started: number,
+  outcome: ScriptOutcome,
+): Promise<void> {
+  const dirs = runtimeFileDirs();
+  const stray = recentArtifactPids(dirs, started, outcome.pids);
+  if (stray.size === 0) return;
+  const ours = await recordedPids(perf, data);
+  const pids = new Set([...stray].filter((pid) => ours.has(pid)));
+  removeArtifacts(dirs, pids, { maps: true, dumps: true, jitted: true });
 }
 
 /** Throws unless `data` is a perf recording perf finished writing. */

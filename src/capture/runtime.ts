@@ -276,6 +276,11 @@ export function setupRuntime(
       // NODE_OPTIONS reaches child node processes too (workers, npm scripts).
       const prev = env.NODE_OPTIONS?.trim();
       setup.env.NODE_OPTIONS = [prev, ...V8_PERF_FLAGS].filter(Boolean).join(" ");
+      // The perf map comes with a V8 log (isolate-*.log in the working directory). Node allows
+      // --logfile only on its command line: node itself gets it, its children are cleaned up.
+      if (classifyName(setup.argv[0]).kind === "node") {
+        setup.argv = [setup.argv[0], "--logfile=/dev/null", ...setup.argv.slice(1)];
+      }
       setup.callGraph = { mode: "fp" }; // V8 keeps frame pointers; DWARF cannot unwind JIT code
       break;
     }

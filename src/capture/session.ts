@@ -21,6 +21,9 @@ import { realProbe } from "./runtime.ts";
 import { SampleLog } from "./samples.ts";
 import { childPids, type Interrupts, signalPid } from "./signals.ts";
 
+/** How long perf may take to finish after its program was killed, before it is killed too. */
+const PERF_EXIT_WAIT_MS = 2000;
+
 /** Prints a command before it runs (`--verbose`), or nothing. */
 export type CommandEcho = (argv: string[], env?: Record<string, string>) => void;
 
@@ -72,17 +75,26 @@ export async function runRecord(
   })();
   interrupts.target = {
     stop: (sig) => signalPid(child.pid, sig === "SIGTERM" ? "SIGTERM" : "SIGINT"),
-    kill: () => {
+    // The program goes at once; perf gets a moment to finish and remove its own temporary
+    // files (a SIGKILLed perf leaves /tmp/perf-vdso.so-* behind), then is killed too.
+    kill: async () => {
       for (const pid of childPids(child.pid)) {
         interrupts.killedPids.push(pid);
         signalPid(pid, "SIGKILL");
       }
-      signalPid(child.pid, "SIGKILL");
+      signalPid(child.pid, "SIGTERM");
+      const gone = await Promise.race([
+        child.status.then(() => true),
+        new Promise<false>((r) => setTimeout(() => r(false), PERF_EXIT_WAIT_MS)),
+      ]);
+      if (!gone) signalPid(child.pid, "SIGKILL");
     },
   };
   try {
     const status = await child.status;
     exited = true;
+    // An abort ended perf: flame exits as soon as the clean-up is done; nothing more to read.
+    if (interrupts.aborting) await new Promise(() => {});
     await watch;
     return {
       code: status.code,
@@ -315,6 +327,28 @@ function finishCollapser(c: PerfCollapser) {
 
 function addWarning(warnings: string[], w: string): void {
   if (!warnings.includes(w)) warnings.push(w);
+}
+
+/**
+ * Every PID the recording saw start (`perf script --show-task-events`: fork and exec records),
+ * also those that never got a sample: a program's short-lived children leave perf maps too.
+ */
+export async function recordedPids(
+  perf: string,
+  data: string,
+  echo?: CommandEcho,
+): Promise<Set<number>> {
+  const pids = new Set<number>();
+  try {
+    const r = await runCaptured(
+      [perf, "script", "--show-task-events", "-F", "pid", "-i", data],
+      echo,
+    );
+    for (const m of r.stdout.matchAll(/PERF_RECORD_(?:FORK|COMM exec: .*?:)\(?(\d+)[:/]/g)) {
+      pids.add(Number(m[1]));
+    }
+  } catch { /* perf could not say: leave the files */ }
+  return pids;
 }
 
 /** perf script failed: carries perf's first message line. */

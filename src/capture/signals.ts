@@ -100,8 +100,8 @@ export function signalPid(pid: number, signal: Deno.Signal): void {
 export interface Interruptible {
   /** Forwards a graceful stop (SIGINT or SIGTERM). */
   stop(signal: Deno.Signal): void;
-  /** Kills everything at once (the second Ctrl-C). */
-  kill(): void;
+  /** Ends everything now (the second Ctrl-C); resolves once it has. */
+  kill(): void | Promise<void>;
 }
 
 /**
@@ -116,6 +116,8 @@ export class Interrupts {
   target: Interruptible | undefined;
   /** What a first interrupt stops at this stage, for the owner's message. */
   stopping = "";
+  /** True once an abort began: work that ends now is not to be carried on. */
+  aborting = false;
   /** PIDs a hard kill took down (their runtime files are to be removed). */
   readonly killedPids: number[] = [];
   #listeners: [Deno.Signal, () => void][] = [];
@@ -154,8 +156,9 @@ export class Interrupts {
     if (this.count === 0) this.#firstAt = performance.now();
     this.count++;
     if (interruptAction(this.count) === "abort") {
-      this.target?.kill();
-      this.onAbort(sig);
+      this.aborting = true;
+      const killed = this.target?.kill();
+      Promise.resolve(killed).finally(() => this.onAbort(sig));
       return;
     }
     this.signal = sig;
