@@ -233,3 +233,32 @@ Deno.test("few samples: a warning under 100, with the fix for the command and th
       "(-F 999) or for longer",
   );
 });
+
+Deno.test("diagnose: a stripped program's whole stacks (its _start unnamed) are not truncated", () => {
+  // Recorded from Debian's stripped gzip with DWARF: perf names no frame of gzip itself, so
+  // the outermost frame, its _start, is [unknown] in /usr/bin/gzip.
+  const gzip = [
+    f("[unknown]", "/usr/bin/gzip"),
+    f("[unknown]", "/usr/bin/gzip"),
+    f("__libc_start_call_main", LIBC),
+    f("__libc_start_main_impl", LIBC),
+    f("[unknown]", "/usr/bin/gzip"),
+  ];
+  const h = diagnose(stats([[gzip, 100]]), {
+    callGraph: { mode: "dwarf", size: 16384 },
+    command: "run",
+    maxStack: 127,
+    kinds: ["native"],
+  });
+  assert.ok(!h.some((x) => /truncated/.test(x)), h.join("\n"));
+  assert.ok(h.some((x) => /frames in \/usr\/bin\/gzip have no symbol/.test(x)), h.join("\n"));
+  // Stacks that end in a library's unnamed code, or in no mapping, are still cut short.
+  const cutInLib = [f("[unknown]", "/usr/bin/gzip"), f("[unknown]", LIBC)];
+  const t = diagnose(stats([[cutInLib, 100]]), {
+    callGraph: { mode: "dwarf", size: 16384 },
+    command: "run",
+    maxStack: 127,
+    kinds: ["native"],
+  });
+  assert.ok(t.some((x) => /stacks look truncated/.test(x)), t.join("\n"));
+});

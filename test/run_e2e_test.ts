@@ -222,6 +222,29 @@ e2e("Node: JavaScript functions without V8 tier marks", [NO_NODE], async () => {
   });
 });
 
+e2e("a stripped program (Debian's gzip): whole stacks, no truncation warning", [
+  exists("/usr/bin/gzip") ? undefined : "no /usr/bin/gzip",
+], async () => {
+  await withTempDir(async (dir) => {
+    // 24 MB of text gzip works on for about a second.
+    const line = new TextEncoder().encode(
+      Array.from({ length: 64 }, (_, i) => (i * 7919 % 1000).toString(36)).join(" ") + "\n",
+    );
+    const data = new Uint8Array(24 << 20);
+    for (let at = 0; at < data.length; at += line.length) {
+      data.set(line.subarray(0, data.length - at), at);
+    }
+    Deno.writeFileSync(`${dir}/data`, data);
+    const r = await runFlame(
+      ["run", "-F", "499", "-o", `${dir}/g.svg`, "--", "/usr/bin/gzip", "-9", "-k", `${dir}/data`],
+      { cwd: dir },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stderr, /truncated/);
+    assert.match(r.stderr, /frames in \/usr\/bin\/gzip have no symbol/);
+  });
+});
+
 e2e("a program that exits 3, and one that crashes: graph written, its status returned", [
   NO_CC,
 ], async () => {

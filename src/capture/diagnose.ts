@@ -41,6 +41,16 @@ export interface StackSummary {
   modules: Map<string, { frames: number; unknown: number }>;
 }
 
+/**
+ * True for a nameless frame in a program's own executable (not a library, a perf map or JIT
+ * code): where a stripped program's stack ends, its `_start`. Cut-short stacks end elsewhere:
+ * at an address in no mapping.
+ */
+function isStrippedStart(f: FrameLike): boolean {
+  return f.sym === "[unknown]" && f.module.startsWith("/") && !/\.so(?:\.|$)/.test(f.module) &&
+    !PERF_MAP.test(f.module) && !/\/jitted-\d+-\d+\.so$/.test(f.module);
+}
+
 /** Summarizes one stack (leaf first, raw perf frames, offsets stripped). */
 export function summarizeStack(frames: readonly FrameLike[]): StackSummary {
   const s: StackSummary = {
@@ -81,7 +91,7 @@ export function summarizeStack(frames: readonly FrameLike[]): StackSummary {
   }
   if (outerUser) {
     s.user = true;
-    s.rooted = ROOT.test(outerUser.sym);
+    s.rooted = ROOT.test(outerUser.sym) || isStrippedStart(outerUser);
     s.unknownRoot = !s.rooted && outerUser.sym === "[unknown]" &&
       (outerUser.module === "[unknown]" || outerUser.module === "");
     s.pythonRooted = outerUser.sym.startsWith("py::");
