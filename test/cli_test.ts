@@ -44,3 +44,12 @@ Deno.test("every command has --help with usage and examples", async () => {
     assert.match(r.stdout, /Examples:/, name);
   }
 });
+
+Deno.test("an option missing its value is one line and a hint, node's advice left out", async () => {
+  const r = await runFlame(["record", "-p", "-d", "1"]);
+  assert.equal(r.code, 2);
+  const lines = r.stderr.trimEnd().split("\n");
+  assert.equal(lines.length, 2, r.stderr);
+  assert.match(lines[0], /^flame: error: record: option '-p' argument is ambiguous$/);
+  assert.match(lines[1], /^ {2}hint: /);
+});

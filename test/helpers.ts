@@ -97,3 +97,45 @@ export async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T
     await Deno.remove(dir, { recursive: true });
   }
 }
+
+/** The unprivileged user tests run flame as (`nobody`). */
+export const NOBODY = 65534;
+
+/**
+ * Why flame cannot be run as another user here, or undefined when it can: only root may switch
+ * users (with util-linux's setpriv).
+ */
+export const NO_OTHER_USER = Deno.uid() !== 0
+  ? "not root, so flame cannot be run as another user"
+  : undefined;
+
+/**
+ * Runs `dist/flame ARGS` as `nobody`, with a home of its own (where the launcher unpacks) that
+ * is removed afterwards. Needs root (see NO_OTHER_USER).
+ */
+export async function runFlameAsNobody(
+  args: string[],
+  { cwd, env }: { cwd?: string; env?: Record<string, string> } = {},
+): Promise<FlameResult> {
+  const home = await Deno.makeTempDir({ prefix: "flame-nobody-" });
+  await Deno.chown(home, NOBODY, NOBODY);
+  try {
+    const out = await new Deno.Command("setpriv", {
+      args: [
+        `--reuid=${NOBODY}`,
+        `--regid=${NOBODY}`,
+        "--clear-groups",
+        await flameBinary(),
+        ...args,
+      ],
+      cwd,
+      stdout: "piped",
+      stderr: "piped",
+      env: { HOME: home, XDG_CACHE_HOME: "", RUST_BACKTRACE: "0", NO_COLOR: "1", ...env },
+    }).output();
+    const dec = new TextDecoder();
+    return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
+}

@@ -4,7 +4,15 @@
  * missing, or not root with kernel.perf_event_paranoid > 1. Runs are short (-F 499, < 1 s).
  */
 import assert from "node:assert/strict";
-import { flameArgv, flameBinary, repoPath, runFlame, withTempDir } from "./helpers.ts";
+import {
+  flameArgv,
+  flameBinary,
+  NO_OTHER_USER,
+  repoPath,
+  runFlame,
+  runFlameAsNobody,
+  withTempDir,
+} from "./helpers.ts";
 import { exists } from "../src/capture/cleanup.ts";
 
 function which(name: string): string | undefined {
@@ -242,6 +250,31 @@ e2e("a stripped program (Debian's gzip): whole stacks, no truncation warning", [
     assert.equal(r.code, 0, r.stderr);
     assert.doesNotMatch(r.stderr, /truncated/);
     assert.match(r.stderr, /frames in \/usr\/bin\/gzip have no symbol/);
+  });
+});
+
+e2e("as a user without perf rights: a graph without kernel frames, and a note saying so", [
+  NO_CC,
+  NO_OTHER_USER,
+  paranoid() < 2 ? "kernel.perf_event_paranoid < 2: every user gets kernel frames" : undefined,
+], async () => {
+  await withTempDir(async (dir) => {
+    await Deno.chmod(dir, 0o777);
+    const busy = await buildBusy(dir);
+    const r = await runFlameAsNobody(
+      ["run", "-F", "499", "-o", `${dir}/u.svg`, "--folded", `${dir}/u.folded`, "--", busy, "0.4"],
+      { cwd: dir },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(Deno.readTextFileSync(`${dir}/u.folded`), /kallsyms|_\[k\]/);
+    assert.match(
+      r.stderr,
+      /warning: kernel frames are not recorded \(kernel\.perf_event_paranoid=\d\)/,
+    );
+    // Another user's process: not permitted, never "no such process".
+    const other = await runFlameAsNobody(["record", "-p", "1", "-d", "0.5", "-o", `${dir}/x.svg`]);
+    assert.equal(other.code, 1);
+    assert.match(other.stderr, /^flame: error: not permitted to profile process 1: /);
   });
 });
 

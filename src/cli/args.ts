@@ -52,7 +52,7 @@ export function parseCommandArgs(
 function describeParseError(err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);
   // node's messages carry advice for JavaScript callers after the first sentence; keep the first.
-  const first = message.split(". ")[0].replace(/\.$/, "");
+  const first = message.split(/\.\s/)[0].replace(/\.$/, "");
   return first.charAt(0).toLowerCase() + first.slice(1);
 }
 
