@@ -1,6 +1,6 @@
 /** `flame files` as a user runs it: options, output files, messages, exit statuses. */
 import assert from "node:assert/strict";
-import { flameArgv, flameBinary, type FlameResult, runFlame, withTempDir } from "./helpers.ts";
+import { flameArgv, NO_OTHER_USER, runFlame, runFlameAsNobody, withTempDir } from "./helpers.ts";
 
 async function du(args: string[], cwd: string): Promise<number> {
   const out = await new Deno.Command("du", { args, cwd, stdout: "piped", stderr: "null" })
@@ -130,77 +130,48 @@ Deno.test("files: --title and -o, and --count draws entries", async () => {
   });
 });
 
-/**
- * Runs flame as the unprivileged user `nobody` (root reads every directory, so an unreadable
- * one needs someone else), or returns undefined with the reason when that is not possible.
- */
-async function runAsNobody(
-  args: string[],
-  cwd: string,
-  env: Record<string, string> = {},
-): Promise<FlameResult | string> {
-  if (Deno.uid() !== 0) return "not root, so the test can lock a directory for itself";
-  const denoDir = await Deno.makeTempDir({ prefix: "flame-deno-dir-" });
-  await Deno.chown(denoDir, 65534, 65534); // its HOME: the launcher unpacks into ~/.cache
-  try {
-    const out = await new Deno.Command("setpriv", {
-      args: [
-        "--reuid=65534",
-        "--regid=65534",
-        "--clear-groups",
-        await flameBinary(),
-        ...args,
-      ],
-      cwd,
-      stdout: "piped",
-      stderr: "piped",
-      env: { DENO_DIR: denoDir, HOME: denoDir, RUST_BACKTRACE: "0", NO_COLOR: "1", ...env },
-    }).output();
-    const dec = new TextDecoder();
-    return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-  } catch (err) {
-    return `setpriv is not available (${err instanceof Error ? err.message : err})`;
-  } finally {
-    await Deno.remove(denoDir, { recursive: true });
-  }
-}
+/** Why flame cannot be run as a user who may not read a locked directory, if so. */
+const NO_LOCKED_READER = Deno.uid() === 0 ? NO_OTHER_USER : undefined;
 
 for (const walk of ["native", "portable"]) {
-  Deno.test(`files (${walk} walk): an unreadable directory is skipped with one line; its own size counts`, async () => {
-    const env: Record<string, string> = walk === "portable" ? { FLAME_FILES_WALK: "portable" } : {};
-    await withTempDir(async (dir) => {
-      await Deno.chmod(dir, 0o755);
-      await smallTree(dir);
-      await Deno.mkdir(`${dir}/t/locked`);
-      await Deno.writeFile(`${dir}/t/locked/secret`, new Uint8Array(12345));
-      await Deno.chmod(`${dir}/t/locked`, 0o000);
-      try {
-        let r = await runAsNobody(["files", "--folded", "t"], dir, env);
-        if (typeof r === "string" && Deno.uid() !== 0) {
-          r = await runFlame(["files", "--folded", "t"], { cwd: dir, env });
+  Deno.test({
+    name:
+      `files (${walk} walk): an unreadable directory is skipped with one line; its own size counts`,
+    ignore: NO_LOCKED_READER !== undefined,
+    fn: async () => {
+      const env: Record<string, string> = walk === "portable"
+        ? { FLAME_FILES_WALK: "portable" }
+        : {};
+      await withTempDir(async (dir) => {
+        await Deno.chmod(dir, 0o755);
+        await smallTree(dir);
+        await Deno.mkdir(`${dir}/t/locked`);
+        await Deno.writeFile(`${dir}/t/locked/secret`, new Uint8Array(12345));
+        await Deno.chmod(`${dir}/t/locked`, 0o000);
+        try {
+          // Root reads every directory: the reader is someone else then.
+          const r = Deno.uid() === 0
+            ? await runFlameAsNobody(["files", "--folded", "t"], { cwd: dir, env })
+            : await runFlame(["files", "--folded", "t"], { cwd: dir, env });
+          assert.equal(r.code, 0, r.stderr);
+          assert.equal(
+            r.stderr,
+            "flame: warning: skipped 1 entry: 1 permission denied (t/locked)\n",
+          );
+          assert.ok(r.stdout.includes("t;locked "));
+          assert.ok(!r.stdout.includes("secret"));
+          // What du can see as that user: everything but the locked directory's contents.
+          const ownSize = Deno.lstatSync(`${dir}/t/locked`).size;
+          assert.equal(
+            foldedTotal(r.stdout),
+            (await du(["-sb", "t"], dir)) - 12345,
+            `the locked directory's own ${ownSize} bytes count, its contents cannot`,
+          );
+        } finally {
+          await Deno.chmod(`${dir}/t/locked`, 0o755);
         }
-        if (typeof r === "string") {
-          console.log(`  skipped: ${r}`);
-          return;
-        }
-        assert.equal(r.code, 0, r.stderr);
-        assert.equal(
-          r.stderr,
-          "flame: warning: skipped 1 entry: 1 permission denied (t/locked)\n",
-        );
-        assert.ok(r.stdout.includes("t;locked "));
-        assert.ok(!r.stdout.includes("secret"));
-        // What du can see as that user: everything but the locked directory's contents.
-        const ownSize = Deno.lstatSync(`${dir}/t/locked`).size;
-        assert.equal(
-          foldedTotal(r.stdout),
-          (await du(["-sb", "t"], dir)) - 12345,
-          `the locked directory's own ${ownSize} bytes count, its contents cannot`,
-        );
-      } finally {
-        await Deno.chmod(`${dir}/t/locked`, 0o755);
-      }
-    });
+      });
+    },
   });
 }
 
@@ -218,32 +189,36 @@ Deno.test("files: a DIR that is a symbolic link loop is one clear line, exit 1",
   });
 });
 
-Deno.test("files: progress on a terminal, cleared at the end", async () => {
-  await withTempDir(async (dir) => {
-    await smallTree(dir);
-    // script(1) runs flame on a pseudo-terminal and copies what it shows to stdout.
-    const command = (await flameArgv(["files", "--folded", "-o", "out.folded", "t"]))
-      .map((a) => `'${a}'`).join(" ");
-    let out: Deno.CommandOutput;
-    try {
-      out = await new Deno.Command("script", {
+/** util-linux's script(1), which runs a command on a pseudo-terminal, if installed. */
+const NO_SCRIPT = new Deno.Command("sh", { args: ["-c", "command -v script"], stdout: "null" })
+    .outputSync().success
+  ? undefined
+  : "script(1) is not installed";
+
+Deno.test({
+  name: "files: progress on a terminal, cleared at the end",
+  ignore: NO_SCRIPT !== undefined,
+  fn: async () => {
+    await withTempDir(async (dir) => {
+      await smallTree(dir);
+      // script(1) runs flame on a pseudo-terminal and copies what it shows to stdout.
+      const command = (await flameArgv(["files", "--folded", "-o", "out.folded", "t"]))
+        .map((a) => `'${a}'`).join(" ");
+      const out = await new Deno.Command("script", {
         args: ["-qec", command, "/dev/null"],
         cwd: dir,
         stdout: "piped",
         stderr: "piped",
         env: { RUST_BACKTRACE: "0", NO_COLOR: "1" },
       }).output();
-    } catch (err) {
-      console.log(`  skipped: script(1) is not available (${err})`);
-      return;
-    }
-    const shown = new TextDecoder().decode(out.stdout);
-    assert.equal(out.code, 0, shown);
-    const clear = "\r\x1b[2K";
-    assert.ok(shown.startsWith(`${clear}flame: walking: `), JSON.stringify(shown));
-    assert.match(shown, /walking: [\d.]+ KiB \([\d,]+ bytes\) in 6 entries/);
-    assert.ok(shown.endsWith(clear), JSON.stringify(shown));
-  });
+      const shown = new TextDecoder().decode(out.stdout);
+      assert.equal(out.code, 0, shown);
+      const clear = "\r\x1b[2K";
+      assert.ok(shown.startsWith(`${clear}flame: walking: `), JSON.stringify(shown));
+      assert.match(shown, /walking: [\d.]+ KiB \([\d,]+ bytes\) in 6 entries/);
+      assert.ok(shown.endsWith(clear), JSON.stringify(shown));
+    });
+  },
 });
 
 Deno.test("files: a graph with nothing to draw says so, exit 1", async () => {

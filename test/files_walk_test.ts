@@ -18,6 +18,29 @@ import { withTempDir } from "./helpers.ts";
 const METHODS = ["native", "portable"] as const;
 const nativeAvailable = openLibc() !== undefined;
 
+/** Why this machine cannot mount a file system for a test (not root, no permission), if so. */
+function cannotMount(): string | undefined {
+  const dir = Deno.makeTempDirSync({ prefix: "flame-mount-probe-" });
+  try {
+    const out = new Deno.Command("mount", {
+      args: ["-t", "tmpfs", "none", dir],
+      stdout: "null",
+      stderr: "piped",
+    }).outputSync();
+    if (!out.success) {
+      return `cannot mount here (${new TextDecoder().decode(out.stderr).split("\n")[0]})`;
+    }
+    new Deno.Command("umount", { args: [dir] }).outputSync();
+    return undefined;
+  } catch (err) {
+    return `cannot mount here (${err instanceof Error ? err.message : err})`;
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+}
+
+const NO_MOUNT = cannotMount();
+
 /** Runs a command; resolves to its stdout, throws with its stderr when it fails. */
 async function sh(cmd: string, args: string[], cwd?: string): Promise<string> {
   const out = await new Deno.Command(cmd, { args, cwd, stdout: "piped", stderr: "piped" })
@@ -342,8 +365,12 @@ for (const method of METHODS) {
   });
 
   Deno.test({
-    name: `walk (${method}): a directory the user cannot read is tallied, its size still counts`,
-    ignore: ignore || Deno.uid() === 0, // root reads anything: files_cli_test drops privileges
+    name: `walk (${method}): a directory the user cannot read is tallied, its size still counts` +
+      (Deno.uid() === 0
+        ? " (ignored as root, who reads every directory: files_cli_test " +
+          "runs this case as nobody)"
+        : ""),
+    ignore: ignore || Deno.uid() === 0,
     fn: () =>
       withTempDir(async (dir) => {
         await Deno.mkdir(`${dir}/t/locked`, { recursive: true });
@@ -360,14 +387,16 @@ for (const method of METHODS) {
   });
 
   Deno.test({
-    name: `walk (${method}): a bind mount inside itself is not entered again`,
-    ignore,
+    name: `walk (${method}): a bind mount inside itself is not entered again${
+      NO_MOUNT ? ` (ignored: ${NO_MOUNT})` : ""
+    }`,
+    ignore: ignore || NO_MOUNT !== undefined,
     fn: () =>
       withTempDir(async (dir) => {
         const t = `${dir}/t`;
         await Deno.mkdir(`${t}/sub/loop`, { recursive: true });
         await Deno.writeFile(`${t}/sub/f`, new Uint8Array(3));
-        if (!await tryMount(["--bind", t, `${t}/sub/loop`])) return;
+        await sh("mount", ["--bind", t, `${t}/sub/loop`]);
         try {
           const { stacks, stats } = walkFolded([t], { method });
           assert.equal(stats.skipped.get(REASONS.cycle)?.count, 1);
@@ -379,14 +408,16 @@ for (const method of METHODS) {
   });
 
   Deno.test({
-    name: `walk (${method}): oneFileSystem leaves out other file systems like du -x`,
-    ignore,
+    name: `walk (${method}): oneFileSystem leaves out other file systems like du -x${
+      NO_MOUNT ? ` (ignored: ${NO_MOUNT})` : ""
+    }`,
+    ignore: ignore || NO_MOUNT !== undefined,
     fn: () =>
       withTempDir(async (dir) => {
         const t = `${dir}/t`;
         await Deno.mkdir(`${t}/mnt`, { recursive: true });
         await Deno.writeFile(`${t}/here`, new Uint8Array(5));
-        if (!await tryMount(["-t", "tmpfs", "none", `${t}/mnt`])) return;
+        await sh("mount", ["-t", "tmpfs", "none", `${t}/mnt`]);
         try {
           await Deno.writeFile(`${t}/mnt/there`, new Uint8Array(5000));
           const all = walkFolded([t], { method });
@@ -401,17 +432,6 @@ for (const method of METHODS) {
         }
       }),
   });
-}
-
-/** Mounts, or says why the test cannot (not root, or no mount permission here) and skips. */
-async function tryMount(args: string[]): Promise<boolean> {
-  try {
-    await sh("mount", args);
-    return true;
-  } catch (err) {
-    console.log(`  skipped: cannot mount here (${String(err).split("\n")[0]})`);
-    return false;
-  }
 }
 
 Deno.test({
