@@ -36,6 +36,19 @@ export class BufferedTextWriter implements TextSink {
 }
 
 /**
+ * True when `path` names something other than a regular file: `/dev/stdout` (a link to a pipe
+ * or a terminal), a FIFO, a device. Those are written in place: renaming a temporary file over
+ * them would replace the device node itself (as root, `/dev/stdout` would become a file).
+ */
+function isSpecialFile(path: string): boolean {
+  try {
+    return !Deno.statSync(path).isFile;
+  } catch {
+    return false; // missing (or unreadable): a regular file is made
+  }
+}
+
+/**
  * Runs `produce` with a sink that writes to `path` (or stdout when `path` is undefined or `-`).
  * A file is written to `path.tmp-PID` and renamed over `path` only when `produce` succeeds.
  */
@@ -52,6 +65,20 @@ export async function writeOutput(
     } finally {
       writer.releaseLock();
     }
+    return;
+  }
+  if (isSpecialFile(path)) {
+    let file: Deno.FsFile;
+    try {
+      file = await Deno.open(path, { write: true });
+    } catch (err) {
+      throw describeFileError(path, err);
+    }
+    const writer = file.writable.getWriter();
+    const sink = new BufferedTextWriter(writer);
+    await produce(sink);
+    await sink.flush();
+    await writer.close();
     return;
   }
   const tmp = `${path}.tmp-${Deno.pid}`;
@@ -107,6 +134,19 @@ export function withByteOutput<T>(
 ): T {
   if (path === undefined || path === "-") {
     return produce({ write: (bytes) => writeAll(Deno.stdout, bytes) });
+  }
+  if (isSpecialFile(path)) {
+    let special: Deno.FsFile;
+    try {
+      special = Deno.openSync(path, { write: true });
+    } catch (err) {
+      throw describeFileError(path, err);
+    }
+    try {
+      return produce({ write: (bytes) => writeAll(special, bytes) });
+    } finally {
+      special.close();
+    }
   }
   const tmp = `${path}.tmp-${Deno.pid}`;
   let file: Deno.FsFile;
