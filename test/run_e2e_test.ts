@@ -430,6 +430,51 @@ e2e("two SIGINTs at once (timeout -s INT: flame, then its group) write the graph
   });
 });
 
+e2e("SIGTERM to flame: the graph is written, exit 143", [NO_CC], async () => {
+  await withTempDir(async (dir) => {
+    const busy = await buildBusy(dir);
+    const child = await startInGroup(dir, busy, `${dir}/term.svg`);
+    await waitFor(() => runningBusy(busy).length > 0);
+    await new Promise((r) => setTimeout(r, 700));
+    Deno.kill(child.pid, "SIGTERM"); // flame alone, as a service manager would
+    const out = await child.output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 143, stderr);
+    assert.match(stderr.trimEnd().split("\n").at(-1)!, SUMMARY);
+    assert.ok(Deno.readTextFileSync(`${dir}/term.svg`).includes("spin_inner"));
+    assert.deepEqual(runningBusy(busy), []);
+  });
+});
+
+e2e("perf killed mid-recording: what it wrote is drawn, the program is stopped", [
+  NO_CC,
+], async () => {
+  await withTempDir(async (dir) => {
+    const busy = await buildBusy(dir);
+    const before = tempEntries();
+    const child = await startInGroup(dir, busy, `${dir}/killed.svg`);
+    await waitFor(() => runningBusy(busy).length > 0);
+    await new Promise((r) => setTimeout(r, 1500));
+    const perf = runningWith(busy).filter((pid) =>
+      Deno.readTextFileSync(`/proc/${pid}/cmdline`).split("\0")[1] === "record"
+    );
+    assert.equal(perf.length, 1);
+    Deno.kill(perf[0], "SIGKILL");
+    const out = await child.output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 1, stderr);
+    assert.match(stderr, /perf was killed by SIGKILL: stopped the program/);
+    assert.match(stderr, /perf was killed by SIGKILL: the graph shows what it had written/);
+    assert.ok(Deno.readTextFileSync(`${dir}/killed.svg`).includes("spin_inner"));
+    await waitFor(() => runningBusy(busy).length === 0);
+    // perf's own temporary files stay: it had no chance to remove them. flame's do not.
+    assert.deepEqual(
+      tempEntries().filter((e) => !before.includes(e) && !e.startsWith("perf-vdso")),
+      [],
+    );
+  });
+});
+
 e2e("attach with --duration: the process is recorded and keeps running", [NO_CC], async () => {
   await withTempDir(async (dir) => {
     const busy = await buildBusy(dir);
