@@ -1,0 +1,135 @@
+/**
+ * The splice of the Python reader's frames into perf's native stacks, on stacks shaped like real
+ * ones (perf script of pyenv's CPython 3.10 and 3.11 with DWARF unwinding).
+ */
+import assert from "node:assert/strict";
+import {
+  evaluationCalls,
+  evaluationGroups,
+  type NativeFrame,
+  Splicer,
+  spliceStack,
+} from "../src/capture/splice.ts";
+
+const LIBC = "/usr/lib/x86_64-linux-gnu/libc.so.6";
+const PY311 = "/root/.pyenv/versions/3.11.7/lib/libpython3.11.so.1.0";
+const PY310 = "/root/.pyenv/versions/3.10.13/lib/libpython3.10.so.1.0";
+const JSON_SO =
+  "/root/.pyenv/versions/3.11.7/lib/python3.11/lib-dynload/_json.cpython-311-x86_64-linux-gnu.so";
+const n = (sym: string, module: string): NativeFrame => ({ sym, module });
+const py = (label: string, entry = false) => ({ label, entry });
+const names = (frames: readonly NativeFrame[]) => frames.map((f) => f.display ?? f.sym);
+
+/** 3.11: `<module>` → main → write_out → os.write, all in one evaluation call. */
+const native311 = [
+  n("__GI___libc_write", LIBC),
+  n("_Py_write", PY311),
+  n("os_write", PY311),
+  n("cfunction_vectorcall_FASTCALL", PY311),
+  n("_PyEval_EvalFrameDefault", PY311),
+  n("_PyEval_Vector", PY311),
+  n("PyEval_EvalCode", PY311),
+  n("run_eval_code_obj", PY311),
+  n("run_mod", PY311),
+  n("_PyRun_SimpleFileObject", PY311),
+  n("Py_BytesMain", PY311),
+  n("__libc_start_call_main", LIBC),
+  n("__libc_start_main_impl", LIBC),
+  n("_start", "/root/.pyenv/versions/3.11.7/bin/python3.11"),
+];
+const python311 = [py("<module> (w.py)", true), py("main (w.py)"), py("write_out (w.py)")];
+
+Deno.test("splice: 3.11, one evaluation call runs the whole chain", () => {
+  assert.deepEqual(evaluationCalls(native311), [4]);
+  assert.equal(evaluationGroups(python311).length, 1);
+  assert.deepEqual(names(spliceStack(native311, python311)!), [
+    "__GI___libc_write",
+    "_Py_write",
+    "os_write",
+    "write_out (w.py)",
+    "main (w.py)",
+    "<module> (w.py)",
+  ]);
+});
+
+Deno.test("splice: up to 3.10 one evaluation call per frame; a C extension between stays", () => {
+  const native = [
+    n("_PyEval_EvalFrameDefault", PY310),
+    n("_PyFunction_Vectorcall", PY310),
+    n("encoder_listencode_obj", JSON_SO),
+    n("encoder_call", JSON_SO),
+    n("_PyObject_MakeTpCall", PY310),
+    n("_PyEval_EvalFrameDefault", PY310),
+    n("function_code_fastcall", PY310),
+    n("_PyEval_EvalFrameDefault", PY310),
+    n("PyEval_EvalCode", PY310),
+    n("main", "/opt/embedder"), // an application embedding Python stays
+    n("__libc_start_call_main", LIBC),
+  ];
+  const python = [py("<module> (a.py)", true), py("dump (a.py)", true), py("default (a.py)", true)];
+  assert.deepEqual(names(spliceStack(native, python)!), [
+    "default (a.py)",
+    "encoder_listencode_obj",
+    "encoder_call",
+    "dump (a.py)",
+    "<module> (a.py)",
+    "main",
+  ]);
+  // One Python frame too many or too few: the stacks disagree, no splice.
+  assert.equal(spliceStack(native, python.slice(1)), undefined);
+  assert.equal(spliceStack(native, [...python, py("more (a.py)", true)]), undefined);
+});
+
+Deno.test("splice: 2.7's PyEval_EvalFrameEx counts where _PyEval_EvalFrameDefault is absent", () => {
+  const PY27 = "/root/.pyenv/versions/2.7.18/lib/libpython2.7.so.1.0";
+  const native = [
+    n("PyEval_EvalFrameEx", PY27),
+    n("PyEval_EvalCodeEx", PY27),
+    n("PyEval_EvalFrameEx", PY27),
+  ];
+  assert.deepEqual(evaluationCalls(native), [0, 2]);
+  const both = [n("_PyEval_EvalFrameDefault", PY310), n("PyEval_EvalFrameEx", PY310)];
+  assert.deepEqual(evaluationCalls(both), [0], "3.x's wrapper is not a second call");
+});
+
+Deno.test("splicer: the nearest sample of the thread, within two periods; misses counted", () => {
+  const stacks = [python311, python311.slice(0, 2)];
+  const splicer = new Splicer({
+    stacks,
+    periodNs: 10e6,
+    samples: [
+      { time: 1_000e6, tid: 7, stack: 1 },
+      { time: 1_010e6, tid: 7, stack: 0 },
+      { time: 1_020e6, tid: 8, stack: 0 },
+    ],
+  });
+  // Nearest to 1,009 ms is the sample at 1,010 ms: the whole chain.
+  assert.equal(names(splicer.splice(7, 1_009e6, native311)).at(-1), "<module> (w.py)");
+  assert.equal(names(splicer.splice(7, 1_009e6, native311)).length, 6);
+  // 50 ms away: no Python sample near it; the native stack is kept.
+  assert.deepEqual(splicer.splice(7, 1_060e6, native311), native311);
+  // A thread the reader never saw.
+  assert.deepEqual(splicer.splice(9, 1_010e6, native311), native311);
+  // No interpreter frames at all: passed through, not a miss.
+  const plain = [n("memcpy", LIBC), n("main", "/bin/p")];
+  assert.deepEqual(splicer.splice(7, 1_010e6, plain), plain);
+  assert.equal(splicer.spliced, 2);
+  assert.equal(splicer.passed, 1);
+  assert.equal(splicer.missed.get("no Python sample near it"), 2);
+  assert.equal(splicer.pythonSamples, 4);
+});
+
+Deno.test("splicer: when the nearest disagrees, a neighbour that agrees is taken", () => {
+  const native310 = [
+    n("_PyEval_EvalFrameDefault", PY310),
+    n("_PyFunction_Vectorcall", PY310),
+    n("_PyEval_EvalFrameDefault", PY310),
+  ];
+  const splicer = new Splicer({
+    stacks: [[py("<module> (b.py)", true)], [py("<module> (b.py)", true), py("f (b.py)", true)]],
+    periodNs: 10e6,
+    samples: [{ time: 0, tid: 1, stack: 1 }, { time: 10e6, tid: 1, stack: 0 }],
+  });
+  assert.deepEqual(names(splicer.splice(1, 6e6, native310)), ["f (b.py)", "<module> (b.py)"]);
+  assert.equal(splicer.missed.size, 0);
+});
