@@ -1,0 +1,111 @@
+/**
+ * `perf script` text in: folded by the perf collapser (stackcollapse-perf.pl's semantics, the
+ * options of `flame collapse perf`). Frames learn their module from perf's `(dso)` column:
+ * kernel code (`[kernel.kallsyms]`, vmlinux, `.ko`), JIT code (perf maps) or native code.
+ * Weights are the summed sample periods, as the collapser sums them: nanoseconds when every
+ * sample is of the cpu-clock or task-clock event (perf's default without hardware counters),
+ * else a count of events.
+ */
+import { detectFormat } from "../collapse/detect.ts";
+import { PerfCollapser, type RawFrame } from "../collapse/perf.ts";
+import { isJitModule, isKernelModule, moduleBasename } from "../collapse/perf_symbols.ts";
+import type { FrameInfo } from "../profile/profile.ts";
+import { describeFrameName } from "./frames.ts";
+import { HEAD_BYTES } from "./input.ts";
+import { collapseToProfile } from "./collapsed.ts";
+import type { ProfileReader } from "./format.ts";
+
+/** Distinct symbols remembered with their module; past this, names alone describe frames. */
+const MAX_SYMBOLS = 200_000;
+
+/** What perf's module column says about a frame. */
+export function frameFromModule(sym: string, module: string): FrameInfo {
+  if (isKernelModule(module)) return { kind: "kernel", module };
+  if (isJitModule(module)) return { kind: describeFrameName(sym).kind === "js" ? "js" : "jit" };
+  const named = describeFrameName(sym);
+  if (named.kind !== "unknown") return named;
+  return module === "" || module.includes("unknown")
+    ? { kind: "unknown" }
+    : { kind: "native", module: moduleBasename(module) };
+}
+
+/** A header's period and clock event (`  2004008 cpu-clock:` or `cpu-clock:ppp:`), at its end. */
+const CLOCK_TAIL = /\s(\d+)\s+(?:cpu|task)-clock(?::[^\s:]*)?:\s*$/;
+/** A header's timestamp (`533.467720:`). */
+const HEADER_TIME = /\s(\d+\.\d+):\s/;
+
+/**
+ * What the sample headers say about the weights: perf sums each sample's period, and the
+ * periods of the cpu-clock and task-clock events are nanoseconds. Also the time covered.
+ */
+export class HeaderClock {
+  #headers = 0;
+  #clock = 0;
+  #period = 0;
+  #samePeriod = true;
+  #first = NaN;
+  #last = NaN;
+
+  /** Looks at one header line. */
+  see(line: string): void {
+    this.#headers++;
+    const m = CLOCK_TAIL.exec(line);
+    if (m) {
+      this.#clock++;
+      const period = Number(m[1]);
+      if (this.#period !== 0 && period !== this.#period) this.#samePeriod = false;
+      this.#period = period;
+    }
+    const t = HEADER_TIME.exec(line);
+    if (t) {
+      const seconds = Number(t[1]);
+      if (Number.isNaN(this.#first)) this.#first = seconds;
+      this.#last = seconds;
+    }
+  }
+
+  /** True when every sample was of a clock event with its period printed: weights are ns. */
+  get nanoseconds(): boolean {
+    return this.#headers > 0 && this.#clock === this.#headers;
+  }
+
+  /** Samples per second, when every period was the same clock period. */
+  get sampleRate(): number | undefined {
+    return this.nanoseconds && this.#samePeriod && this.#period > 0
+      ? Math.round(1e9 / this.#period)
+      : undefined;
+  }
+
+  /** Nanoseconds from the first sample to the last, when perf printed times. */
+  get durationNs(): number | undefined {
+    return Number.isNaN(this.#first) ? undefined : Math.round((this.#last - this.#first) * 1e9);
+  }
+}
+
+/** The perf script reader. */
+export const perfScriptReader: ProfileReader = {
+  name: "perf",
+  description: "perf script output (perf record -g; perf script)",
+  detect: (head, text) => detectFormat(text, head.length < HEAD_BYTES) === "perf",
+  async read(input, options) {
+    const known = new Map<string, FrameInfo>();
+    const onStack = (frames: readonly RawFrame[]) => {
+      if (known.size >= MAX_SYMBOLS) return;
+      for (const f of frames) {
+        if (!known.has(f.sym)) known.set(f.sym, frameFromModule(f.sym, f.module));
+      }
+    };
+    const clock = new HeaderClock();
+    const collapser = new PerfCollapser({
+      ...options.perf,
+      onStack,
+      onHeader: (line) => clock.see(line),
+    });
+    const result = await collapseToProfile(input, collapser, "perf", known);
+    const { profile } = result;
+    if (clock.nanoseconds) profile.unit = "nanoseconds";
+    if (clock.sampleRate !== undefined) profile.meta.sampleRate = clock.sampleRate;
+    if (clock.durationNs !== undefined) profile.meta.durationNs = clock.durationNs;
+    return result;
+  },
+};
