@@ -1,6 +1,6 @@
 /**
  * Every subcommand, in the order `flame --help` lists them. A command's module is loaded only
- * when it runs: start-up then pays for one command, not all seven (about 10 ms a run).
+ * when it runs: start-up then pays for one command, not all of them (about 10 ms a run).
  */
 import type { Command } from "./command.ts";
 
@@ -45,6 +45,16 @@ export const COMMANDS: readonly CommandEntry[] = [
     name: "diff",
     summary: "compare two folded profiles: a differential flame graph",
     load: async () => (await import("./diff.ts")).diffCommand,
+  },
+  {
+    name: "convert",
+    summary: "any profile format in (pprof, cProfile, .cpuprofile, ...), any out",
+    load: async () => (await import("./convert.ts")).convertCommand,
+  },
+  {
+    name: "push",
+    summary: "send a profile to Grafana Pyroscope",
+    load: async () => (await import("./push.ts")).pushCommand,
   },
   {
     name: "files",
