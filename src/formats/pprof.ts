@@ -329,13 +329,15 @@ export function pprofToProfile(
   } else {
     delete profile.timeline;
   }
-  const timeNanos = num(p.timeNanos, "time_nanos");
+  // Epoch nanoseconds pass 2^53: a millisecond's precision is all startMs keeps anyway.
+  const timeNanos = Number(p.timeNanos);
   if (timeNanos > 0) profile.meta.startMs = timeNanos / 1e6;
   const duration = num(p.durationNanos, "duration_nanos");
   if (duration > 0) profile.meta.durationNs = duration;
   const period = num(p.period, "period");
   const periodUnit = p.periodType ? str(p.periodType.unit, "period_type") : "";
-  if (period > 0 && TIME_UNITS[periodUnit] !== undefined) {
+  // A period of one unit is no sampling interval (flame writes it for unsampled profiles).
+  if (period > 1 && TIME_UNITS[periodUnit] !== undefined) {
     profile.meta.sampleRate = Math.round(1e9 / (period * TIME_UNITS[periodUnit]));
   }
   const warnings: string[] = [];

@@ -28,6 +28,9 @@ import { readAllText } from "./input.ts";
 
 const SCHEMA = "https://www.speedscope.app/file-format-schema.json";
 
+/** The frame that samples with an empty stack are counted under. */
+export const NO_FRAMES = "(no frames)";
+
 /** speedscope's units, and what each is in flame's units (with the factor to them). */
 const UNITS: Record<string, { unit: Unit; factor: number }> = {
   none: { unit: "samples", factor: 1 },
@@ -48,7 +51,7 @@ export function looksLikeSpeedscope(text: string): boolean {
 const JS_FILE = /\.(?:m?js|cjs|jsx|ts|tsx|mts)$|^(?:node|file|https?|ext):/;
 
 /** A speedscope frame's flame name and what is known of it. */
-function frameOf(frame: unknown, i: number): { name: string; info: FrameInfo } {
+function frameOf(frame: unknown, i: number, ownNames: boolean): { name: string; info: FrameInfo } {
   if (
     frame === null || typeof frame !== "object" ||
     typeof (frame as { name?: unknown }).name !== "string"
@@ -68,9 +71,9 @@ function frameOf(frame: unknown, i: number): { name: string; info: FrameInfo } {
   };
   if (line !== undefined) info.line = line;
   // Python files by base name (as py-spy's raw output shows them), JavaScript by URL (as V8
-  // frames are named elsewhere); a name that already says where it is (flame's) stays.
+  // frames are named elsewhere). Names in flame's own files are flame's names already.
   const shown = js ? file : file.slice(file.lastIndexOf("/") + 1);
-  if (!name.includes(` (${shown}`) && !name.includes(` ${shown}:`) && !name.endsWith(` ${shown}`)) {
+  if (!ownNames) {
     const where = `${shown}${line !== undefined ? `:${line}` : ""}`;
     name = js
       ? `${name} ${where}${line !== undefined && col !== undefined ? `:${col}` : ""}`
@@ -106,7 +109,8 @@ export function speedscopeToProfile(
     throw new Error("no 'profiles' array");
   }
   if (!doc.shared || !Array.isArray(doc.shared.frames)) throw new Error("no 'shared.frames' array");
-  const frames = doc.shared.frames.map(frameOf);
+  const ownNames = typeof doc.exporter === "string" && doc.exporter.startsWith("flame ");
+  const frames = doc.shared.frames.map((f, i) => frameOf(f, i, ownNames));
   const profiles = doc.profiles as Record<string, unknown>[];
   if (profiles.length === 0) throw new Error("'profiles' is empty");
   const units = profiles.map((p, i) => {
@@ -147,10 +151,12 @@ export function speedscopeToProfile(
       }
       return f.name;
     };
-    const add = (stack: string, weight: number, time: number | undefined) => {
+    const add = (frames: string, weight: number, time: number | undefined) => {
       if (weight <= 0) return;
-      const key = root === "" ? stack : stack === "" ? root : root + SEPARATOR + stack;
-      if (key === "") return;
+      // A sample of no frames (py-spy: a thread between Python calls) still took its time.
+      const stack = frames === "" ? NO_FRAMES : frames;
+      if (stack === NO_FRAMES) profile.frames.set(NO_FRAMES, { kind: "root" });
+      const key = root === "" ? stack : root + SEPARATOR + stack;
       profile.stacks.set(key, (profile.stacks.get(key) ?? 0) + weight);
       if (time !== undefined) timed.push({ time, thread, stack: key, weight });
     };
