@@ -21,8 +21,11 @@ const MAX_SYMBOLS = 200_000;
 /** What perf's module column says about a frame. */
 export function frameFromModule(sym: string, module: string): FrameInfo {
   if (isKernelModule(module)) return { kind: "kernel", module };
-  if (isJitModule(module)) return { kind: describeFrameName(sym).kind === "js" ? "js" : "jit" };
   const named = describeFrameName(sym);
+  if (isJitModule(module)) {
+    // Perf maps hold the JIT code of runtimes that name their frames: V8's, CPython's.
+    return named.kind === "js" || named.kind === "python" ? named : { kind: "jit" };
+  }
   if (named.kind !== "unknown") return named;
   return module === "" || module.includes("unknown")
     ? { kind: "unknown" }
