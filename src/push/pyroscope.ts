@@ -206,8 +206,14 @@ export async function pushToPyroscope(
 }
 
 function networkReason(err: unknown): string {
-  const message = err instanceof Error ? err.message : String(err);
+  // fetch says "fetch failed"; what failed is in its cause.
+  const causes: string[] = [];
+  for (let e: unknown = err; e !== undefined && causes.length < 4; e = (e as Error).cause) {
+    causes.push(e instanceof Error ? e.message : String(e));
+    if (!(e instanceof Error)) break;
+  }
+  const message = causes.join(": ");
   if (/connection refused/i.test(message)) return "connection refused (is the server running?)";
   if (/dns|lookup|resolve/i.test(message)) return "the server's name does not resolve";
-  return message.split("\n")[0];
+  return (causes[causes.length - 1] ?? message).split("\n")[0];
 }
