@@ -40,12 +40,14 @@ for (const v of VERSIONS) {
     // Every function's own time lands somewhere, once (rounding: 1 ns per stack at most).
     const total = totalWeight(profile.stacks);
     assert.ok(Math.abs(total - ownTimeNs(path)) <= profile.stacks.size, `${total}`);
-    // Every stack runs from the script down; recursion is folded into one frame.
+    // Every stack runs from the script down; direct recursion is folded into one frame, a
+    // cycle through another function followed round once more at most.
     const keys = [...profile.stacks.keys()].filter((k) => k.includes("main (prog.py"));
     assert.ok(keys.length >= 4);
     for (const k of keys) {
       const frames = stackFrames(k);
-      assert.equal(new Set(frames).size, frames.length, `no frame twice: ${k}`);
+      assert.ok(!frames.some((f, i) => i > 0 && frames[i - 1] === f), `no frame on itself: ${k}`);
+      for (const f of frames) assert.ok(frames.filter((x) => x === f).length <= 2, k);
     }
     // shared's time is split between heavy and light as the file says each spent in it.
     const fns = pstatsFunctions(readMarshal(Deno.readFileSync(path)), 1e6);
@@ -61,8 +63,10 @@ for (const v of VERSIONS) {
       );
     const ratio = inShared("heavy") / inShared("light");
     assert.ok(Math.abs(ratio / expected - 1) < 0.01, `rebuilt ${ratio}, in the file ${expected}`);
-    // Mutual recursion stops after one round: is_even → is_odd, and no deeper.
-    assert.ok(keys.some((k) => /is_even \(prog\.py:\d+\);is_odd \(prog\.py:\d+\)$/.test(k)));
+    // Mutual recursion stops after two rounds: is_even → is_odd → is_even → is_odd, no deeper.
+    const cycle =
+      /is_even \(prog\.py:\d+\);is_odd \(prog\.py:\d+\);is_even \(prog\.py:\d+\);is_odd/;
+    assert.ok(keys.some((k) => cycle.test(k)), keys.join("\n"));
     const fnInfo = profile.frames.get(
       [...profile.frames.keys()].find((n) => n.startsWith("fib ("))!,
     );
@@ -70,6 +74,18 @@ for (const v of VERSIONS) {
     assert.equal(fnInfo?.file, "prog.py");
   });
 }
+
+Deno.test("pstats: imports: exec is a root by its calls no caller made; totals kept", async () => {
+  const path = repoPath("fixtures/formats/cprofile-imports-py312.prof");
+  const { profile } = await readProfile(path);
+  const total = totalWeight(profile.stacks);
+  assert.ok(Math.abs(total - ownTimeNs(path)) <= profile.stacks.size);
+  // exec is called 11 times, 10 of them by the import machinery (which exec itself runs): the
+  // one call no function made is the script, under which nearly all the time was spent.
+  const underExec = under(profile.stacks, (f) => f[0] === "<built-in method builtins.exec>");
+  assert.ok(underExec > 0.9 * total, `${underExec} of ${total}`);
+  assert.ok([...profile.stacks.keys()].some((k) => k.includes("parse_args (argparse.py:")));
+});
 
 Deno.test("pstats: Python 2's built-ins and Python 3's keep their own names", async () => {
   const py2 = (await readProfile(repoPath("fixtures/formats/cprofile-py27.prof"))).profile;
@@ -85,7 +101,8 @@ function fn(name: string, own: number, cum: number, callers: [number, number][])
     file: "x.py",
     line: 1,
     name,
-    calls: 1,
+    calls: callers.length || 1,
+    primitiveCalls: callers.length || 1,
     ownTime: own,
     cumulativeTime: cum,
     callers: callers.map(([caller, t]) => ({ caller, calls: 1, cumulativeTime: t })),

@@ -54,7 +54,8 @@ ${column(READERS.map((r) => [r.name, r.description]))}
 cProfile files hold no stacks, only each function's callers: the call tree is rebuilt
 by splitting each function's time among its callers in proportion to the time each
 spent in it (the approximation gprof makes). A function called from two places is
-drawn at its average cost in each; recursion is folded into its outermost call.
+drawn at its average cost in each; a function calling itself is folded into its
+outermost call, and a cycle through other functions is followed round once more.
 
 Options:
   -o, --output FILE     write to FILE (atomically); the extension picks the format
