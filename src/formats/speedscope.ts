@@ -2,8 +2,8 @@
  * speedscope's JSON file format (https://www.speedscope.app/file-format-schema.json) in and out.
  *
  * In: sampled profiles (stacks of frame indexes, root first, one weight each: py-spy
- * `--format speedscope`) and evented ones (frames opened and closed at times,
- * as flame writes them). Each profile is a thread: with several, each gets a root frame of its name and
+ * `--format speedscope`) and evented ones (frames opened and closed at times, as flame writes
+ * them). Each profile is a thread: with several, each gets a root frame of its name and
  * its samples go on the timeline, merged in time order. Frames with a file are named
  * `name (file:line)` (`name file:line:col` for JavaScript) unless their name already says so.
  *
