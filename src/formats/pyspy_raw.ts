@@ -30,7 +30,7 @@ function looksLikePyspy(text: string): boolean {
   return lines > 0 && pyspy * 2 > lines;
 }
 
-/** Feeds lines to a folded collapser, turning py-spy's empty stacks (` 3`) into `(no Python frames) 3`. */
+/** Feeds a folded collapser, turning py-spy's empty stacks (` 3`) into `(no Python frames) 3`. */
 class PyspyCollapser implements Collapser {
   readonly #inner = new FoldedCollapser();
   #atLineStart = true;
