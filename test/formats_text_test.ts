@@ -103,6 +103,12 @@ Deno.test("CPython collapsed: frames renamed to func (file.py:line), threads as 
 Deno.test("frame names: what each kind of name says", () => {
   assert.deepEqual(describeFrameName("vfs_write_[k]"), { kind: "kernel" });
   assert.deepEqual(describeFrameName("fib_[j]"), { kind: "jit" });
+  assert.deepEqual(describeFrameName("JS:*fib /app/x.js:3:13_[j]"), { kind: "js" });
+  assert.deepEqual(describeFrameName("fib /app/x.js:3:13_[j]"), {
+    kind: "js",
+    file: "/app/x.js",
+    line: 3,
+  });
   assert.deepEqual(describeFrameName("py::fib:/app/x.py"), { kind: "python", file: "/app/x.py" });
   assert.deepEqual(describeFrameName("run (<frozen runpy>:88)"), {
     kind: "python",

@@ -20,7 +20,11 @@ const KERNEL = /_\[k\]$|\[kernel\.kallsyms\]|^\[vmlinux/;
 /** What a frame name says about the frame. Names that say nothing are "unknown". */
 export function describeFrameName(name: string): FrameInfo {
   if (KERNEL.test(name)) return { kind: "kernel" };
-  if (name.endsWith("_[j]")) return { kind: "jit" };
+  if (name.endsWith("_[j]")) {
+    // JIT code: a runtime's frame (V8's JS, CPython's perf trampoline) by its name, else "jit".
+    const inner = describeFrameName(name.slice(0, -4));
+    return inner.kind === "js" || inner.kind === "python" ? inner : { kind: "jit" };
+  }
   if (name.endsWith("_[i]") || name.endsWith("_[w]")) return { kind: "native" };
   let m = PYTHON_PAREN.exec(name);
   if (m) return withLine({ kind: "python", file: m[2] }, m[3]);
