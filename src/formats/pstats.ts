@@ -18,8 +18,8 @@
  * - Recursion is bounded: a function calling itself is not expanded again (its time stays in
  *   the outer call's own time); a cycle through other functions (mutual recursion, imports
  *   running modules that import) is followed round once more, then cut the same way. The tree is
- *   at most MAX_DEPTH deep and MAX_NODES wide; paths under 1e-6 of the total are merged into
- *   their parent. Every cut keeps the time (it goes to the parent's own time), so totals hold.
+ *   at most MAX_DEPTH deep, MAX_NODES wide and MAX_KEY_CHARS of keys; paths under 1e-6 of the
+ *   total are merged into their parent. Every cut keeps the time (it goes to the parent's own time), so totals hold.
  * Weights are nanoseconds (cProfile's own clock: wall time by default).
  */
 import { FlameError } from "../errors.ts";
@@ -38,6 +38,8 @@ const MAX_REENTRY = 2;
 const MAX_DEPTH = 256;
 /** Most tree nodes rebuilt; past it, paths merge into their parents. */
 const MAX_NODES = 200_000;
+/** Characters of stack keys built at most (deep, wide trees: memory stays bounded). */
+const MAX_KEY_CHARS = 64 * 1024 * 1024;
 /** Paths below this fraction of the total merge into their parent. */
 const MIN_FRACTION = 1e-6;
 
@@ -204,11 +206,13 @@ export function rebuildStacks(
   const onPath = new Uint8Array(functions.length);
   let nodes = 0;
   let merged = 0;
+  let keyChars = 0;
 
   const expand = (fn: number, budget: number, prefix: string, depth: number): void => {
     nodes++;
     const f = functions[fn];
     const key = prefix === "" ? names[fn] : prefix + SEPARATOR + names[fn];
+    keyChars += key.length;
     const scale = whole(f) > 0 ? budget / whole(f) : 0;
     let own = f.ownTime * scale;
     const children: { callee: number; budget: number }[] = [];
@@ -230,7 +234,10 @@ export function rebuildStacks(
     onPath[fn]++;
     for (const c of children) {
       const b = c.budget * fit;
-      if (b < minBudget || depth + 1 >= MAX_DEPTH || nodes >= MAX_NODES) {
+      if (
+        b < minBudget || depth + 1 >= MAX_DEPTH || nodes >= MAX_NODES ||
+        keyChars >= MAX_KEY_CHARS
+      ) {
         own += b;
         merged++;
       } else {
