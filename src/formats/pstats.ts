@@ -282,7 +282,7 @@ export const pstatsReader: ProfileReader = {
     try {
       functions = pstatsFunctions(readMarshal(bytes), 8 * bytes.length + 1024);
     } catch (err) {
-      const at = err instanceof MarshalError ? " marshal data" : "";
+      const at = err instanceof MarshalError ? " bad marshal data:" : "";
       const reason = err instanceof Error ? err.message : String(err);
       throw new FlameError(`${input.name}: not a pstats file (cProfile -o output):${at} ${reason}`);
     }
