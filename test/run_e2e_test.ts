@@ -13,6 +13,7 @@ import {
   runFlameAsNobody,
   withTempDir,
 } from "./helpers.ts";
+import { startServer } from "./pyroscope_server.ts";
 import { exists } from "../src/capture/cleanup.ts";
 
 function which(name: string): string | undefined {
@@ -47,11 +48,24 @@ const NO_NODE = which("node") ? undefined : "node is not installed";
 /** A Python for small helper programs (no pyenv shim in between). */
 const PYTHON = which("python3.11") ?? "python3";
 
-/** What a run may leave in /tmp: flame's temporary directories, perf's and runtimes' files. */
-function tempEntries(): string[] {
-  return [...Deno.readDirSync("/tmp")].map((e) => e.name).filter((n) =>
-    /^(?:flame-[0-9a-f]{16}$|perf-vdso\.so-|jit-\d+\.dump$|perf-\d+\.map$|jitted-\d+-)/.test(n)
+/**
+ * What a run may leave behind: in flame's own temporary directory (`TMPDIR`, private to the
+ * test, so other programs' runs do not count), and in /tmp, where perf and the runtimes write
+ * whatever TMPDIR says.
+ */
+function tempEntries(tmpdir?: string): string[] {
+  const own = tmpdir ? [...Deno.readDirSync(tmpdir)].map((e) => `${tmpdir}/${e.name}`) : [];
+  return own.concat(
+    [...Deno.readDirSync("/tmp")].map((e) => e.name).filter((n) =>
+      /^(?:perf-vdso\.so-|jit-\d+\.dump$|perf-\d+\.map$|jitted-\d+-)/.test(n)
+    ),
   );
+}
+
+/** A private TMPDIR in `dir` for the flame under test. */
+function privateTmp(dir: string): string {
+  Deno.mkdirSync(`${dir}/tmp`, { recursive: true });
+  return `${dir}/tmp`;
 }
 
 /** The PIDs of processes whose command line holds `marker`. */
@@ -208,25 +222,131 @@ e2e("Node: JavaScript functions without V8 tier marks", [NO_NODE], async () => {
     assert.ok(Deno.readTextFileSync(`${dir}/js.svg`).includes("fib "));
 
     // A short-lived child that gets no sample writes a perf map (NODE_OPTIONS reaches it) and
-    // V8 logs: nothing of either is left behind.
-    const before = tempEntries();
+    // V8 logs: nothing of either is left behind. The kept recording names every process.
+    // At 49 Hz a child that runs for a millisecond is all but never sampled.
     const tree = await runFlame([
       "run",
       "-F",
-      "499",
+      "49",
       "-o",
       `${dir}/tree.svg`,
+      "--keep-data",
+      `${dir}/tree.data`,
       "--",
       "sh",
       "-c",
-      `node -e 0; node ${repoPath("fixtures/capture/work.js")} 0.5`,
+      // A child that writes what V8 writes and exits at once, as a short node child would.
+      `sh -c 'echo 1 > /tmp/perf-$$.map; echo 1 > isolate-0x1-$$-v8.log'; ` +
+      `node ${repoPath("fixtures/capture/work.js")} 0.5`,
     ], { cwd: dir });
     assert.equal(tree.code, 0, tree.stderr);
-    assert.deepEqual(tempEntries().filter((e) => !before.includes(e)), []);
+    const tasks = await new Deno.Command("perf", {
+      args: ["script", "--show-task-events", "-F", "pid", "-i", `${dir}/tree.data`],
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    const pids = new Set(
+      [...new TextDecoder().decode(tasks.stdout).matchAll(/PERF_RECORD_FORK\((\d+):/g)]
+        .map((m) => m[1]),
+    );
+    assert.ok(pids.size >= 2, "sh started its children");
+    const left = [...Deno.readDirSync("/tmp")].map((e) => e.name).filter((n) =>
+      pids.has(/^perf-(\d+)\.map$/.exec(n)?.[1] ?? "")
+    );
+    assert.deepEqual(left, []);
     assert.deepEqual(
       [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => /\.log$/.test(n)),
       [],
     );
+  });
+});
+
+e2e("output formats by -o's extension or --format; a push to Pyroscope; a failed push", [
+  NO_CC,
+], async () => {
+  await withTempDir(async (dir) => {
+    const busy = await buildBusy(dir);
+    const server = startServer();
+    try {
+      const r = await runFlame([
+        "run",
+        "-F",
+        "499",
+        "-o",
+        `${dir}/p.speedscope.json`,
+        "--push",
+        server.url,
+        "--app",
+        "busy",
+        "--label",
+        "env=test",
+        "--",
+        busy,
+        "0.3",
+      ], { cwd: dir });
+      assert.equal(r.code, 0, r.stderr);
+      const doc = JSON.parse(Deno.readTextFileSync(`${dir}/p.speedscope.json`));
+      assert.equal(doc.$schema, "https://www.speedscope.app/file-format-schema.json");
+      assert.ok(doc.shared.frames.some((f: { name: string }) => f.name === "spin_inner"));
+      assert.match(r.stderr, /→ .*p\.speedscope\.json\n/); // no "open it in a browser"
+      assert.equal(server.received.length, 1);
+      assert.equal(server.received[0].app, "busy");
+      assert.deepEqual(server.received[0].labels, { env: "test" });
+      assert.ok([...server.received[0].stacks.keys()].some((k) => k.endsWith(";spin_inner")));
+    } finally {
+      await server.close();
+    }
+    // --format without -o names the file after the format; the summary lists busy's functions.
+    const t = await runFlame(["run", "-F", "499", "--format", "summary", "--", busy, "0.3"], {
+      cwd: dir,
+    });
+    assert.equal(t.code, 0, t.stderr);
+    assert.match(Deno.readTextFileSync(`${dir}/flame.txt`), /Top \d+ functions by self time/);
+    // A push to a server that is not there: one line, exit 1, the file written all the same.
+    const down = await runFlame([
+      "run",
+      "-F",
+      "499",
+      "-o",
+      `${dir}/down.svg`,
+      "--push",
+      "http://127.0.0.1:9",
+      "--app",
+      "busy",
+      "--",
+      busy,
+      "0.3",
+    ], { cwd: dir });
+    assert.equal(down.code, 1, down.stderr);
+    assert.match(down.stderr, /warning: .*127\.0\.0\.1:9.*; .*down\.svg is written/);
+    assert.ok(exists(`${dir}/down.svg`));
+  });
+});
+
+e2e("a terminal gets the five functions with the most self time", [
+  NO_CC,
+  new Deno.Command("sh", { args: ["-c", "command -v script"], stdout: "null" }).outputSync()
+      .success
+    ? undefined
+    : "script(1) is not installed",
+], async () => {
+  await withTempDir(async (dir) => {
+    const busy = await buildBusy(dir);
+    const command = (await flameArgv(["run", "-F", "499", "-o", "t.svg", "--", busy, "0.4"]))
+      .map((a) => `'${a}'`).join(" ");
+    const out = await new Deno.Command("script", {
+      args: ["-qec", command, "/dev/null"],
+      cwd: dir,
+      stdout: "piped",
+      env: { NO_COLOR: "1" },
+    }).output();
+    const shown = new TextDecoder().decode(out.stdout).replaceAll("\r", "");
+    assert.equal(out.code, 0, shown);
+    const block = /flame: most self time:\n((?: +[\d.]+% +\S.*\n)+)/.exec(shown);
+    assert.ok(block, shown);
+    const rows = block[1].trimEnd().split("\n");
+    assert.ok(rows.length >= 2 && rows.length <= 5, block[1]);
+    assert.match(rows[0], /spin_inner$/);
   });
 });
 
@@ -324,7 +444,7 @@ async function startInGroup(
     cwd: dir,
     stdout: "piped",
     stderr: "piped",
-    env: { NO_COLOR: "1" },
+    env: { NO_COLOR: "1", TMPDIR: privateTmp(dir) },
   }).spawn();
 }
 
@@ -373,7 +493,7 @@ e2e("Ctrl-C to the process group: the program stops, the graph is written, exit 
       "import signal\nfor s in (signal.SIGINT, signal.SIGTERM): signal.signal(s, signal.SIG_IGN)\n" +
         "while True: pass\n",
     );
-    const before = tempEntries();
+    const before = tempEntries(privateTmp(dir));
     const again = await startInGroup(dir, busy, `${dir}/abort.svg`, [PYTHON, stubborn]);
     // Ctrl-C only once the program ignores it (SIGINT is bit 1 of SigIgn in /proc/PID/status).
     await waitFor(() =>
@@ -396,7 +516,7 @@ e2e("Ctrl-C to the process group: the program stops, the graph is written, exit 
     assert.match(abortErr.trimEnd().split("\n").at(-1)!, /^flame: aborted: no graph written$/);
     assert.ok(!exists(`${dir}/abort.svg`));
     assert.deepEqual(runningWith(stubborn), []);
-    assert.deepEqual(tempEntries().filter((e) => !before.includes(e)), []);
+    assert.deepEqual(tempEntries(privateTmp(dir)).filter((e) => !before.includes(e)), []);
   });
 });
 
@@ -405,7 +525,7 @@ e2e("two SIGINTs at once (timeout -s INT: flame, then its group) write the graph
 ], async () => {
   await withTempDir(async (dir) => {
     const busy = await buildBusy(dir);
-    const before = tempEntries();
+    const before = tempEntries(privateTmp(dir));
     // The bug this guards against struck about every other run: try several.
     for (let i = 0; i < 3; i++) {
       const out = await new Deno.Command("timeout", {
@@ -418,6 +538,7 @@ e2e("two SIGINTs at once (timeout -s INT: flame, then its group) write the graph
         cwd: dir,
         stdout: "piped",
         stderr: "piped",
+        env: { TMPDIR: privateTmp(dir) },
       }).output();
       const stderr = new TextDecoder().decode(out.stderr);
       assert.equal(out.code, 124, stderr); // timeout's own status for a command it stopped
@@ -426,7 +547,7 @@ e2e("two SIGINTs at once (timeout -s INT: flame, then its group) write the graph
       Deno.removeSync(`${dir}/t.svg`);
     }
     assert.deepEqual(runningBusy(busy), []);
-    assert.deepEqual(tempEntries().filter((e) => !before.includes(e)), []);
+    assert.deepEqual(tempEntries(privateTmp(dir)).filter((e) => !before.includes(e)), []);
   });
 });
 
@@ -451,7 +572,7 @@ e2e("perf killed mid-recording: what it wrote is drawn, the program is stopped",
 ], async () => {
   await withTempDir(async (dir) => {
     const busy = await buildBusy(dir);
-    const before = tempEntries();
+    const before = tempEntries(privateTmp(dir));
     const child = await startInGroup(dir, busy, `${dir}/killed.svg`);
     await waitFor(() => runningBusy(busy).length > 0);
     await new Promise((r) => setTimeout(r, 1500));
@@ -469,7 +590,7 @@ e2e("perf killed mid-recording: what it wrote is drawn, the program is stopped",
     await waitFor(() => runningBusy(busy).length === 0);
     // perf's own temporary files stay: it had no chance to remove them. flame's do not.
     assert.deepEqual(
-      tempEntries().filter((e) => !before.includes(e) && !e.startsWith("perf-vdso")),
+      tempEntries(privateTmp(dir)).filter((e) => !before.includes(e) && !e.startsWith("perf-vdso")),
       [],
     );
   });

@@ -96,13 +96,14 @@ export async function readRecording(
       },
     });
   } catch (err) {
-    throw withEnding(err, recorded?.ending);
-  } finally {
     if (options.keepData) keepRecording(script, options.keepData, injected);
+    throw withEnding(err, recorded?.ending);
   }
+  // Before the recording moves: its task events name the processes that got no sample.
   if (cleanRuntimeFiles && recorded) {
     await removeStrayFiles(perf, script, recorded.started, outcome);
   }
+  if (options.keepData) keepRecording(script, options.keepData, injected);
   const callGraph = recorded?.spec.callGraph ?? headerCallGraph(await header);
   const maxStack = readSysctl("kernel.perf_event_max_stack") ?? 127;
   for (const w of outcome.warnings) warn(w);

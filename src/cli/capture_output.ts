@@ -1,35 +1,60 @@
 /**
- * What `flame run`, `flame record` and `flame report` do with a capture: write the graph (and
- * the folded stacks when asked), say how the program ended, print one summary line, open the
- * graph if asked, and exit with the program's status.
+ * What `flame run`, `flame record` and `flame report` do with a capture: write the profile in
+ * the format asked for (and the folded stacks when asked), say how the program ended, show the
+ * functions with the most self time on a terminal, print one summary line, push the profile if
+ * asked, open the graph if asked, and exit with the program's status.
  */
 import { groupDigits } from "../format.ts";
-import { info, warn } from "../log.ts";
-import type { Profile } from "../profile/profile.ts";
-import { type Palette, renderFoldedStacks, type RenderOptions } from "../render/mod.ts";
-import { writeFolded } from "../folded/stacks.ts";
-import { writeOutput, writeTextOutput } from "../io/output.ts";
+import { info, sink, stderrIsTerminal, warn } from "../log.ts";
+import type { Palette, RenderOptions } from "../render/mod.ts";
+import { writeProfile, writerByName } from "../formats/registry.ts";
+import { formatWeight, printable, summarize } from "../formats/summary.ts";
+import { pushToPyroscope } from "../push/pyroscope.ts";
 import type { CaptureResult } from "../capture/mod.ts";
 import type { RuntimeKind } from "../capture/runtime.ts";
+import type { Profile } from "../profile/profile.ts";
+import { FlameError } from "../errors.ts";
 import type { ProfileSettings } from "./profile.ts";
+
+/** Functions listed on a terminal after a capture. */
+const TOP_ON_TERMINAL = 5;
 
 /** Writes the capture's outputs and ends the command; resolves to flame's exit status. */
 export async function deliverCapture(
   result: CaptureResult,
   settings: ProfileSettings,
 ): Promise<number> {
+  const profile = result.profile;
+  profile.meta.name ??= result.title;
   const render: Partial<RenderOptions> = {
     title: result.title,
     subtitle: result.subtitle,
-    countName: result.profile.unit === "nanoseconds" ? "ns" : undefined,
     ...settings.render,
   };
   if (!settings.paletteGiven) render.colors = paletteFor(result.runtimes);
-  await writeProfile(result.profile, render, settings);
+  for (const w of await writeProfile(settings.output, profile, settings.writer, { render })) {
+    warn(w);
+  }
+  if (settings.folded) {
+    await writeProfile(settings.folded, profile, writerByName("folded"));
+  }
   if (result.ending?.warning) warn(result.ending.warning);
-  info(summaryLine(result.samples, result.seconds, settings.output));
-  if (settings.open) await openFile(settings.output);
-  return result.ending?.code ?? 0;
+  if (stderrIsTerminal() && !sink.quiet) sink.write(topFunctions(profile, TOP_ON_TERMINAL));
+  info(summaryLine(result.samples, result.seconds, settings.output, settings.writer.name));
+  const code = result.ending?.code ?? 0;
+  if (settings.push) {
+    try {
+      const pushed = await pushToPyroscope(profile, settings.push);
+      info(`pushed the profile to ${pushed.url}: HTTP ${pushed.status}`);
+    } catch (err) {
+      if (!(err instanceof FlameError)) throw err;
+      // The file is written: nothing is lost. Say why the push failed, and exit non-zero.
+      warn(`${err.message}${err.hint ? ` (${err.hint})` : ""}; ${settings.output} is written`);
+      if (code === 0) return 1;
+    }
+  }
+  if (settings.open && settings.writer.name === "svg") await openFile(settings.output);
+  return code;
 }
 
 /** The palette for the runtimes a profile holds: the runtime's own when there is one. */
@@ -41,25 +66,35 @@ export function paletteFor(runtimes: RuntimeKind[]): Palette {
   ];
 }
 
-/** Renders the profile and writes the SVG, and the folded stacks when asked. */
-export async function writeProfile(
-  profile: Profile,
-  render: Partial<RenderOptions>,
-  settings: Pick<ProfileSettings, "output" | "folded">,
-): Promise<void> {
-  const result = renderFoldedStacks(profile.stacks, render);
-  for (const w of result.warnings) warn(w);
-  writeTextOutput(settings.output, result.svg);
-  if (settings.folded) {
-    await writeOutput(settings.folded, (out) => writeFolded(profile.stacks, out));
-  }
+/**
+ * The functions with the most self time, one line each: `  42.1%  12.3 s  fib (work.py)`.
+ * Empty for an empty profile.
+ */
+export function topFunctions(profile: Profile, top: number): string {
+  const summary = summarize(profile, top);
+  if (summary.bySelf.length === 0) return "";
+  const rows = summary.bySelf.map((f) => [
+    `${f.selfPercent.toFixed(1)}%`,
+    formatWeight(f.self, profile.unit),
+    printable(f.name),
+  ]);
+  const w0 = Math.max(...rows.map((r) => r[0].length));
+  const w1 = Math.max(...rows.map((r) => r[1].length));
+  const lines = rows.map((r) => `  ${r[0].padStart(w0)}  ${r[1].padStart(w1)}  ${r[2]}`);
+  return `flame: most self time:\n${lines.join("\n")}\n`;
 }
 
 /** The one-line summary every capture ends with. */
-export function summaryLine(samples: number, seconds: number, output: string): string {
+export function summaryLine(
+  samples: number,
+  seconds: number,
+  output: string,
+  format = "svg",
+): string {
   const s = samples === 1 ? "sample" : "samples";
   const secs = seconds.toFixed(seconds >= 10 ? 0 : seconds >= 1 ? 1 : 2);
-  return `${groupDigits(samples)} ${s} in ${secs} s → ${output}: open it in a browser`;
+  const open = format === "svg" ? ": open it in a browser" : "";
+  return `${groupDigits(samples)} ${s} in ${secs} s → ${output}${open}`;
 }
 
 /** How long an opener may take to say it failed (xdg-open hands off and returns quickly). */

@@ -12,6 +12,10 @@ import { flagValue, numberOption, type OptionSpec, type OptionValue, stringValue
 import { UsageError } from "../errors.ts";
 import { sink } from "../log.ts";
 import type { RenderOptions } from "../render/mod.ts";
+import type { ProfileWriter } from "../formats/format.ts";
+import { FORMAT_NAMES, writerByName, writerForExtension } from "../formats/registry.ts";
+import type { PyroscopeTarget } from "../push/pyroscope.ts";
+import { PUSH_OPTIONS, PUSH_OPTIONS_HELP, pushTargetFrom } from "./push.ts";
 import { type CaptureCommand, type CaptureOptions, DEFAULT_FREQ } from "../capture/mod.ts";
 import { parseCallGraph } from "../capture/perf.ts";
 
@@ -26,8 +30,11 @@ export function profileOptions(recording: boolean): OptionSpec {
   const spec: OptionSpec = {
     ...RENDER_OPTIONS,
     ...collapse,
+    ...PUSH_OPTIONS,
     output: { type: "string", short: "o" },
+    format: { type: "string", short: "f" },
     folded: { type: "string" },
+    push: { type: "string" },
     open: { type: "boolean" },
     "raw-frames": { type: "boolean" },
     jobs: { type: "string" },
@@ -58,8 +65,11 @@ export function profileOptionsHelp(recording: boolean): string {
 `
     : "";
   return `${rec}Output:
-  -o, --output FILE       the SVG (flame.svg)
+  -o, --output FILE       where to write (flame.svg); its extension picks the format:
+                          .svg .folded .speedscope.json .pb.gz (pprof) .txt (summary) .json
+  -f, --format FORMAT     ${FORMAT_NAMES.join("|")} (whatever -o is called)
       --folded FILE       also write the folded stacks (for 'flame svg', 'flame diff')
+      --push URL          also send the profile to a Pyroscope server (see below)
       --open              open the SVG with the desktop's opener when done
   -v, --verbose           print the perf commands flame runs
   -q, --quiet             no notes or warnings, errors only
@@ -73,7 +83,10 @@ ${collapseHelpRows()}
       (--by-pid/--by-tid are 'flame collapse --pid/--tid'; here --pid is the process to record)
 
 ${RENDER_OPTIONS_HELP}
-  (the default palette follows the runtime: python, js, java, else hot)`;
+  (the default palette follows the runtime: python, js, java, else hot)
+
+Push to Grafana Pyroscope (with --push URL; a failed push exits 1, the file is kept):
+${PUSH_OPTIONS_HELP}`;
 }
 
 /** The collapse options' help rows, aligned with the rest and worded for a live capture. */
@@ -93,7 +106,11 @@ export interface ProfileSettings {
   /** The command they were given to: messages word their fixes for it. */
   command: CaptureCommand;
   output: string;
+  /** The format of `output`. */
+  writer: ProfileWriter;
   folded?: string;
+  /** Where to push the profile too. */
+  push?: PyroscopeTarget;
   open: boolean;
   quiet: boolean;
   render: Partial<RenderOptions>;
@@ -121,10 +138,14 @@ export function profileSettings(
     min: 1,
     integer: true,
   });
+  const { output, writer } = outputOf(stringValue(values, "output"), stringValue(values, "format"));
+  const push = stringValue(values, "push");
   return {
     command,
-    output: stringValue(values, "output") ?? "flame.svg",
+    output,
+    writer,
     folded: stringValue(values, "folded"),
+    push: push === undefined ? undefined : pushTargetFrom(command, push, values),
     open: flagValue(values, "open"),
     quiet: flagValue(values, "quiet"),
     render,
@@ -141,6 +162,21 @@ export function profileSettings(
       verbose: flagValue(values, "verbose"),
     },
   };
+}
+
+/**
+ * The output file and its format: `--format` when given (the file then `flame` plus the
+ * format's extension unless -o names it), else -o's extension, else an SVG. A name with no
+ * known extension is an SVG, as it always was.
+ */
+export function outputOf(
+  output: string | undefined,
+  format: string | undefined,
+): { output: string; writer: ProfileWriter } {
+  const writer = format !== undefined
+    ? writerByName(format)
+    : (output && writerForExtension(output)) || writerByName("svg");
+  return { output: output ?? `flame${writer.extensions[0]}`, writer };
 }
 
 /** Sets quiet mode from the settings. */
