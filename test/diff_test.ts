@@ -230,3 +230,15 @@ Deno.test({
     });
   },
 });
+
+Deno.test("diff: profiles in other formats are compared by their stacks", async () => {
+  await withTempDir(async (dir) => {
+    Deno.writeTextFileSync(`${dir}/b.folded`, "main;a 10\nmain;b 10\n");
+    Deno.writeTextFileSync(`${dir}/a.folded`, "main;a 30\nmain;b 10\n");
+    const conv = await runFlame(["convert", `${dir}/a.folded`, "-o", `${dir}/a.speedscope.json`]);
+    assert.equal(conv.code, 0, conv.stderr);
+    const r = await runFlame(["diff", "--folded", `${dir}/b.folded`, `${dir}/a.speedscope.json`]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, "main;a 10 30\nmain;b 10 10\n");
+  });
+});

@@ -256,3 +256,39 @@ Deno.test("--help shows usage, every option and examples", async () => {
     ]
   ) assert.match(r.stdout, new RegExp(`${opt}\\b`), opt);
 });
+
+Deno.test("any profile format is drawn: speedscope, pprof, perf script text", async () => {
+  await withTempDir(async (dir) => {
+    const speedscope = await runFlame([
+      "svg",
+      repoPath("fixtures/formats/pyspy.speedscope.json"),
+      "-o",
+      `${dir}/s.svg`,
+    ]);
+    assert.equal(speedscope.code, 0, speedscope.stderr);
+    // Time from speedscope's unit: tooltips say seconds, not samples.
+    assert.match(Deno.readTextFileSync(`${dir}/s.svg`), /&quot;c&quot;:&quot;ns&quot;/);
+    // flame's own pprof, gzipped, of a folded file: the same stacks drawn.
+    const folded = `${dir}/x.folded`;
+    Deno.writeTextFileSync(folded, "main;parse;lex 30\nmain;eval 70\n");
+    const conv = await runFlame(["convert", folded, "-o", `${dir}/x.pb.gz`]);
+    assert.equal(conv.code, 0, conv.stderr);
+    const fromPprof = await runFlame(["svg", `${dir}/x.pb.gz`, "--minwidth", "0"]);
+    const fromFolded = await runFlame(["svg", folded, "--minwidth", "0"]);
+    assert.equal(fromPprof.code, 0, fromPprof.stderr);
+    for (const frame of ["lex", "eval"]) {
+      const width = (svg: string) =>
+        new RegExp(`width="([\\d.]+)"[^>]* t="${frame}"`).exec(svg)?.[1];
+      assert.equal(width(fromPprof.stdout), width(fromFolded.stdout), frame);
+    }
+    const perf = await runFlame(["svg", repoPath("fixtures/perf/c-dwarf.perf.txt")]);
+    assert.equal(perf.code, 0, perf.stderr);
+    assert.match(perf.stdout, /t="main"/);
+    // stdin too
+    const piped = await runFlame(["svg", "-"], {
+      stdin: Deno.readFileSync(`${dir}/x.pb.gz`),
+    });
+    assert.equal(piped.code, 0, piped.stderr);
+    assert.match(piped.stdout, /t="lex"/);
+  });
+});

@@ -10,6 +10,8 @@ import { FlameError, UsageError } from "../errors.ts";
 import { warn } from "../log.ts";
 import { plural } from "../format.ts";
 import { type Input, openInput } from "../io/input.ts";
+import { asCollapseInput, formatInputFrom } from "../formats/input.ts";
+import { detectReader } from "../formats/registry.ts";
 import { writeOutput, writeTextOutput } from "../io/output.ts";
 import { renderSvg } from "../render/mod.ts";
 import { readFolded } from "../folded/parse.ts";
@@ -33,7 +35,8 @@ const OPTIONS = {
 
 const HELP = `Usage: flame diff [OPTIONS] BEFORE AFTER
 
-Compares two folded profiles (from 'flame collapse', or any stackcollapse script) and draws
+Compares two profiles (folded stacks from 'flame collapse' or any stackcollapse script, or
+any other format flame reads: pprof, speedscope, perf script text, ...) and draws
 a differential flame graph: frame widths are AFTER's, and each function's own time is red
 where it grew and blue where it shrank (white: unchanged). Stacks found in one profile only
 count 0 in the other. '-' reads one of the two from stdin.
@@ -108,9 +111,21 @@ function twoInputs(positionals: string[]): [string, string] {
   return [positionals[0], positionals[1]];
 }
 
-/** Reads one folded profile, warning about lines it skips; errors when nothing is valid. */
-async function readProfile(input: Input, options: DiffOptions): Promise<FoldedStacks> {
+/**
+ * Reads one profile: folded stacks, warning about lines it skips (an error when none is valid),
+ * or any other format flame reads, told by its content.
+ */
+async function readProfile(opened: Input, options: DiffOptions): Promise<FoldedStacks> {
   const stacks: FoldedStacks = new Map();
+  const peeked = await formatInputFrom(opened);
+  const reader = detectReader(peeked.head);
+  if (reader && reader.name !== "folded") {
+    const { profile, warnings } = await reader.read(peeked, {});
+    for (const w of warnings) warn(w);
+    for (const [stack, count] of profile.stacks) addDiffInput(stacks, { stack, count }, options);
+    return stacks;
+  }
+  const input = asCollapseInput(peeked);
   let valid = 0;
   const stats = await readFolded(input, (line) => {
     valid++;

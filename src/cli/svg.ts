@@ -1,9 +1,11 @@
 /** `flame svg`: folded stacks in (files or stdin), an interactive SVG flame graph out. */
 import { type FoldedReadStats, readFoldedInto, readFoldedSync } from "../folded/parse.ts";
-import { openInput } from "../io/input.ts";
+import { asCollapseInput, HEAD_BYTES, isGzip, openFormatInput } from "../formats/input.ts";
+import { detectReader } from "../formats/registry.ts";
+import { renderOptionsFor } from "../formats/svg.ts";
 import { writeTextOutput } from "../io/output.ts";
 import { plural } from "../format.ts";
-import { renderSvg } from "../render/mod.ts";
+import { type RenderOptions, renderSvg } from "../render/mod.ts";
 import { StackColumns } from "../render/tree.ts";
 import { parseCommandArgs, stringValue } from "./args.ts";
 import type { Command } from "./command.ts";
@@ -19,10 +21,12 @@ const OPTIONS = {
 const HELP = `Usage: flame svg [OPTIONS] [FILE...|-]
 
 Draws folded stacks ("frame;frame;leaf COUNT" lines, as 'flame collapse' and
-stackcollapse-*.pl write them) as an interactive SVG flame graph. Several files are
-read as one; no FILE or '-' reads stdin. Lines with two counts ("stack BEFORE AFTER",
-as difffolded.pl writes) make a differential graph: widths from AFTER, red grew, blue
-shrank.
+stackcollapse-*.pl write them) as an interactive SVG flame graph. Any other profile
+flame reads is drawn too, its format told by its content: perf script text, DTrace,
+pprof, speedscope, .cpuprofile, cProfile, py-spy raw (see 'flame convert --help').
+Several files are read as one; no FILE or '-' reads stdin. Lines with two counts
+("stack BEFORE AFTER", as difffolded.pl writes) make a differential graph: widths from
+AFTER, red grew, blue shrank.
 
 Options:
   -o, --output FILE   write the SVG to FILE (atomically) instead of stdout
@@ -39,23 +43,56 @@ Examples:
   flame svg --inverted --countname bytes allocations.folded -o allocs.svg
   flame svg diff.folded --negate -o diff.svg    (lines "stack BEFORE AFTER")`;
 
-/** Reads the folded file at `path` into `lines`; failing to open it is one line naming it. */
-function readFile(path: string, lines: StackColumns): FoldedReadStats {
-  let file: Deno.FsFile;
-  try {
-    file = Deno.openSync(path);
-    if (file.statSync().isDirectory) {
-      file.close();
-      throw new Deno.errors.IsADirectory(path);
+/**
+ * Reads one input into `lines`. Folded stacks (the common case, and the fast one) are parsed
+ * in place; any other profile format is read by its reader and its stacks added. Failing to
+ * open a file is one line naming it.
+ */
+async function readInput(
+  path: string,
+  lines: StackColumns,
+  render: Partial<RenderOptions>,
+): Promise<FoldedReadStats> {
+  if (path !== "-") {
+    let file: Deno.FsFile;
+    try {
+      file = Deno.openSync(path);
+      if (file.statSync().isDirectory) {
+        file.close();
+        throw new Deno.errors.IsADirectory(path);
+      }
+    } catch (err) {
+      throw describeFileError(path, err);
     }
-  } catch (err) {
-    throw describeFileError(path, err);
+    try {
+      const head = new Uint8Array(HEAD_BYTES);
+      const n = file.readSync(head) ?? 0;
+      const reader = detectReader(head.subarray(0, n));
+      if (!isGzip(head.subarray(0, n)) && (!reader || reader.name === "folded")) {
+        file.seekSync(0, Deno.SeekMode.Start);
+        return readFoldedSync(file, lines);
+      }
+    } finally {
+      file.close();
+    }
   }
-  try {
-    return readFoldedSync(file, lines);
-  } finally {
-    file.close();
+  const input = await openFormatInput(path);
+  const reader = detectReader(input.head);
+  if (!reader || reader.name === "folded") {
+    return await readFoldedInto(asCollapseInput(input), lines);
   }
+  const { profile, warnings } = await reader.read(input, {});
+  for (const w of warnings) warn(w);
+  render.countName ??= renderOptionsFor(profile).countName;
+  let n = 0;
+  for (const [stack, count] of profile.stacks) {
+    lines.add(stack, count, profile.before ? profile.before.get(stack) ?? 0 : undefined);
+    n++;
+  }
+  for (const [stack, before] of profile.before ?? []) {
+    if (!profile.stacks.has(stack)) lines.add(stack, 0, before);
+  }
+  return { lines: n, invalid: 0, firstInvalidLine: 0, differential: profile.before !== undefined };
 }
 
 /** The `flame svg` subcommand. */
@@ -76,9 +113,7 @@ export const svgCommand: Command = {
     let firstInvalid = "";
     for (const file of files) {
       const stdin = file === "-";
-      const stats = stdin
-        ? await readFoldedInto(await openInput(file), lines)
-        : readFile(file, lines);
+      const stats = await readInput(file, lines, options);
       if (stats.invalid > 0) {
         if (invalid === 0) firstInvalid = `${stdin ? "<stdin>" : file}:${stats.firstInvalidLine}`;
         invalid += stats.invalid;
