@@ -252,3 +252,19 @@ Deno.test("files: a name that is not UTF-8 keeps its bytes; FLAME_FILES_WALK=por
     assert.match(portable.stderr, /^flame: warning: skipped 1 entry: 1 name not valid UTF-8/);
   });
 });
+
+Deno.test("files: --format and -o's extension pick the format; totals stay du's", async () => {
+  await withTempDir(async (dir) => {
+    await smallTree(dir);
+    const total = await du(["-sb", "t"], dir);
+    const json = await runFlame(["files", "-o", "t.json", "t"], { cwd: dir });
+    assert.equal(json.code, 0, json.stderr);
+    const summary = JSON.parse(Deno.readTextFileSync(`${dir}/t.json`));
+    assert.equal(summary.unit, "bytes");
+    assert.equal(summary.total, total);
+    const pprof = await runFlame(["files", "--format", "pprof", "t"], { cwd: dir });
+    assert.equal(pprof.code, 0, pprof.stderr);
+    const back = await runFlame(["convert", "files.pb.gz", "--format", "folded"], { cwd: dir });
+    assert.equal(foldedTotal(back.stdout), total);
+  });
+});

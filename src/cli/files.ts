@@ -15,10 +15,18 @@ import { type Measure, walk, type WalkOptions, type WalkStats } from "../files/w
 import { FoldedLineSink, TreeSink } from "../files/sinks.ts";
 import { withByteOutput } from "../io/output.ts";
 import { formatBytes, groupDigits, plural } from "../format.ts";
+import { emptyProfile } from "../profile/profile.ts";
+import {
+  FORMAT_NAMES,
+  writeProfile,
+  writerByName,
+  writerForExtension,
+} from "../formats/registry.ts";
 
 const OPTIONS = {
   ...RENDER_OPTIONS,
   output: { type: "string", short: "o" },
+  format: { type: "string", short: "f" },
   folded: { type: "boolean" },
   "disk-usage": { type: "boolean" },
   count: { type: "boolean" },
@@ -34,7 +42,10 @@ own size counts), a file with several hard links counted once (across all DIRs),
 sockets and devices counted by their own size.
 
 Options:
-  -o, --output FILE       write to FILE (default files.svg, or stdout with --folded)
+  -o, --output FILE       write to FILE (default files.svg, or stdout with --folded);
+                          its extension picks the format (.folded, .speedscope.json, .pb.gz,
+                          .txt, .json), else an SVG
+  -f, --format FORMAT     ${FORMAT_NAMES.join("|")}
       --folded            print folded lines ('dir;sub;file BYTES', one per entry,
                           directories with their own size, in walk order) instead of an SVG
       --disk-usage        count allocated blocks instead (sparse files small, like
@@ -79,7 +90,7 @@ export const filesCommand: Command = {
 const FOLD_MARGIN = 10;
 
 /** The walk and its output are synchronous; the command contract wants a promise. */
-function run(argv: string[]): Promise<number> {
+async function run(argv: string[]): Promise<number> {
   const { values, positionals: dirs } = parseCommandArgs("files", argv, OPTIONS);
   if (dirs.length === 0) {
     throw new UsageError("files: give at least one directory", "e.g. 'flame files ~'");
@@ -96,18 +107,46 @@ function run(argv: string[]): Promise<number> {
       : undefined,
   };
   const output = stringValue(values, "output");
+  const format = flagValue(values, "folded") ? "folded" : stringValue(values, "format");
+  const writer = format !== undefined
+    ? writerByName(format)
+    : (output && writerForExtension(output)) || writerByName("svg");
   let stats: WalkStats;
   try {
-    if (flagValue(values, "folded")) {
+    if (writer.name === "folded") {
       stats = writeFolded(dirs, options, output);
-    } else {
+    } else if (writer.name === "svg") {
       stats = writeSvg(dirs, options, values, output ?? "files.svg");
+    } else {
+      stats = await writeOther(dirs, options, values, output ?? `files${writer.extensions[0]}`);
     }
   } finally {
     progress.done();
   }
   reportSkips(stats);
-  return Promise.resolve(0);
+  return 0;
+
+  /** Any other format: the walked tree (tiny entries grouped, as drawn) as a profile. */
+  async function writeOther(
+    dirs: string[],
+    options: WalkOptions,
+    values: Record<string, unknown>,
+    output: string,
+  ): Promise<WalkStats> {
+    const sink = new TreeSink(minFraction(renderOptionsFrom("files", values)) / FOLD_MARGIN);
+    const stats = walk(dirs, sink, options);
+    const measure = options.measure ?? "bytes";
+    const profile = emptyProfile(measure === "count" ? "count" : "bytes", {
+      name: titleFor(measure, dirs),
+      producer: "flame files",
+    });
+    profile.stacks = sink.stacks();
+    for (const w of await writeProfile(output, profile, writer)) warn(w);
+    if (output !== "-") {
+      info(`wrote ${output}: ${progressText(measure, stats.entries, stats.total)}`);
+    }
+    return stats;
+  }
 }
 
 /** FLAME_FILES_WALK=portable forces the walk through Deno's API (to compare, or as a way out). */
