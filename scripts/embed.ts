@@ -1,6 +1,8 @@
 /**
  * Embeds the in-browser script (src/render/browser/flamegraph.js) into a generated TypeScript
- * module, so `deno bundle` and `deno compile` carry it without reading files at run time.
+ * module, so `deno bundle` and `deno compile` carry it without reading files at run time. The
+ * script is minified by Deno's bundler (`deno bundle --minify`, esbuild inside): a real parser,
+ * so any JavaScript the browser accepts stays correct, and no minifier of our own to maintain.
  *
  *   deno run -A scripts/embed.ts          regenerate src/render/browser_script.ts
  *   deno run -A scripts/embed.ts --check  exit 1 when the generated module is stale
@@ -8,131 +10,48 @@
 
 const SOURCE = new URL("../src/render/browser/flamegraph.js", import.meta.url);
 const TARGET = new URL("../src/render/browser_script.ts", import.meta.url);
+const ROOT = new URL("..", import.meta.url).pathname;
 
-const WORD = /[A-Za-z0-9_$]/;
-// Short words a generated name must not be: keywords and the like.
-const RESERVED = new Set([
-  "as",
-  "do",
-  "if",
-  "in",
-  "of",
-  "for",
-  "get",
-  "int",
-  "let",
-  "new",
-  "set",
-  "try",
-  "var",
-]);
-// After these characters a "/" starts a regular expression, not a division.
-const BEFORE_REGEX = "(,=:[!&|?{};";
+const decoder = new TextDecoder();
 
-/**
- * Short names for the script's own declarations (`const`, `let`, `function`, parameters are
- * left alone), avoiding every word the script uses anywhere, so no global, property or other
- * name can be captured. Only words never used as property names qualify.
- */
-export function shortNames(source: string): Map<string, string> {
-  const code = source.replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|\/\/[^\n]*/g, '""');
-  const words = new Set(code.match(/[A-Za-z_$][\w$]*/g) ?? []);
-  const properties = new Set([...code.matchAll(/\.\s*([A-Za-z_$][\w$]*)/g)].map((m) => m[1]));
-  const keys = new Set([...code.matchAll(/[{,]\s*([A-Za-z_$][\w$]*)\s*:/g)].map((m) => m[1]));
-  const declared = [...code.matchAll(/\b(?:const|let|function)\s+([A-Za-z_$][\w$]*)/g)]
-    .map((m) => m[1])
-    .filter((w) => w.length > 2 && !properties.has(w) && !keys.has(w));
-  const map = new Map<string, string>();
-  let k = 0;
-  const next = () => {
-    for (;;) {
-      let name = "";
-      for (let x = k++;; x = Math.floor(x / 26) - 1) {
-        name = String.fromCharCode(97 + (x % 26)) + name;
-        if (x < 26) break;
-      }
-      if (!words.has(name) && !RESERVED.has(name) && name.length > 1) return name;
-    }
-  };
-  for (const w of new Set(declared)) map.set(w, next());
-  return map;
-}
-
-/**
- * Shrinks the script: drops comments and every space no token needs, and shortens the script's
- * own names (see shortNames). Strings and regular expressions are copied verbatim. The script
- * must not use template literals (refused here) and ends statements with semicolons, never
- * with line ends alone (deno fmt writes it so).
- */
-export function compactScript(source: string): string {
-  const rename = shortNames(source);
-  let out = "";
-  let space = ""; // whitespace seen since the last token: "", " " or "\n"
-  let i = 0;
-  const n = source.length;
-  const emit = (token: string) => {
-    if (space) {
-      const prev = out[out.length - 1] ?? "";
-      const next = token[0];
-      const merge = (WORD.test(prev) && WORD.test(next)) ||
-        ((prev === "+" || prev === "-") && prev === next);
-      if (merge) out += space;
-      space = "";
-    }
-    out += token;
-  };
-  while (i < n) {
-    const c = source[i];
-    if (c === "\n" || c === " " || c === "\t" || c === "\r") {
-      if (c === "\n") space = "\n";
-      else if (!space) space = " ";
-      i++;
-    } else if (c === "/" && source[i + 1] === "/") {
-      while (i < n && source[i] !== "\n") i++;
-    } else if (c === "/" && source[i + 1] === "*") {
-      const end = source.indexOf("*/", i + 2);
-      if (end === -1) throw new Error("flamegraph.js: unterminated comment");
-      i = end + 2;
-    } else if (c === "`") {
-      throw new Error("flamegraph.js must not use template literals");
-    } else if (c === '"' || c === "'") {
-      let j = i + 1;
-      while (j < n && source[j] !== c) j += source[j] === "\\" ? 2 : 1;
-      emit(source.slice(i, j + 1));
-      i = j + 1;
-    } else if (c === "/" && (out.trimEnd() === "" || BEFORE_REGEX.includes(lastToken(out)))) {
-      let j = i + 1;
-      let inClass = false;
-      while (j < n && (source[j] !== "/" || inClass)) {
-        if (source[j] === "\\") j++;
-        else if (source[j] === "[") inClass = true;
-        else if (source[j] === "]") inClass = false;
-        j++;
-      }
-      j++;
-      while (j < n && /[a-z]/.test(source[j])) j++;
-      emit(source.slice(i, j));
-      i = j;
-    } else if (WORD.test(c)) {
-      let j = i + 1;
-      while (j < n && WORD.test(source[j])) j++;
-      const word = source.slice(i, j);
-      // A word after "." is a property: never renamed (shortNames excludes such words anyway).
-      const short = lastToken(out) === "." ? undefined : rename.get(word);
-      emit(short ?? word);
-      i = j;
-    } else {
-      emit(c);
-      i++;
-    }
+/** Runs this Deno with `args`, feeding `input` on stdin; resolves to stdout, or throws. */
+async function deno(args: string[], input?: string): Promise<string> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args,
+    cwd: ROOT,
+    stdin: input === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+    env: { RUST_BACKTRACE: "0", DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" },
+  }).spawn();
+  if (input !== undefined) {
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(input));
+    await writer.close();
   }
-  // The script sits in a CDATA section: it must never close it.
-  if (out.includes("]]>")) throw new Error("flamegraph.js must not contain ']]>'");
-  return out;
+  const out = await child.output();
+  if (!out.success) {
+    throw new Error(`deno ${args[0]} failed: ${decoder.decode(out.stderr).trim()}`);
+  }
+  return decoder.decode(out.stdout);
 }
 
-function lastToken(out: string): string {
-  return out.trimEnd().slice(-1);
+/**
+ * Minifies a browser script with `deno bundle --minify` (platform browser, no imports). The
+ * result must not close the CDATA section the SVG holds it in.
+ */
+export async function minifyScript(source: string): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "flame-embed-" });
+  try {
+    const file = `${dir}/script.js`;
+    await Deno.writeTextFile(file, source);
+    const args = ["bundle", "--quiet", "--minify", "--platform", "browser", "--no-config"];
+    const out = (await deno([...args, "--no-lock", file])).trim();
+    if (out.includes("]]>")) throw new Error("the minified script must not contain ']]>'");
+    return out;
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 }
 
 /** The generated module's text for a script source, formatted as `deno fmt` would. */
@@ -140,27 +59,10 @@ export async function embeddedModule(source: string): Promise<string> {
   const text = `// Generated by scripts/embed.ts from src/render/browser/flamegraph.js: do not edit.
 // Run \`deno run -A scripts/embed.ts\` after changing the script.
 
-/** The in-browser script embedded into every SVG (compacted). */
-export const BROWSER_SCRIPT = ${JSON.stringify(compactScript(source))};
+/** The in-browser script embedded into every SVG (minified by \`deno bundle --minify\`). */
+export const BROWSER_SCRIPT = ${JSON.stringify(await minifyScript(source))};
 `;
-  return await denoFmt(text);
-}
-
-/** Formats TypeScript text with this Deno's formatter (so `deno fmt --check` agrees). */
-async function denoFmt(text: string): Promise<string> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["fmt", "--ext=ts", "-"],
-    cwd: new URL("..", import.meta.url).pathname,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(text));
-  await writer.close();
-  const out = await child.output();
-  if (!out.success) throw new Error(`deno fmt failed: ${new TextDecoder().decode(out.stderr)}`);
-  return new TextDecoder().decode(out.stdout);
+  return await deno(["fmt", "--ext=ts", "-"], text);
 }
 
 if (import.meta.main) {
