@@ -1,8 +1,15 @@
 import assert from "node:assert/strict";
 import { FlameError } from "../src/errors.ts";
 import type { FoldedLine } from "../src/folded/parse.ts";
-import { commentSafe, cssSafe, escapeXml, xmlSafe } from "../src/render/escape.ts";
-import { renderFoldedStacks, renderSvg, resolveOptions } from "../src/render/mod.ts";
+import { commentSafe, cssFontFamilies, escapeXml, xmlSafe } from "../src/render/escape.ts";
+import {
+  isolate,
+  renderFoldedStacks,
+  renderOptionProblem,
+  renderSvg,
+  resolveOptions,
+} from "../src/render/mod.ts";
+import { UsageError } from "../src/errors.ts";
 import { groupDigits } from "../src/format.ts";
 import { displayName, fitLabel, fontFamily } from "../src/render/svg.ts";
 
@@ -159,10 +166,66 @@ Deno.test("escaping helpers", () => {
   assert.equal(xmlSafe("a\x00b\x08c\td\ne\rf\x1fg"), "abc\td\ne\rfg");
   assert.equal(xmlSafe("x\ud83d\ude00y\udc00z"), "x\ud83d\ude00y\ufffdz");
   assert.equal(commentSafe("a--b---c-"), "a- -b- - -c- ");
-  assert.equal(cssSafe("Verdana}body{x:y;<"), "Verdanabodyx:y");
   assert.equal(fontFamily("Verdana"), "Verdana, sans-serif");
   assert.equal(fontFamily("monospace"), "monospace");
-  assert.equal(fontFamily("'DejaVu Sans Mono', monospace"), "'DejaVu Sans Mono', monospace");
+  assert.equal(fontFamily("'DejaVu Sans Mono', monospace"), '"DejaVu Sans Mono", monospace');
+  assert.equal(fontFamily("'Noto Sans 2'"), '"Noto Sans 2", sans-serif');
+  assert.equal(isolate("plain (name)"), "plain (name)");
+  assert.equal(isolate("\u202eevil"), "\u2068\u202eevil\u2069");
+  assert.equal(isolate("\u05e9\u05dc\u05d5\u05dd"), "\u2068\u05e9\u05dc\u05d5\u05dd\u2069");
+  assert.equal(isolate("\u{10900}"), "\u2068\u{10900}\u2069", "Phoenician: astral right-to-left");
+});
+
+Deno.test("font lists: families quoted, generic ones bare; anything else refused", () => {
+  assert.equal(cssFontFamilies("Verdana"), "Verdana");
+  assert.equal(cssFontFamilies(" Times  New Roman ,serif"), "Times New Roman, serif");
+  assert.equal(cssFontFamilies("Inherit, x initial, ok"), '"Inherit", "x initial", ok');
+  assert.equal(
+    cssFontFamilies(`'Font */ x', "A;B{}", Monospace`),
+    '"Font */ x", "A;B{}", Monospace',
+  );
+  assert.equal(cssFontFamilies("微软雅黑, Noto_Sans-2.0"), '"微软雅黑", "Noto_Sans-2.0"');
+  for (
+    const bad of [
+      "Verdana; } * { display:none } /*",
+      "*/",
+      "/* x",
+      "Verdana}body{x:y",
+      "a, , b",
+      "",
+      "'unclosed",
+      `"mixed'`,
+      "'it\\'s'",
+      "A</style>",
+      "'A</style>'",
+      "'a & b'",
+      "Ver\ndana",
+      "url(x)",
+      "Verdana !important",
+    ]
+  ) {
+    assert.equal(cssFontFamilies(bad), undefined, JSON.stringify(bad));
+  }
+});
+
+Deno.test("options that reach the stylesheet are checked in one place", () => {
+  const lines = [{ stack: "a;b", count: 100 }];
+  assert.throws(
+    () => renderSvg(lines, { fontType: "Verdana; } * { display:none } /*" }),
+    (e: unknown) =>
+      e instanceof UsageError && /--fonttype wants a font-family list/.test(e.message),
+  );
+  assert.throws(() => renderSvg(lines, { bgColors: "url(http://x/#y)" }), /--bgcolors wants/);
+  assert.throws(() => renderSvg(lines, { bgColors: 'red" onload="x' }), /--bgcolors wants/);
+  assert.throws(() => renderSvg(lines, { fontSize: NaN }), /--fontsize wants a positive/);
+  assert.throws(() => renderSvg(lines, { height: -1 }), /--height wants a positive/);
+  assert.equal(
+    renderOptionProblem({ fontType: "Verdana, sans-serif", bgColors: "#aabbcc" }),
+    undefined,
+  );
+  const { svg } = renderSvg(lines, { fontType: "'Font */ x', monospace", bgColors: "grey" });
+  assert.match(svg, /text\{font-family:"Font \*\/ x", monospace;font-size:12px;fill:#000\}/);
+  assert.match(svg, /input\{font:12px "Font \*\/ x", monospace;/);
 });
 
 Deno.test("build-time labels fit the frame or are cut with '..'", () => {
@@ -172,6 +235,9 @@ Deno.test("build-time labels fit the frame or are cut with '..'", () => {
   // Cut between code points: 60 px holds 7 characters, 6 emoji are 12 UTF-16 units.
   assert.equal(fitLabel("😀".repeat(6), 60, 12, 0.59), "😀".repeat(6));
   assert.equal(fitLabel("😀".repeat(9), 60, 12, 0.59), "😀".repeat(5) + "..");
+  // A cut that can reorder text is isolated, so the ".." stays at its end.
+  assert.equal(fitLabel("\u202eevil_function", 60, 12, 0.59), "\u2068\u202eevil\u2069..");
+  assert.equal(fitLabel("a_rather_long\u202e", 60, 12, 0.59), "a_rat..", "cut before it");
   assert.equal(displayName("do_sys_open_[k]"), "do_sys_open");
   assert.equal(displayName("x[k]"), "x[k]");
 });

@@ -195,6 +195,8 @@ Deno.test("bad option values are usage errors (exit 2)", async () => {
       [["--minwidth", "x%"], /--minwidth wants pixels or a percentage/],
       [["--colors", "rainbow"], /unknown palette 'rainbow'/],
       [["--bgcolors", "pink"], /--bgcolors wants/],
+      [["--fonttype", "Verdana; } * { display:none } /*"], /--fonttype wants a font-family/],
+      [["--fonttype", "*/"], /--fonttype wants a font-family list/],
       [["--fontsize", "0"], /--fontsize wants a number >= 1/],
       [["--bogus"], /unknown option '--bogus'/],
     ] as const

@@ -13,7 +13,7 @@ import { type Input, openInput } from "../io/input.ts";
 import { asCollapseInput, formatInputFrom } from "../formats/input.ts";
 import { detectReader } from "../formats/registry.ts";
 import { writeOutput, writeTextOutput } from "../io/output.ts";
-import { renderSvg } from "../render/mod.ts";
+import { isolate, renderSvg } from "../render/mod.ts";
 import { readFolded } from "../folded/parse.ts";
 import type { FoldedStacks } from "../folded/stacks.ts";
 import {
@@ -87,7 +87,7 @@ async function run(argv: string[]): Promise<number> {
   }
   const render = renderOptionsFrom("diff", values);
   // Say what is compared unless the user chose a subtitle.
-  render.subtitle ??= `${before.name} vs ${after.name}: widths from AFTER, ` +
+  render.subtitle ??= `${isolate(before.name)} vs ${isolate(after.name)}: widths from AFTER, ` +
     (render.negate ? "blue grew, red shrank" : "red grew, blue shrank");
   const result = renderSvg(diffToFolded(lines), render);
   for (const w of result.warnings) warn(w);

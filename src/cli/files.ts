@@ -9,7 +9,7 @@ import { RENDER_OPTIONS, RENDER_OPTIONS_HELP, renderOptionsFrom } from "./render
 import { describeFileError, FlameError, UsageError } from "../errors.ts";
 import { info, Progress, warn } from "../log.ts";
 import { writeTextOutput } from "../io/output.ts";
-import { renderFoldedStacks, type RenderOptions } from "../render/mod.ts";
+import { isolate, renderFoldedStacks, type RenderOptions } from "../render/mod.ts";
 import { minWidthUnits, NOMINAL_WIDTH, XPAD } from "../render/layout.ts";
 import { type Measure, walk, type WalkOptions, type WalkStats } from "../files/walk.ts";
 import { FoldedLineSink, TreeSink } from "../files/sinks.ts";
@@ -229,7 +229,7 @@ export function minFraction(options: Partial<RenderOptions>): number {
 /** The graph's heading: what is measured, and where. */
 export function titleFor(measure: Measure, dirs: string[]): string {
   const what = measure === "count" ? "Entries" : measure === "blocks" ? "Disk usage" : "Sizes";
-  return `${what}: ${dirs.join(", ")}`;
+  return `${what}: ${dirs.map(isolate).join(", ")}`;
 }
 
 function subtitleFor(measure: Measure, stats: WalkStats): string {

@@ -2,7 +2,13 @@
  * The render options every drawing command shares (flamegraph.pl's names), their parsing and
  * their help text.
  */
-import { type MinWidth, type Palette, PALETTES, type RenderOptions } from "../render/mod.ts";
+import {
+  type MinWidth,
+  type Palette,
+  PALETTES,
+  renderOptionProblem,
+  type RenderOptions,
+} from "../render/mod.ts";
 import { numberOption, type OptionSpec, type OptionValue } from "./args.ts";
 import { UsageError } from "../errors.ts";
 
@@ -62,8 +68,6 @@ export const RENDER_OPTIONS_HELP = `Graph options (flamegraph.pl's names and def
   --factor N          multiply counts shown in tooltips (1)
   --total N           draw the root as if the counts summed to N`;
 
-const BG_NAMES = ["yellow", "blue", "green", "grey", "gray"];
-
 /**
  * Turns parsed render options into RenderOptions, checking numbers, palettes and colours.
  * Throws a UsageError naming the option and `command` when a value is wrong.
@@ -102,13 +106,7 @@ export function renderOptionsFrom(
     }
     out.colors = palette as Palette;
   }
-  const bg = str("bgcolors");
-  if (bg !== undefined) {
-    if (!BG_NAMES.includes(bg) && !/^#[0-9a-fA-F]{6}$/.test(bg)) {
-      throw usage(`--bgcolors wants yellow, blue, green, grey or #rrggbb, got '${bg}'`);
-    }
-    out.bgColors = bg;
-  }
+  if (str("bgcolors") !== undefined) out.bgColors = str("bgcolors");
   for (const flag of ["hash", "random", "reverse", "inverted", "flamechart", "negate"] as const) {
     if (v[flag] === true) out[flag] = true;
   }
@@ -116,6 +114,9 @@ export function renderOptionsFrom(
   if (str("notes") !== undefined) out.notes = str("notes");
   if (str("factor") !== undefined) out.factor = num("factor");
   if (str("total") !== undefined) out.total = num("total", { min: 0 });
+  // Checked now, not when drawing: a capture must not fail after recording for a bad font.
+  const problem = renderOptionProblem(out);
+  if (problem) throw usage(problem);
   return out;
 }
 

@@ -13,6 +13,23 @@ const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[
 const MARKUP = /[&<>"]/g;
 const ENTITY: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" };
 
+/**
+ * Bidi controls and right-to-left letters (Hebrew, Arabic, Syriac, Thaana, NKo, ..., and their
+ * astral blocks): what can reorder text next to it. Other characters cannot.
+ */
+export const BIDI_SENSITIVE =
+  /[\u0590-\u08ff\u200e\u200f\u202a-\u202e\u2066-\u2069\ufb1d-\ufefc\ud802\ud803\ud83a\ud83b]/;
+
+/**
+ * Isolates a name shown next to other text (FSI ... PDI) when it holds a bidi control or a
+ * right-to-left letter: those then reorder only the name, never the text around it (a
+ * right-to-left override would otherwise reverse "(N samples, P%)" after it). Other names are
+ * returned as they are.
+ */
+export function isolate(name: string): string {
+  return BIDI_SENSITIVE.test(name) ? `\u2068${name}\u2069` : name;
+}
+
 /** Drops characters XML forbids and replaces lone surrogates with U+FFFD. */
 export function xmlSafe(text: string): string {
   return text.replace(FORBIDDEN, "").replace(LONE_SURROGATE, "\ufffd");
@@ -32,14 +49,67 @@ export function commentSafe(text: string): string {
   return xmlSafe(text).replace(/-(?=-)/g, "- ").replace(/-$/, "- ");
 }
 
+/** CSS's generic font families: written bare (quoted, they would name a font called so). */
+const GENERIC_FAMILIES = new Set([
+  "serif",
+  "sans-serif",
+  "monospace",
+  "cursive",
+  "fantasy",
+  "system-ui",
+  "ui-serif",
+  "ui-sans-serif",
+  "ui-monospace",
+  "ui-rounded",
+  "math",
+  "emoji",
+  "fangsong",
+]);
+
+// Words CSS gives a meaning of their own in any property: a family named so must be quoted.
+const CSS_WIDE = new Set(["inherit", "initial", "unset", "revert", "revert-layer", "default"]);
+
 /**
- * Keeps only characters that cannot end a CSS declaration or break out of a style element;
- * quotes go too when unbalanced (an open string would swallow the rest of the rule).
+ * True when CSS reads a family as written: ASCII identifiers, none a CSS-wide keyword,
+ * separated by spaces (`Verdana`, `Times New Roman`, `sans-serif`). Others are quoted.
  */
-export function cssSafe(text: string): string {
-  let s = xmlSafe(text).replace(/[{};<>&\\\n\r]/g, "");
-  for (const q of ['"', "'"]) {
-    if (s.split(q).length % 2 === 0) s = s.replaceAll(q, "");
+function plainFamily(family: string): boolean {
+  return family.split(" ").every((w) =>
+    /^[A-Za-z_][\w-]*$/.test(w) && !CSS_WIDE.has(w.toLowerCase())
+  );
+}
+
+// An unquoted family: words of letters, digits, '_', '-' and '.', separated by spaces.
+const UNQUOTED_FAMILY = /^[\p{L}\p{N}_.-]+(?: +[\p{L}\p{N}_.-]+)*$/u;
+// Inside quotes: anything but the quotes themselves, backslashes, controls and XML's markup
+// characters (the stylesheet is XML text).
+// deno-lint-ignore no-control-regex
+const QUOTED_FAMILY = /^(?:"[^"'\\\x00-\x1f\x7f<>&]+"|'[^"'\\\x00-\x1f\x7f<>&]+')$/;
+
+/**
+ * Reads a CSS font-family list as `--fonttype` takes it (`Verdana`, `'DejaVu Sans Mono',
+ * monospace`) and writes it back as CSS that can only be a font-family list: plain ASCII names
+ * (and the generic ones) as they are, every other family double-quoted, so no value can end
+ * the declaration, open a comment or leave the style element. Returns undefined when `text` is not a font-family list
+ * (`Verdana; } * { display:none } /*` is not).
+ */
+export function cssFontFamilies(text: string): string | undefined {
+  const families: string[] = [];
+  for (const item of text.split(",")) {
+    const family = item.trim().replace(/[ \t]+/g, " ");
+    if (UNQUOTED_FAMILY.test(family)) {
+      families.push(plainFamily(family) ? family : `"${family}"`);
+    } else if (QUOTED_FAMILY.test(family)) {
+      families.push(`"${family.slice(1, -1)}"`);
+    } else {
+      return undefined;
+    }
   }
-  return s;
+  return families.join(", ");
+}
+
+/** True when a font-family list (as cssFontFamilies writes it) ends with a generic family. */
+export function endsGeneric(families: string): boolean {
+  const last = families.slice(families.lastIndexOf(",") + 1).trim();
+  return GENERIC_FAMILIES.has(last.toLowerCase());
 }

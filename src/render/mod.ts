@@ -3,7 +3,9 @@
  * that draws (svg, run, record, report, files, diff) goes through `renderSvg`.
  */
 import { groupDigits } from "../format.ts";
-import { FlameError } from "../errors.ts";
+import { FlameError, UsageError } from "../errors.ts";
+import { cssFontFamilies } from "./escape.ts";
+export { isolate } from "./escape.ts";
 import type { FoldedLine } from "../folded/parse.ts";
 import type { FoldedStacks } from "../folded/stacks.ts";
 import {
@@ -170,17 +172,55 @@ export function resolveOptions(options: Partial<RenderOptions>): RenderOptions {
   return o;
 }
 
+/** Background gradients by name (else a flat `#rrggbb`). */
+export const BACKGROUNDS = ["yellow", "blue", "green", "grey", "gray"] as const;
+
+/**
+ * What is wrong with options that reach the stylesheet or the document's attributes, as one
+ * line naming the option (flamegraph.pl's name), or undefined when nothing is. Text shown as
+ * text (titles, notes, --countname, --nametype) is escaped where it is written and needs no
+ * check; a font list and a colour cannot be escaped into meaning something else, so values that
+ * are not one are refused here, in one place, before anything is recorded or drawn.
+ */
+export function renderOptionProblem(options: Partial<RenderOptions>): string | undefined {
+  const { fontType, bgColors } = options;
+  if (fontType !== undefined && cssFontFamilies(fontType) === undefined) {
+    return `--fonttype wants a font-family list like 'Verdana' or "'DejaVu Sans', ` +
+      `sans-serif", got ${JSON.stringify(fontType)}`;
+  }
+  if (
+    bgColors !== undefined && !(BACKGROUNDS as readonly string[]).includes(bgColors) &&
+    !/^#[0-9a-fA-F]{6}$/.test(bgColors)
+  ) {
+    return `--bgcolors wants yellow, blue, green, grey or #rrggbb, got ${JSON.stringify(bgColors)}`;
+  }
+  const sizes = [
+    ["--width", options.width],
+    ["--height", options.height],
+    ["--fontsize", options.fontSize],
+    ["--fontwidth", options.fontWidth],
+  ] as const;
+  for (const [name, value] of sizes) {
+    if (value !== undefined && !(Number.isFinite(value) && value > 0)) {
+      return `${name} wants a positive number, got ${value}`;
+    }
+  }
+  return undefined;
+}
+
 /**
  * Renders folded lines (objects, or columns as `readFoldedInto` fills them) as an interactive
  * SVG flame graph. A line with `before` set is differential: its width comes from `count` (the
  * AFTER value) and its colour from the self delta `count - before` (red grew, blue shrank).
- * Throws FlameError when there is nothing to draw. With `cp`, reads and updates the palette map
- * file.
+ * Throws FlameError when there is nothing to draw, UsageError for options renderOptionProblem
+ * refuses. With `cp`, reads and updates the palette map file.
  */
 export function renderSvg(
   lines: Iterable<FoldedLine> | StackColumns,
   options: Partial<RenderOptions> = {},
 ): RenderResult {
+  const problem = renderOptionProblem(options);
+  if (problem) throw new UsageError(problem);
   const o = resolveOptions(options);
   const warnings: string[] = [];
   const tree = buildTree(lines, { reverse: o.reverse, flamechart: o.flamechart });

@@ -7,7 +7,7 @@
  * width and re-fitted by the script.
  */
 import { BROWSER_SCRIPT } from "./browser_script.ts";
-import { commentSafe, cssSafe, escapeXml } from "./escape.ts";
+import { commentSafe, cssFontFamilies, endsGeneric, escapeXml, isolate } from "./escape.ts";
 import { type DrawnFrame, GRID, type Layout, XPAD } from "./layout.ts";
 import type { Units } from "./mod.ts";
 
@@ -92,6 +92,14 @@ function num(n: number): string {
 const SURROGATE = /[\ud800-\udfff]/;
 
 /**
+ * A cut name with ".." after it. A cut that can reorder text (bidi controls, right-to-left
+ * letters) is isolated (FSI ... PDI) so the ".." stays at its end.
+ */
+function cut(prefix: string): string {
+  return isolate(prefix) + "..";
+}
+
+/**
  * The label that fits `px` pixels at build time (flamegraph.pl's estimate), or "". Names are
  * cut between code points, never inside one.
  */
@@ -100,10 +108,10 @@ export function fitLabel(name: string, px: number, fontSize: number, fontWidth: 
   if (chars < 3) return "";
   if (name.length <= chars) return name;
   // Without surrogate pairs, UTF-16 units are code points: no array of them needed.
-  if (!SURROGATE.test(name)) return name.slice(0, chars - 2) + "..";
+  if (!SURROGATE.test(name)) return cut(name.slice(0, chars - 2));
   const cps = Array.from(name);
   if (cps.length <= chars) return name;
-  return cps.slice(0, chars - 2).join("") + "..";
+  return cut(cps.slice(0, chars - 2).join(""));
 }
 
 /** Strips a trailing `_[k]`-style annotation (kernel, jit, inline, waker) for display. */
@@ -119,12 +127,13 @@ export function hiddenName(count: number): string {
   return `${count} frames too narrow to draw`;
 }
 
-/** The CSS font family: the given one, with a generic fallback so labels never turn serif. */
+/**
+ * The CSS font family: the given list (as `cssFontFamilies` writes it, Verdana when it is not
+ * one; renderSvg refuses those first), with a generic fallback so labels never turn serif.
+ */
 export function fontFamily(fontType: string): string {
-  const font = cssSafe(fontType).trim() || "Verdana";
-  return /\b(?:serif|sans-serif|monospace|cursive|fantasy|system-ui)\s*$/.test(font)
-    ? font
-    : `${font}, sans-serif`;
+  const font = cssFontFamilies(fontType) ?? '"Verdana"';
+  return endsGeneric(font) ? font : `${font}, sans-serif`;
 }
 
 function styleSheet(spec: DocumentSpec): string {
