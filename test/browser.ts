@@ -19,8 +19,11 @@ export interface Browser {
   context: BrowserContext;
   /** Console errors, page errors and dialogs seen so far, as text. */
   problems: string[];
-  /** Opens `url` in a fresh page of the given size, watching it for problems. */
-  open(url: string, size?: { width: number; height: number }): Promise<Page>;
+  /**
+   * Opens `url` in a fresh page of the given size, watching it for problems. `init` is a script
+   * run before the document's own (to take an API away, say).
+   */
+  open(url: string, size?: { width: number; height: number }, init?: string): Promise<Page>;
   close(): Promise<void>;
 }
 
@@ -36,9 +39,10 @@ export async function launchBrowser(): Promise<Browser> {
   return {
     context,
     problems,
-    async open(url, size) {
+    async open(url, size, init) {
       const page = await context.newPage();
       if (size) await page.setViewportSize(size);
+      if (init) await page.addInitScript(init);
       page.on("console", (m) => {
         if (m.type() === "error") problems.push(`console error: ${m.text()}`);
       });

@@ -9,7 +9,7 @@ import type { Page } from "playwright-core";
 import { readFolded } from "../src/folded/parse.ts";
 import type { FoldedLine } from "../src/folded/parse.ts";
 import { openInput } from "../src/io/input.ts";
-import { type RenderOptions, renderSvg } from "../src/render/mod.ts";
+import { isolate, type RenderOptions, renderSvg } from "../src/render/mod.ts";
 import { type Browser, launchBrowser } from "./browser.ts";
 import { repoPath } from "./helpers.ts";
 
@@ -35,13 +35,13 @@ let counter = 0;
 async function openGraph(
   lines: FoldedLine[],
   options: Partial<RenderOptions> = {},
-  { query = "", size = { width: 1200, height: 600 } } = {},
+  { query = "", size = { width: 1200, height: 600 }, init = "" } = {},
 ): Promise<{ page: Page; url: string }> {
   const b = await setup();
   const file = `${dir}/graph${counter++}.svg`;
   await Deno.writeTextFile(file, renderSvg(lines, options).svg);
   const url = `file://${file}`;
-  const page = await b.open(url + query, size);
+  const page = await b.open(url + query, size, init || undefined);
   return { page, url };
 }
 
@@ -69,6 +69,17 @@ async function clickFrame(page: Page, name: string): Promise<void> {
 
 function text(page: Page, id: string): Promise<string> {
   return page.evaluate((i) => document.getElementById(i)!.textContent ?? "", id);
+}
+
+/**
+ * The "Matched" line once the search is done: a pattern that could backtrack runs in a worker,
+ * and the line says "Searching..." until it answers.
+ */
+async function matched(page: Page): Promise<string> {
+  await page.waitForFunction(() =>
+    document.getElementById("matched")!.textContent !== "Searching..."
+  );
+  return text(page, "matched");
 }
 
 function visible(page: Page, id: string): Promise<boolean> {
@@ -164,7 +175,7 @@ browserTest("search with the button: highlights, Matched % without double counti
   await input.press("Enter");
   assert.equal(await input.isVisible(), false);
   // parse (75 of 125) contains lex: counted once.
-  assert.equal(await text(page, "matched"), "Matched: 60.0%");
+  assert.equal(await matched(page), "Matched: 60.0%");
   assert.equal((await frameBox(page, "lex"))?.cls, "m");
   assert.equal((await frameBox(page, "parse"))?.cls, "m");
   assert.equal((await frameBox(page, "main"))?.cls, "");
@@ -177,15 +188,15 @@ browserTest("search with the button: highlights, Matched % without double counti
 
   // Zoomed in, the share is of the zoomed frame.
   await clickFrame(page, "render");
-  assert.equal(await text(page, "matched"), "Matched: 0.0%");
+  assert.equal(await matched(page), "Matched: 0.0%");
   await page.click("#unzoom");
-  assert.equal(await text(page, "matched"), "Matched: 60.0%");
+  assert.equal(await matched(page), "Matched: 60.0%");
   await clickFrame(page, "parse");
-  assert.equal(await text(page, "matched"), "Matched: 100%");
+  assert.equal(await matched(page), "Matched: 100%");
   assert.match(await query(page), /^\?x=\d+&y=2&s=parse%7Clex$/);
 
   await page.click("#search"); // "Reset Search"
-  assert.equal(await text(page, "matched"), "");
+  assert.equal(await matched(page), "");
   assert.equal((await frameBox(page, "lex"))?.cls, "");
   assert.equal(await text(page, "search"), "Search");
   return page;
@@ -199,16 +210,16 @@ browserTest("Ctrl-F and F3 open the search box; Escape in it cancels", async () 
   assert.ok(await input.isVisible());
   await page.keyboard.type("draw_");
   await page.waitForFunction(() => document.getElementById("matched")!.textContent !== "");
-  assert.equal(await text(page, "matched"), "Matched: 18.4%"); // draw_text 23 of 125
+  assert.equal(await matched(page), "Matched: 18.4%"); // draw_text 23 of 125
   await page.keyboard.press("Escape");
   assert.equal(await input.isVisible(), false);
-  assert.equal(await text(page, "matched"), "");
+  assert.equal(await matched(page), "");
 
   await page.keyboard.press("F3");
   assert.ok(await input.isVisible());
   await page.keyboard.type("^(fill|draw)");
   await page.keyboard.press("Enter");
-  assert.equal(await text(page, "matched"), "Matched: 28.0%");
+  assert.equal(await matched(page), "Matched: 28.0%");
   return page;
 });
 
@@ -216,21 +227,21 @@ browserTest("case toggle: ic button and Ctrl-I", async () => {
   const { page } = await openGraph(await foldedFixture("simple.folded"), {}, {
     query: "?s=LEX",
   });
-  assert.equal(await text(page, "matched"), "Matched: 0.0%");
+  assert.equal(await matched(page), "Matched: 0.0%");
   await page.click("#ic");
-  assert.equal(await text(page, "matched"), "Matched: 40.0%");
+  assert.equal(await matched(page), "Matched: 40.0%");
   assert.match(await query(page), /[?&]i=1/);
   await page.keyboard.press("Control+i");
-  assert.equal(await text(page, "matched"), "Matched: 0.0%");
+  assert.equal(await matched(page), "Matched: 0.0%");
   return page;
 });
 
 browserTest(
-  "?s= on load highlights; ?x=&y= restores a zoom; a bad regex searches literally",
+  "?s= on load highlights; ?x=&y= restores a zoom; a bad regex searches as text",
   async () => {
     const lines = await foldedFixture("simple.folded");
     const { page } = await openGraph(lines, {}, { query: "?s=^draw" });
-    assert.equal(await text(page, "matched"), "Matched: 18.4%");
+    assert.equal(await matched(page), "Matched: 18.4%");
     assert.equal((await frameBox(page, "draw_text"))?.cls, "m");
     await clickFrame(page, "paint");
     const q = await query(page);
@@ -238,13 +249,13 @@ browserTest(
 
     const again = await openGraph(lines, {}, { query: q });
     assert.ok(Math.abs((await frameBox(again.page, "paint"))!.width - 1180) < 1);
-    assert.equal(await text(again.page, "matched"), "Matched: 65.7%"); // 23 of paint's 35
+    assert.equal(await matched(again.page), "Matched: 65.7%"); // 23 of paint's 35
     await again.page.close();
 
     const bad = await openGraph([{ stack: "a;f(x", count: 1 }, { stack: "a;g", count: 3 }], {}, {
       query: "?s=" + encodeURIComponent("f(x"),
     });
-    assert.equal(await text(bad.page, "matched"), "Matched: 25.0%");
+    assert.equal(await matched(bad.page), "Matched as text: 25.0%");
     return bad.page;
   },
 );
@@ -390,7 +401,7 @@ browserTest("hostile names show as text and never run", async () => {
   assert.ok(ls.some((l) => l.startsWith("<script>")), ls.join(","));
   // Search for markup and hover: still text.
   await page.goto(page.url() + "?s=" + encodeURIComponent("<script>"));
-  assert.match(await text(page, "matched"), /^Matched: /);
+  assert.match(await matched(page), /^Matched: /);
   const box = (await frameBox(page, "<script>alert(1)</script>"))!;
   await page.mouse.move(box.x + 2, box.y + 2);
   assert.match(await text(page, "details"), /^Function: <script>alert\(1\)<\/script> \(/);
@@ -444,6 +455,254 @@ browserTest("a real profile looks right (screenshot in /tmp/flame-light.png)", a
   });
   await page.screenshot({ path: "/tmp/flame-light.png" });
   return page;
+});
+
+/** Milliseconds the page takes to answer a trivial question: large when its thread is busy. */
+async function answerTime(page: Page): Promise<number> {
+  const t0 = performance.now();
+  await page.evaluate(() => 1);
+  return performance.now() - t0;
+}
+
+const LONG_A = "a".repeat(60) + "!";
+const LONG_X = "x".repeat(60);
+
+browserTest(
+  "a catastrophic regex in ?s= never freezes the tab: it gives up after 2 s",
+  async () => {
+    // Each of these takes V8 longer than anyone waits on these names (2^60 ways to try).
+    const lines = [
+      { stack: `main;${LONG_A}`, count: 5 },
+      { stack: `main;${LONG_X}`, count: 3 },
+      { stack: "main;other", count: 2 },
+    ];
+    const t0 = performance.now();
+    const { page } = await openGraph(lines, { minWidth: 0 }, {
+      query: "?s=" + encodeURIComponent("(a+)+$"),
+    });
+    assert.ok(performance.now() - t0 < 5000, "the page loaded");
+    assert.ok((await answerTime(page)) < 1000, "the page answers while the search runs");
+    assert.equal(await text(page, "matched"), "Searching...");
+    // It can be used meanwhile: zoom into a frame.
+    await clickFrame(page, "other");
+    assert.ok(Math.abs((await frameBox(page, "other"))!.width - 1180) < 1);
+    await page.waitForFunction(
+      () => document.getElementById("matched")!.textContent!.startsWith("Search gave up"),
+      undefined,
+      { timeout: 10_000 },
+    );
+    const gaveUp = performance.now() - t0;
+    assert.ok(gaveUp > 1900 && gaveUp < 8000, `gave up after ${gaveUp} ms`);
+    assert.equal(await text(page, "matched"), "Search gave up: over 2 s");
+    assert.equal((await frameBox(page, LONG_A))?.cls, "", "nothing highlighted");
+    assert.match(await query(page), /s=\(a%2B\)%2B%24/, "the search stays in the URL");
+
+    // Typed into the box: (x|x)*y gives up too, and the next search works again.
+    await page.keyboard.press("Escape");
+    await page.keyboard.press("Control+f");
+    await page.keyboard.type("(x|x)*y");
+    await page.keyboard.press("Enter");
+    assert.ok((await answerTime(page)) < 1000, "the page answers while the search runs");
+    await page.waitForFunction(
+      () => document.getElementById("matched")!.textContent!.startsWith("Search gave up"),
+      undefined,
+      { timeout: 10_000 },
+    );
+    await page.keyboard.press("Control+f");
+    await page.keyboard.press("Control+a");
+    await page.keyboard.type("^(x+|oth)");
+    await page.keyboard.press("Enter");
+    assert.equal(await matched(page), "Matched: 50.0%"); // x... (3) and other (2) of 10
+    assert.equal((await frameBox(page, LONG_X))?.cls, "m");
+    assert.equal((await frameBox(page, LONG_A))?.cls, "");
+    return page;
+  },
+);
+
+browserTest("a new search stops a slow one at once; the answer is the new one's", async () => {
+  const lines = [{ stack: `main;${LONG_A}`, count: 5 }, { stack: "main;other", count: 5 }];
+  const { page } = await openGraph(lines, { minWidth: 0 }, {
+    query: "?s=" + encodeURIComponent("(a|a)*b"),
+  });
+  assert.equal(await text(page, "matched"), "Searching...");
+  await page.keyboard.press("Control+f");
+  await page.keyboard.type("^o(t|x)+");
+  await page.keyboard.press("Enter");
+  assert.equal(await matched(page), "Matched: 50.0%");
+  // The slow search's timer must not overwrite the answer later.
+  await page.waitForTimeout(2500);
+  assert.equal(await text(page, "matched"), "Matched: 50.0%");
+  return page;
+});
+
+browserTest("without Web Workers a repeating pattern is searched as text, never run", async () => {
+  const lines = [
+    { stack: `main;${LONG_A}`, count: 5 },
+    { stack: "main;(a+)+$ literally", count: 1 },
+    { stack: "main;parse", count: 4 },
+  ];
+  const noWorkers = "delete globalThis.Worker;";
+  const { page } = await openGraph(lines, { minWidth: 0 }, {
+    query: "?s=" + encodeURIComponent("(a+)+$"),
+    init: noWorkers,
+  });
+  assert.equal(await matched(page), "Matched as text: 10.0%");
+  assert.equal((await frameBox(page, "(a+)+$ literally"))?.cls, "m");
+  // A pattern that cannot backtrack much still runs as a regular expression.
+  await page.keyboard.press("Control+f");
+  await page.keyboard.type("^pa|^\\(");
+  await page.keyboard.press("Enter");
+  assert.equal(await matched(page), "Matched: 50.0%");
+  await page.close();
+
+  // A worker that fails to start (a viewer's policy) is found out when it reports the error.
+  const failing = `globalThis.Worker = class {
+    constructor() { setTimeout(() => this.onerror && this.onerror(new Event("error")), 20); }
+    postMessage() {}
+    terminate() {}
+  };`;
+  const again = await openGraph(lines, { minWidth: 0 }, {
+    query: "?s=" + encodeURIComponent("(a+)+$"),
+    init: failing,
+  });
+  assert.equal(await matched(again.page), "Matched as text: 10.0%");
+  return again.page;
+});
+
+/** Left edges of the characters of element `selector`'s text from `from` to its end. */
+function charXs(page: Page, selector: string, from: string): Promise<number[]> {
+  return page.evaluate(([sel, f]) => {
+    const el = document.querySelector(sel) as SVGTextContentElement;
+    const t = el.textContent ?? "";
+    const xs: number[] = [];
+    for (let k = t.indexOf(f); k >= 0 && k < t.length; k++) {
+      xs.push(el.getStartPositionOfChar(k).x);
+    }
+    return xs;
+  }, [selector, from] as const);
+}
+
+function increasing(xs: number[]): boolean {
+  return xs.length > 1 && xs.every((x, k) => k === 0 || x > xs[k - 1]);
+}
+
+const RLO = "\u202e";
+const HEBREW = "\u05e9\u05dc\u05d5\u05dd";
+
+browserTest("bidi: a right-to-left override in a name cannot reorder flame's text", async () => {
+  const evil = `${RLO}evil_override_name`;
+  const lines = [
+    { stack: `main;${evil}`, count: 5 },
+    { stack: `main;${HEBREW} 42`, count: 3 },
+    { stack: `main;${RLO}${"long".repeat(30)}`, count: 2 },
+  ];
+  const { page } = await openGraph(lines, {
+    minWidth: 0,
+    title: `Sizes: ${isolate(`${RLO}dir`)}, other`,
+  });
+  const box = (await frameBox(page, evil))!;
+  await page.mouse.move(box.x + 3, box.y + 3);
+  assert.ok(increasing(await charXs(page, "#details", " (5 samples")), "details in order");
+  assert.ok(increasing(await charXs(page, "#tip tspan.n", "5 samples")), "tooltip in order");
+  assert.equal(
+    await text(page, "details"),
+    `Function: \u2068${evil}\u2069 (5 samples, 50.00%)`,
+  );
+  const hebrew = (await frameBox(page, `${HEBREW} 42`))!;
+  await page.mouse.move(hebrew.x + 3, hebrew.y + 3);
+  assert.ok(increasing(await charXs(page, "#details", " (3 samples")), "after RTL letters");
+  // The title: the text after the isolated directory keeps its place.
+  assert.ok(increasing(await charXs(page, "#title", ", other")), "title in order");
+  // A cut label keeps its ".." at the end, right of every letter of the name.
+  const cutLabel = await page.evaluate(() => {
+    const t = [...document.querySelectorAll("#labels text")].find((e) =>
+      (e.textContent ?? "").endsWith("..") && (e.textContent ?? "").includes("long")
+    ) as SVGTextContentElement | undefined;
+    if (!t) return null;
+    const s = t.textContent ?? "";
+    const boxes = [...s].map((_, k) => t.getExtentOfChar(k));
+    // The letters' right edges (the invisible controls sit anywhere).
+    const rights = boxes.filter((_, k) => /[a-z]/.test(s[k])).map((b) => b.x + b.width);
+    return { text: s, dots: boxes[s.length - 2].x, others: Math.max(...rights) };
+  });
+  assert.ok(cutLabel, "a cut label");
+  assert.ok(cutLabel.text.startsWith("\u2068"), JSON.stringify(cutLabel.text));
+  assert.ok(cutLabel.dots >= cutLabel.others - 0.01, JSON.stringify(cutLabel));
+  return page;
+});
+
+browserTest("option values cannot break the stylesheet or the script", async () => {
+  const hostile = `*/ } * { display:none } </style><script>alert(1)</script> /*`;
+  const { page } = await openGraph(await foldedFixture("simple.folded"), {
+    fontType: `"Font */ x", Times New Roman, monospace`,
+    title: hostile,
+    subtitle: hostile,
+    countName: hostile,
+    nameType: `${hostile}:`,
+    notes: `--> ${hostile} <!--`,
+    bgColors: "#102030",
+  });
+  assert.equal(await page.evaluate(() => document.querySelectorAll("script").length), 1);
+  assert.equal(await page.evaluate(() => document.querySelectorAll("style").length), 1);
+  assert.equal(await text(page, "title"), hostile);
+  const style = await page.evaluate(() => {
+    const title = getComputedStyle(document.getElementById("title")!);
+    const frame = getComputedStyle(document.querySelector("#frames rect")!);
+    return { size: title.fontSize, font: title.fontFamily, display: frame.display };
+  });
+  assert.deepEqual(style, {
+    size: "17px",
+    font: `"Font */ x", "Times New Roman", monospace`,
+    display: "inline",
+  });
+  const box = (await frameBox(page, "lex"))!;
+  await page.mouse.move(box.x + 3, box.y + 3);
+  assert.equal(await text(page, "details"), `${hostile}: lex (50 ${hostile}, 40.00%)`);
+  return page;
+});
+
+/** `depth` frames, one above the other. */
+function tower(depth: number): FoldedLine[] {
+  const names = Array.from({ length: depth }, (_, k) => `f${k}`);
+  return [{ stack: names.join(";"), count: 10 }, { stack: "f0;side", count: 5 }];
+}
+
+/** True when the frame `name` is inside the window. */
+function inWindow(page: Page, name: string): Promise<boolean> {
+  return page.evaluate((n) => {
+    const r = [...document.querySelectorAll("#frames rect")].find((e) => e.getAttribute("t") === n);
+    const b = r!.getBoundingClientRect();
+    return b.top >= 0 && b.bottom <= innerHeight;
+  }, name);
+}
+
+browserTest("a tall graph opens where its frames are: the root of a flame graph", async () => {
+  const size = { width: 1200, height: 600 };
+  const flame = await openGraph(tower(150), { minWidth: 0 }, { size });
+  const scroll = await flame.page.evaluate(() => ({
+    y: scrollY,
+    max: document.documentElement.getBoundingClientRect().height - innerHeight,
+  }));
+  assert.ok(scroll.y > 1500 && Math.abs(scroll.y - scroll.max) < 2, JSON.stringify(scroll));
+  assert.ok(await inWindow(flame.page, "f0"), "the root is in the window");
+  assert.ok(await visible(flame.page, "details"));
+  await flame.page.close();
+
+  const icicle = await openGraph(tower(150), { minWidth: 0, inverted: true }, { size });
+  assert.equal(await icicle.page.evaluate(() => scrollY), 0);
+  assert.ok(await inWindow(icicle.page, "f0"), "the root is in the window");
+  await icicle.page.close();
+
+  // A zoom restored from the URL opens at the zoomed frame.
+  const zoomed = await openGraph(tower(150), { minWidth: 0 }, { size, query: "?x=0&y=100" });
+  assert.ok(await inWindow(zoomed.page, "f100"), "the zoomed frame is in the window");
+  assert.ok(await inWindow(zoomed.page, "f110"), "and its children above it");
+  await zoomed.page.close();
+
+  // A graph that fits the window does not move.
+  const small = await openGraph(tower(5), { minWidth: 0 }, { size });
+  assert.equal(await small.page.evaluate(() => scrollY), 0);
+  return small.page;
 });
 
 Deno.test({

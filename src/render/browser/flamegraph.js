@@ -12,13 +12,16 @@
   const K = 1048576;
   const root = document.documentElement;
   const cfg = JSON.parse(root.getAttribute("data-flame"));
-  const framesEl = document.getElementById("frames");
-  const labelsEl = document.getElementById("labels");
-  const detailsEl = document.getElementById("details");
-  const matchedEl = document.getElementById("matched");
-  const unzoomEl = document.getElementById("unzoom");
-  const searchEl = document.getElementById("search");
-  const icEl = document.getElementById("ic");
+  function byId(id) {
+    return document.getElementById(id);
+  }
+  const framesEl = byId("frames");
+  const labelsEl = byId("labels");
+  const detailsEl = byId("details");
+  const matchedEl = byId("matched");
+  const unzoomEl = byId("unzoom");
+  const searchEl = byId("search");
+  const icEl = byId("ic");
   const idleDetails = detailsEl.textContent;
   // A static array: indexing a live collection is slower, and frames never change.
   const rects = Array.prototype.slice.call(framesEl.getElementsByTagName("rect"));
@@ -71,7 +74,14 @@
     while (open.length) E[open.pop()] = n;
   })();
 
-  const state = { z: 0, term: "", ic: false, matches: [], rebased: 0 };
+  // The view: the zoomed frame, the search (its term, matches and how it went: "" done, "busy",
+  // "slow" given up, "text" searched as text), case, and whether the rects were re-positioned.
+  let zoomedAt = 0;
+  let searchTerm = "";
+  let searchNote = "";
+  let ignoreCase = false;
+  let matches = [];
+  let rebased = 0;
   let pxW = 0;
 
   function nameOf(i) {
@@ -137,8 +147,16 @@
     }
     return s;
   }
+  // A name shown next to flame's own text is isolated (FSI ... PDI) when it holds a bidi
+  // control or a right-to-left letter: a right-to-left override in it would otherwise reverse
+  // the "(N samples, P%)" after it. (The same test as the SVG writer's BIDI_SENSITIVE.)
+  const BIDI =
+    /[\u0590-\u08ff\u200e\u200f\u202a-\u202e\u2066-\u2069\ufb1d-\ufefc\ud802\ud803\ud83a\ud83b]/;
+  function iso(name) {
+    return BIDI.test(name) ? "\u2068" + name + "\u2069" : name;
+  }
   function tooltip(i) {
-    return nameOf(i) + " (" + stats(i) + ")";
+    return iso(nameOf(i)) + " (" + stats(i) + ")";
   }
 
   // ---- label fitting: glyph widths measured once per character with a canvas ----
@@ -194,7 +212,7 @@
       w += g;
       k += step;
     }
-    return k < 2 ? "" : name.slice(0, k) + "..";
+    return k < 2 ? "" : iso(name.slice(0, k)) + "..";
   }
 
   // `s`, or as much of it as fits `avail` px followed by "..".
@@ -204,7 +222,10 @@
     let w = dotsWidth;
     let k = 0;
     while (k < s.length && w + glyphWidth(s[k]) <= avail) w += glyphWidth(s[k++]);
-    return s.slice(0, k) + "..";
+    const kept = s.slice(0, k);
+    // Cut inside an isolated name: close it, so the ".." stays at the end.
+    return (kept.lastIndexOf("\u2068") > kept.lastIndexOf("\u2069") ? kept + "\u2069" : kept) +
+      "..";
   }
 
   function labelY(i) {
@@ -214,7 +235,7 @@
 
   // Re-fits every label for the current zoom and width: arithmetic first, then DOM writes.
   function layoutLabels() {
-    const z = state.z;
+    const z = zoomedAt;
     const x0 = XE[z];
     const zw = NE[z];
     const s = pxW / zw;
@@ -266,7 +287,7 @@
 
   // ---- zoom ----
   function setViewBox() {
-    const z = state.z;
+    const z = zoomedAt;
     const deep = z !== 0 && (W[z] * DEEP_ZOOM < ROOT || (GRID_MODE && W[z] < 16384));
     if (deep) {
       const x0 = XE[z];
@@ -278,55 +299,217 @@
         rects[i].setAttribute("x", a);
         rects[i].setAttribute("width", b - a);
       }
-      state.rebased = 1;
+      rebased = 1;
       framesEl.setAttribute("viewBox", "0 0 " + K + " " + framesH);
       return;
     }
-    if (state.rebased) {
+    if (rebased) {
       for (let i = 0; i < n; i++) {
         rects[i].setAttribute("x", X[i]);
         rects[i].setAttribute("width", W[i]);
       }
-      state.rebased = 0;
+      rebased = 0;
     }
     framesEl.setAttribute("viewBox", X[z] + " 0 " + W[z] + " " + framesH);
   }
 
   function zoom(i, keepUrl) {
-    const old = state.z;
+    const old = zoomedAt;
     for (let a = P[old]; a >= 0; a = P[a]) rects[a].classList.remove("p");
-    state.z = i;
+    zoomedAt = i;
     for (let a = P[i]; a >= 0; a = P[a]) rects[a].classList.add("p");
     unzoomEl.classList.toggle("hide", i === 0);
     setViewBox();
     layoutLabels();
-    if (state.term) updateMatched();
+    if (searchTerm) updateMatched();
     if (!keepUrl) saveUrl();
   }
 
   // ---- search ----
-  function makeRegExp(term) {
-    const flags = state.ic ? "i" : "";
+  // A regular expression typed in (or given as ?s=) can backtrack for ages: `(a+)+$` against a
+  // long name would freeze the tab for longer than anyone waits. A pattern without repetition
+  // cannot (a match costs at most the name's length times the pattern's), so it runs here, at
+  // once. Any other runs in a Web Worker made from a Blob (which a file:// document may make
+  // too), and a search that takes longer than SEARCH_BUDGET ms is given up: the worker is
+  // terminated and the line says so. Where no worker can be made, such a pattern is searched
+  // for as plain text, and the line says that.
+  const SEARCH_BUDGET = 2000;
+
+  // The pattern of a search term: a regular expression, or the term as text when it is not one.
+  function patternOf(term, forceText) {
+    const flags = ignoreCase ? "i" : "";
+    const text = term.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    if (!forceText) {
+      try {
+        new RegExp(term, flags);
+        return { source: term, flags: flags, text: false };
+      } catch (_e) {
+        // Not a regular expression: searched for as text, as before.
+      }
+    }
+    return { source: text, flags: flags, text: true };
+  }
+
+  // True when a pattern cannot backtrack much: it repeats nothing (no *, +, ?, {n}) and has
+  // no alternatives inside a group (k groups of two would be 2^k ways to try), so a match costs
+  // at most the name's length times the pattern's. `parse|lex` or `^draw_` qualify.
+  function backtracksLittle(source) {
+    let inClass = false;
+    let depth = 0;
+    let afterOpen = false; // just after an unescaped "(": a "?" there starts (?: (?= (?<name>
+    for (let k = 0; k < source.length; k++) {
+      const c = source[k];
+      if (c === "\\") k++;
+      else if (inClass) inClass = c !== "]";
+      else if (c === "[") inClass = true;
+      else if (c === "*" || c === "+" || c === "{") return false;
+      else if (c === "?" && !afterOpen) return false;
+      else if (c === "|" && depth > 0) return false;
+      else if (c === "(") depth++;
+      else if (c === ")") depth--;
+      afterOpen = c === "(" && !inClass;
+    }
+    return true;
+  }
+
+  // Each distinct name once (searched once however many frames have it), and each frame's
+  // index into them (-1 for the hidden-frames bars, which are never matched).
+  let uniq = null;
+  let nameIds = null;
+  function distinctNames() {
+    if (uniq) return uniq;
+    const ids = new Map();
+    uniq = [];
+    nameIds = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      if (HID[i]) {
+        nameIds[i] = -1;
+        continue;
+      }
+      const name = nameOf(i);
+      let id = ids.get(name);
+      if (id === undefined) {
+        id = uniq.length;
+        ids.set(name, id);
+        uniq.push(name);
+      }
+      nameIds[i] = id;
+    }
+    return uniq;
+  }
+
+  // One flag per name: does the pattern match it. Pure, so the worker runs it too.
+  function matchAll(names, source, flags) {
+    const re = new RegExp(source, flags);
+    const hit = new Uint8Array(names.length);
+    for (let k = 0; k < names.length; k++) if (re.test(names[k])) hit[k] = 1;
+    return hit;
+  }
+  function matchHere(pattern) {
+    return matchAll(distinctNames(), pattern.source, pattern.flags);
+  }
+
+  // The worker's program (a Blob made of this function's text, called with matchAll's): it
+  // keeps the names and answers each pattern with its flags.
+  function matcher(match) {
+    let names = [];
+    onmessage = function (e) {
+      const d = e.data;
+      if (d.names) {
+        names = d.names;
+      } else {
+        const hit = match(names, d.source, d.flags);
+        postMessage({ id: d.id, hit: hit }, [hit.buffer]);
+      }
+    };
+  }
+
+  let worker = null;
+  let noWorker = false;
+  // The search the worker is busy with: { id, pattern, done, timer }.
+  let busy = null;
+  let searchId = 0;
+
+  function stopWorker() {
+    if (busy) clearTimeout(busy.timer);
+    busy = null;
+    if (worker) worker.terminate();
+    worker = null;
+  }
+
+  let workerUrl = "";
+  function startWorker() {
     try {
-      return new RegExp(term, flags);
+      const code = "(" + matcher + ")(" + matchAll + ");";
+      workerUrl = workerUrl || URL.createObjectURL(new Blob([code], { type: "text/javascript" }));
+      worker = new Worker(workerUrl);
     } catch (_e) {
-      return new RegExp(term.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"), flags);
+      return false;
+    }
+    worker.onmessage = function (e) {
+      const job = busy;
+      if (job && e.data.id === job.id) {
+        clearTimeout(job.timer);
+        busy = null;
+        job.done(e.data.hit, "");
+      }
+    };
+    // A worker that cannot start (a viewer's policy forbids it) or fails: search without.
+    worker.onerror = function (e) {
+      e.preventDefault();
+      const job = busy;
+      stopWorker();
+      noWorker = true;
+      if (job) runWithoutWorker(job.pattern, job.done);
+    };
+    worker.postMessage({ names: distinctNames() });
+    return true;
+  }
+
+  function runWithoutWorker(pattern, done) {
+    if (backtracksLittle(pattern.source)) done(matchHere(pattern), "");
+    else done(matchHere(patternOf(searchTerm, true)), "text");
+  }
+
+  // Matches `pattern` against every name and calls done(flags per distinct name, note), or
+  // done(null, "slow") when it took longer than the budget.
+  function matchNames(pattern, done) {
+    if (busy) stopWorker(); // busy with an older search: only terminating stops it
+    if (backtracksLittle(pattern.source)) {
+      done(matchHere(pattern), pattern.text ? "text" : "");
+    } else if (noWorker || (!worker && !startWorker())) {
+      noWorker = true;
+      runWithoutWorker(pattern, done);
+    } else {
+      const job = { id: ++searchId, pattern: pattern, done: done, timer: 0 };
+      job.timer = setTimeout(function () {
+        stopWorker();
+        done(null, "slow");
+      }, SEARCH_BUDGET);
+      busy = job;
+      worker.postMessage({ id: job.id, source: pattern.source, flags: pattern.flags });
     }
   }
 
   function search(term, keepUrl) {
-    const old = state.matches;
+    const old = matches;
     for (let k = 0; k < old.length; k++) rects[old[k]].classList.remove("m");
-    state.matches = [];
-    state.term = term || "";
-    if (state.term) {
-      const re = makeRegExp(state.term);
-      const m = state.matches;
-      for (let i = 0; i < n; i++) {
-        if (!HID[i] && re.test(nameOf(i))) m.push(i);
-      }
-      for (let k = 0; k < m.length; k++) rects[m[k]].classList.add("m");
+    matches = [];
+    searchTerm = term || "";
+    searchNote = "";
+    if (busy) stopWorker();
+    if (searchTerm) {
       searchEl.textContent = "Reset Search";
+      searchNote = "busy";
+      matchNames(patternOf(searchTerm, false), function (hit, note) {
+        searchNote = note;
+        if (hit) {
+          const m = matches;
+          for (let i = 0; i < n; i++) if (nameIds[i] >= 0 && hit[nameIds[i]]) m.push(i);
+          for (let k = 0; k < m.length; k++) rects[m[k]].classList.add("m");
+        }
+        updateMatched();
+      });
     } else {
       searchEl.textContent = "Search";
     }
@@ -336,11 +519,11 @@
 
   // Matched share of the zoomed frame: nested matches count once (pre-order is x-sorted).
   function matchedShare() {
-    const z = state.z;
+    const z = zoomedAt;
     const lo = XE[z];
     const hi = XE[z] + NE[z];
     const dz = D[z];
-    const m = state.matches;
+    const m = matches;
     let sum = 0;
     let end = -Infinity;
     for (let k = 0; k < m.length; k++) {
@@ -355,18 +538,27 @@
   }
 
   function updateMatched() {
-    if (!state.term) {
+    if (!searchTerm) {
       matchedEl.textContent = "";
       return;
     }
+    if (searchNote === "busy") {
+      matchedEl.textContent = "Searching...";
+      return;
+    }
+    if (searchNote === "slow") {
+      matchedEl.textContent = "Search gave up: over " + SEARCH_BUDGET / 1000 + " s";
+      return;
+    }
     const p = 100 * matchedShare();
-    matchedEl.textContent = "Matched: " + (p === 100 ? "100" : p.toFixed(1)) + "%";
+    const as = searchNote === "text" ? "Matched as text: " : "Matched: ";
+    matchedEl.textContent = as + (p === 100 ? "100" : p.toFixed(1)) + "%";
   }
 
   function setIgnoreCase(on) {
-    state.ic = on;
+    ignoreCase = on;
     icEl.classList.toggle("on", on);
-    if (state.term) search(state.term);
+    if (searchTerm) search(searchTerm);
   }
 
   // The search box: an HTML input in a foreignObject, made when first needed.
@@ -413,7 +605,7 @@
     placeBox();
     box.classList.remove("hide");
     searchEl.classList.add("hide");
-    input.value = state.term;
+    input.value = searchTerm;
     input.focus();
     input.select();
   }
@@ -425,17 +617,17 @@
   }
   function resetAll() {
     closeSearch();
-    if (state.term) search("", true);
-    if (state.z !== 0) zoom(0, true);
+    if (searchTerm) search("", true);
+    if (zoomedAt !== 0) zoom(0, true);
     saveUrl();
   }
 
   // ---- URL state: ?x=<exact left edge in units>&y=<depth>&s=<regex>&i=1 ----
   function saveUrl() {
     const q = [];
-    if (state.z !== 0) q.push("x=" + XE[state.z], "y=" + D[state.z]);
-    if (state.term) q.push("s=" + encodeURIComponent(state.term));
-    if (state.term && state.ic) q.push("i=1");
+    if (zoomedAt !== 0) q.push("x=" + XE[zoomedAt], "y=" + D[zoomedAt]);
+    if (searchTerm) q.push("s=" + encodeURIComponent(searchTerm));
+    if (searchTerm && ignoreCase) q.push("i=1");
     try {
       history.replaceState(null, "", location.pathname + (q.length ? "?" + q.join("&") : ""));
     } catch (_e) {
@@ -504,7 +696,7 @@
       root.appendChild(tip);
     }
     const lineH = cfg.fs + 3;
-    const lines = wrap(nameOf(i), Math.min(600, pxW - 20));
+    const lines = wrap(nameOf(i), Math.min(600, pxW - 20)).map(iso);
     lines.push(stats(i));
     tipText.textContent = "";
     for (let k = 0; k < lines.length; k++) {
@@ -536,7 +728,7 @@
     if (i < 0) return;
     const text = tooltip(i);
     // The details line must not run into "Matched: N%" on the right.
-    const room = pxW - (state.term ? textWidth(matchedEl.textContent) + 20 : 0);
+    const room = pxW - (searchTerm ? textWidth(matchedEl.textContent) + 20 : 0);
     detailsEl.textContent = clip(HID[i] ? text : cfg.nt + " " + text, room);
     showTip(i, e);
   });
@@ -548,17 +740,17 @@
   framesEl.addEventListener("click", function (e) {
     const i = frameOf(e);
     if (i < 0) return;
-    if (i !== state.z) zoom(i);
+    if (i !== zoomedAt) zoom(i);
   });
   unzoomEl.addEventListener("click", function () {
     zoom(0);
   });
   searchEl.addEventListener("click", function () {
-    if (state.term) search("");
+    if (searchTerm) search("");
     else openSearch();
   });
   icEl.addEventListener("click", function () {
-    setIgnoreCase(!state.ic);
+    setIgnoreCase(!ignoreCase);
   });
   globalThis.addEventListener("keydown", function (e) {
     const mod = e.ctrlKey || e.metaKey;
@@ -567,7 +759,7 @@
       openSearch();
     } else if (mod && (e.key === "i" || e.key === "I")) {
       e.preventDefault();
-      setIgnoreCase(!state.ic);
+      setIgnoreCase(!ignoreCase);
     } else if (e.key === "Escape") {
       resetAll();
     }
@@ -593,9 +785,26 @@
     });
   });
 
+  // A graph taller than the window opens where its frames are, not at an empty top: at the
+  // root (the bottom of a flame graph, the top of an icicle graph), or at the zoomed frame a
+  // URL restored, with room for its children.
+  function scrollToFrames() {
+    const box = root.getBoundingClientRect();
+    const height = +root.getAttribute("height") || box.height;
+    const view = innerHeight;
+    if (box.height <= view) return;
+    const scale = box.height / height;
+    const row = cfg.inv ? D[zoomedAt] : cfg.md - D[zoomedAt];
+    // Icicle: the frame's row at the top (the title too, for the root). Flame graph: the
+    // frame's row and everything below it at the bottom of the window.
+    const y = cfg.inv ? row * fh : height - (framesH - (row + 1) * fh) - view / scale;
+    scrollTo(0, Math.max(0, y * scale));
+  }
+
   if (!cfg.w) root.removeAttribute("viewBox");
   labelsEl.textContent = "";
   measure();
   loadUrl();
-  if (state.z === 0) layoutLabels();
+  if (zoomedAt === 0) layoutLabels();
+  scrollToFrames();
 })();
