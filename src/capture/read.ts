@@ -4,6 +4,7 @@
  * recordings), diagnose the stacks, keep the recording if asked, and remove what the recorded
  * runtimes left behind.
  */
+import { keepFile } from "../io/output.ts";
 import { FlameError } from "../errors.ts";
 import { info, Progress, warn } from "../log.ts";
 import { formatBytes, quote } from "../format.ts";
@@ -96,14 +97,14 @@ export async function readRecording(
       },
     });
   } catch (err) {
-    if (options.keepData) keepRecording(script, options.keepData, injected);
+    if (options.keepData) await keepRecording(script, options.keepData, injected);
     throw withEnding(err, recorded?.ending);
   }
   // Before the recording moves: its task events name the processes that got no sample.
   if (cleanRuntimeFiles && recorded) {
     await removeStrayFiles(perf, script, recorded.started, outcome);
   }
-  if (options.keepData) keepRecording(script, options.keepData, injected);
+  if (options.keepData) await keepRecording(script, options.keepData, injected);
   const callGraph = recorded?.spec.callGraph ?? headerCallGraph(await header);
   const maxStack = readSysctl("kernel.perf_event_max_stack") ?? 127;
   for (const w of outcome.warnings) warn(w);
@@ -368,19 +369,16 @@ function dropIdleStacks(outcome: ScriptOutcome): number {
 }
 
 /**
- * Keeps the recording as `path` (moved when possible, else copied). An injected recording
- * needs the jitted-*.so files perf inject wrote, which are kept for it.
+ * Keeps the recording as `path`, atomically (moved, or copied beside it and renamed: a full
+ * disk leaves no cut copy). An injected recording needs the jitted-*.so files perf inject
+ * wrote, which are kept for it.
  */
-function keepRecording(data: string, path: string, injected: boolean): void {
+async function keepRecording(data: string, path: string, injected: boolean): Promise<void> {
   try {
-    Deno.renameSync(data, path);
-  } catch {
-    try {
-      Deno.copyFileSync(data, path);
-    } catch (err) {
-      warn(`cannot keep the recording as ${path}: ${err instanceof Error ? err.message : err}`);
-      return;
-    }
+    await keepFile(data, path);
+  } catch (err) {
+    warn(`the recording was not kept: ${err instanceof Error ? err.message : err}`);
+    return;
   }
   const jitted = injected ? ", with the /tmp/jitted-*.so files it refers to" : "";
   info(`kept the recording as ${path}${jitted} (draw it again: flame report ${quote(path)})`);

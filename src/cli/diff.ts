@@ -91,7 +91,7 @@ async function run(argv: string[]): Promise<number> {
     (render.negate ? "blue grew, red shrank" : "red grew, blue shrank");
   const result = renderSvg(diffToFolded(lines), render);
   for (const w of result.warnings) warn(w);
-  writeTextOutput(output, result.svg);
+  await writeTextOutput(output, result.svg);
   return 0;
 }
 

@@ -89,7 +89,7 @@ export const filesCommand: Command = {
 /** Entries folded away when the tree grows large are 10x narrower than the narrowest drawn. */
 const FOLD_MARGIN = 10;
 
-/** The walk and its output are synchronous; the command contract wants a promise. */
+/** The walk is synchronous; writing the SVG is not (a signal can stop it). */
 async function run(argv: string[]): Promise<number> {
   const { values, positionals: dirs } = parseCommandArgs("files", argv, OPTIONS);
   if (dirs.length === 0) {
@@ -116,7 +116,7 @@ async function run(argv: string[]): Promise<number> {
     if (writer.name === "folded") {
       stats = writeFolded(dirs, options, output);
     } else if (writer.name === "svg") {
-      stats = writeSvg(dirs, options, values, output ?? "files.svg");
+      stats = await writeSvg(dirs, options, values, output ?? "files.svg");
     } else {
       stats = await writeOther(dirs, options, values, output ?? `files${writer.extensions[0]}`);
     }
@@ -189,12 +189,12 @@ function writeFolded(
   });
 }
 
-function writeSvg(
+async function writeSvg(
   dirs: string[],
   options: WalkOptions,
   values: Record<string, unknown>,
   output: string,
-): WalkStats {
+): Promise<WalkStats> {
   const user = renderOptionsFrom("files", values);
   const sink = new TreeSink(minFraction(user) / FOLD_MARGIN);
   const stats = walk(dirs, sink, options);
@@ -216,7 +216,7 @@ function writeSvg(
   };
   const result = renderFoldedStacks(sink.stacks(), render);
   for (const w of result.warnings) warn(w);
-  writeTextOutput(output, result.svg);
+  await writeTextOutput(output, result.svg);
   if (output !== "-") info(`wrote ${output}: ${progressText(measure, stats.entries, stats.total)}`);
   return stats;
 }

@@ -141,7 +141,7 @@ export const svgCommand: Command = {
     }
     const result = renderSvg(lines, options);
     for (const w of result.warnings) warn(w);
-    writeTextOutput(output, result.svg);
+    await writeTextOutput(output, result.svg);
     return 0;
   },
 };

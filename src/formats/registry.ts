@@ -5,7 +5,7 @@
  * Adding a format is one module and one line in READERS and/or WRITERS.
  */
 import { FlameError, UsageError } from "../errors.ts";
-import { withByteOutput } from "../io/output.ts";
+import { writeBytesOutput } from "../io/output.ts";
 import type { Profile } from "../profile/profile.ts";
 import { cpuprofileReader } from "./cpuprofile.ts";
 import { cpythonCollapsedReader } from "./cpython_collapsed.ts";
@@ -201,9 +201,7 @@ export async function writeProfile(
       return Promise.resolve();
     },
   });
-  withByteOutput(path, (out) => {
-    for (const c of chunks) out.write(c);
-  });
+  await writeBytesOutput(path, chunks);
   return warnings;
 }
 

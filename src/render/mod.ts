@@ -5,6 +5,7 @@
 import { groupDigits } from "../format.ts";
 import { FlameError, UsageError } from "../errors.ts";
 import { cssFontFamilies } from "./escape.ts";
+import { writeFileAtomic } from "../io/output.ts";
 export { isolate } from "./escape.ts";
 import type { FoldedLine } from "../folded/parse.ts";
 import type { FoldedStacks } from "../folded/stacks.ts";
@@ -335,9 +336,10 @@ function loadPaletteMap(path: string, warnings: string[]): Map<string, Rgb> {
   }
 }
 
+/** Saves the palette map as every output is written: atomically, never through a planted link. */
 function savePaletteMap(path: string, map: Map<string, Rgb>, warnings: string[]): void {
   try {
-    Deno.writeTextFileSync(path, formatPaletteMap(map));
+    writeFileAtomic(path, formatPaletteMap(map));
   } catch (err) {
     warnings.push(`${path}: cannot save the palette map (${(err as Error).message})`);
   }
