@@ -64,14 +64,23 @@ export async function flameArgv(args: string[]): Promise<string[]> {
   return [await flameBinary(), ...args];
 }
 
-/** Runs `dist/flame ARGS` with optional stdin, in `cwd`. */
+/** Runs `dist/flame ARGS` with optional stdin, in `cwd`, as user `asUser` (root runs setpriv). */
 export async function runFlame(
   args: string[],
-  { stdin, cwd, env }: { stdin?: string | Uint8Array; cwd?: string; env?: Record<string, string> } =
-    {},
+  { stdin, cwd, env, asUser }: {
+    stdin?: string | Uint8Array;
+    cwd?: string;
+    env?: Record<string, string>;
+    asUser?: number;
+  } = {},
 ): Promise<FlameResult> {
-  const child = new Deno.Command(await flameBinary(), {
-    args,
+  const binary = await flameBinary();
+  const as = asUser === undefined
+    ? []
+    : ["setpriv", `--reuid=${asUser}`, `--regid=${asUser}`, "--clear-groups", "--"];
+  const argv = [...as, binary, ...args];
+  const child = new Deno.Command(argv[0], {
+    args: argv.slice(1),
     stdin: stdin === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",

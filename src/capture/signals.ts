@@ -6,6 +6,7 @@
  * forwards it to its children in case it was sent to flame alone (`kill -INT`): perf treats a
  * repeated SIGINT like one. SIGTERM is handled the same way.
  */
+import { removeTemporaryFiles, signalsHandledByCaller } from "../io/output.ts";
 
 /** What an interrupt means at this point. */
 export type InterruptAction = "stop" | "abort";
@@ -134,8 +135,12 @@ export class Interrupts {
     private readonly sameWithinMs = 0,
   ) {}
 
-  /** Installs the listeners (Deno then no longer dies of these signals). */
+  /**
+   * Installs the listeners (Deno then no longer dies of these signals), and tells the output
+   * writer that signals are handled here.
+   */
   install(): this {
+    signalsHandledByCaller(true);
     for (const sig of ["SIGINT", "SIGTERM"] as const) {
       const fn = () => this.#received(sig);
       try {
@@ -157,6 +162,7 @@ export class Interrupts {
     this.count++;
     if (interruptAction(this.count) === "abort") {
       this.aborting = true;
+      removeTemporaryFiles(); // an output being written when the abort came
       const killed = this.target?.kill();
       Promise.resolve(killed).finally(() => this.onAbort(sig));
       return;
@@ -174,5 +180,6 @@ export class Interrupts {
       } catch { /* already removed */ }
     }
     this.#listeners = [];
+    signalsHandledByCaller(false);
   }
 }

@@ -2,6 +2,7 @@
  * What `flame run`, `flame record` and `flame report` share: their options and help, read into
  * the capture library's options and the output settings.
  */
+import { checkOutputPath } from "../io/output.ts";
 import {
   perfCollapseHelp,
   perfCollapseOptions,
@@ -140,11 +141,15 @@ export function profileSettings(
   });
   const { output, writer } = outputOf(stringValue(values, "output"), stringValue(values, "format"));
   const push = stringValue(values, "push");
+  const folded = stringValue(values, "folded");
+  const keepData = stringValue(values, "keep-data");
+  // Before recording: a profile must never be lost to an output that cannot be written.
+  for (const path of [output, folded, keepData]) checkOutputPath(path);
   return {
     command,
     output,
     writer,
-    folded: stringValue(values, "folded"),
+    folded,
     push: push === undefined ? undefined : pushTargetFrom(command, push, values),
     open: flagValue(values, "open"),
     quiet: flagValue(values, "quiet"),
@@ -158,7 +163,7 @@ export function profileSettings(
       collapse,
       rawFrames: flagValue(values, "raw-frames"),
       jobs,
-      keepData: stringValue(values, "keep-data"),
+      keepData,
       verbose: flagValue(values, "verbose"),
     },
   };
