@@ -22,6 +22,7 @@ import {
   writerByName,
   writerForExtension,
 } from "../formats/registry.ts";
+import { quoteName } from "../terminal.ts";
 
 const OPTIONS = {
   ...RENDER_OPTIONS,
@@ -143,7 +144,7 @@ async function run(argv: string[]): Promise<number> {
     profile.stacks = sink.stacks();
     for (const w of await writeProfile(output, profile, writer)) warn(w);
     if (output !== "-") {
-      info(`wrote ${output}: ${progressText(measure, stats.entries, stats.total)}`);
+      info(`wrote ${quoteName(output)}: ${progressText(measure, stats.entries, stats.total)}`);
     }
     return stats;
   }
@@ -171,7 +172,7 @@ function checkRoots(dirs: string[]): void {
     try {
       Deno.lstatSync(dir);
     } catch (err) {
-      throw describeFileError(dir, err);
+      throw describeFileError(quoteName(dir), err);
     }
   }
 }
@@ -217,7 +218,9 @@ async function writeSvg(
   const result = renderFoldedStacks(sink.stacks(), render);
   for (const w of result.warnings) warn(w);
   await writeTextOutput(output, result.svg);
-  if (output !== "-") info(`wrote ${output}: ${progressText(measure, stats.entries, stats.total)}`);
+  if (output !== "-") {
+    info(`wrote ${quoteName(output)}: ${progressText(measure, stats.entries, stats.total)}`);
+  }
   return stats;
 }
 
@@ -260,7 +263,7 @@ function reportSkips(stats: WalkStats): void {
   for (const t of stats.skipped.values()) skipped += t.count;
   if (skipped === 0) return;
   const parts = [...stats.skipped].map(([reason, t]) =>
-    `${groupDigits(t.count)} ${reason} (${t.count === 1 ? "" : "first: "}${t.example})`
+    `${groupDigits(t.count)} ${reason} (${t.count === 1 ? "" : "first: "}${quoteName(t.example)})`
   );
   warn(`skipped ${plural(skipped, "entry", "entries")}: ${parts.join(", ")}`);
 }

@@ -19,6 +19,7 @@
  *   file system, permission denied, is a directory, ...).
  */
 import { FlameError } from "../errors.ts";
+import { quoteName } from "../terminal.ts";
 
 const encoder = new TextEncoder();
 
@@ -84,21 +85,25 @@ export function describeWriteError(path: string, err: unknown): unknown {
   if (err instanceof Deno.errors.BrokenPipe) return err;
   const code = (err as { code?: string }).code;
   if (err instanceof Deno.errors.NotFound || code === "ENOENT") {
-    return new FlameError(`cannot write ${path}: the directory ${dirname(path)} does not exist`);
+    return new FlameError(
+      `cannot write ${quoteName(path)}: the directory ${quoteName(dirname(path))} does not exist`,
+    );
   }
   if (err instanceof Deno.errors.IsADirectory) {
-    return new FlameError(`cannot write ${path}: is a directory`);
+    return new FlameError(`cannot write ${quoteName(path)}: is a directory`);
   }
   if (err instanceof Deno.errors.NotADirectory) {
-    return new FlameError(`cannot write ${path}: ${CAUSES.ENOTDIR}`);
+    return new FlameError(`cannot write ${quoteName(path)}: ${CAUSES.ENOTDIR}`);
   }
   if (err instanceof Deno.errors.PermissionDenied && !code) {
-    return new FlameError(`cannot write ${path}: permission denied`);
+    return new FlameError(`cannot write ${quoteName(path)}: permission denied`);
   }
-  if (code && CAUSES[code]) return new FlameError(`cannot write ${path}: ${CAUSES[code]}`);
+  if (code && CAUSES[code]) {
+    return new FlameError(`cannot write ${quoteName(path)}: ${CAUSES[code]}`);
+  }
   if (code || err instanceof Deno.errors.PermissionDenied) {
     // Deno's message starts with the OS's words: "Broken pipe (os error 32): write".
-    return new FlameError(`cannot write ${path}: ${err.message.split(" (os error")[0]}`);
+    return new FlameError(`cannot write ${quoteName(path)}: ${err.message.split(" (os error")[0]}`);
   }
   return err;
 }
@@ -158,11 +163,13 @@ function resolveTarget(path: string): Target {
     throw describeWriteError(path, err);
   }
   if (info.isFile) return { kind: "file", path, existing: info };
-  if (info.isDirectory) throw new FlameError(`cannot write ${path}: is a directory`);
+  if (info.isDirectory) throw new FlameError(`cannot write ${quoteName(path)}: is a directory`);
   if (!info.isSymlink) return { kind: "direct", path }; // a FIFO, socket or device
   if (!mayFollow(path, info)) {
     throw new FlameError(
-      `cannot write ${path}: it is a symbolic link owned by another user in a shared directory`,
+      `cannot write ${
+        quoteName(path)
+      }: it is a symbolic link owned by another user in a shared directory`,
       1,
       "not followed (it could point anywhere); remove it or write elsewhere",
     );
@@ -172,11 +179,11 @@ function resolveTarget(path: string): Target {
     target = Deno.statSync(path);
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) {
-      throw new FlameError(`cannot write ${path}: a symbolic link to a missing file`);
+      throw new FlameError(`cannot write ${quoteName(path)}: a symbolic link to a missing file`);
     }
     throw describeWriteError(path, err);
   }
-  if (target.isDirectory) throw new FlameError(`cannot write ${path}: is a directory`);
+  if (target.isDirectory) throw new FlameError(`cannot write ${quoteName(path)}: is a directory`);
   if (!target.isFile) return { kind: "direct", path };
   const real = Deno.realPathSync(path);
   if (isSpecialTree(real)) return { kind: "direct", path };
@@ -630,7 +637,7 @@ export function checkOutputPath(path: string | undefined): void {
   const dir = dirname(target.path);
   try {
     if (!Deno.statSync(dir).isDirectory) {
-      throw new FlameError(`cannot write ${path}: ${dir} is not a directory`);
+      throw new FlameError(`cannot write ${quoteName(path)}: ${quoteName(dir)} is not a directory`);
     }
   } catch (err) {
     throw describeWriteError(path, err);
@@ -653,7 +660,9 @@ export async function keepFile(from: string, to: string): Promise<void> {
   try {
     Deno.lstatSync(from);
   } catch (err) {
-    if (err instanceof Deno.errors.NotFound) throw new FlameError(`${from}: no such file`);
+    if (err instanceof Deno.errors.NotFound) {
+      throw new FlameError(`${quoteName(from)}: no such file`);
+    }
     throw err;
   }
   const target = resolveTarget(to);
