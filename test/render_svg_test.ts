@@ -6,6 +6,7 @@ import {
   isolate,
   renderFoldedStacks,
   renderOptionProblem,
+  type RenderOptions,
   renderSvg,
   resolveOptions,
 } from "../src/render/mod.ts";
@@ -218,6 +219,10 @@ Deno.test("options that reach the stylesheet are checked in one place", () => {
   assert.throws(() => renderSvg(lines, { bgColors: "url(http://x/#y)" }), /--bgcolors wants/);
   assert.throws(() => renderSvg(lines, { bgColors: 'red" onload="x' }), /--bgcolors wants/);
   assert.throws(() => renderSvg(lines, { fontSize: NaN }), /--fontsize wants a positive/);
+  assert.throws(
+    () => renderSvg(lines, { colors: "hot;}" as unknown as RenderOptions["colors"] }),
+    /--colors wants one of hot, mem/,
+  );
   assert.throws(() => renderSvg(lines, { height: -1 }), /--height wants a positive/);
   assert.equal(
     renderOptionProblem({ fontType: "Verdana, sans-serif", bgColors: "#aabbcc" }),

@@ -184,7 +184,10 @@ export const BACKGROUNDS = ["yellow", "blue", "green", "grey", "gray"] as const;
  * are not one are refused here, in one place, before anything is recorded or drawn.
  */
 export function renderOptionProblem(options: Partial<RenderOptions>): string | undefined {
-  const { fontType, bgColors } = options;
+  const { fontType, bgColors, colors } = options;
+  if (colors !== undefined && !(PALETTES as readonly string[]).includes(colors)) {
+    return `--colors wants one of ${PALETTES.join(", ")}, got ${JSON.stringify(colors)}`;
+  }
   if (fontType !== undefined && cssFontFamilies(fontType) === undefined) {
     return `--fonttype wants a font-family list like 'Verdana' or "'DejaVu Sans', ` +
       `sans-serif", got ${JSON.stringify(fontType)}`;
