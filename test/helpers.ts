@@ -64,23 +64,14 @@ export async function flameArgv(args: string[]): Promise<string[]> {
   return [await flameBinary(), ...args];
 }
 
-/** Runs `dist/flame ARGS` with optional stdin, in `cwd`, as user `asUser` (root runs setpriv). */
+/** Runs `dist/flame ARGS` with optional stdin, in `cwd`. */
 export async function runFlame(
   args: string[],
-  { stdin, cwd, env, asUser }: {
-    stdin?: string | Uint8Array;
-    cwd?: string;
-    env?: Record<string, string>;
-    asUser?: number;
-  } = {},
+  { stdin, cwd, env }: { stdin?: string | Uint8Array; cwd?: string; env?: Record<string, string> } =
+    {},
 ): Promise<FlameResult> {
-  const binary = await flameBinary();
-  const as = asUser === undefined
-    ? []
-    : ["setpriv", `--reuid=${asUser}`, `--regid=${asUser}`, "--clear-groups", "--"];
-  const argv = [...as, binary, ...args];
-  const child = new Deno.Command(argv[0], {
-    args: argv.slice(1),
+  const child = new Deno.Command(await flameBinary(), {
+    args,
     stdin: stdin === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",

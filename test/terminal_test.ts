@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { quoteName } from "../src/terminal.ts";
-import { runFlame, withTempDir } from "./helpers.ts";
+import { NO_OTHER_USER, runFlame, runFlameAsNobody, withTempDir } from "./helpers.ts";
 
 /** What bash makes of a quoted word: the name's bytes, if the quoting is right. */
 function bashReads(word: string): Uint8Array {
@@ -98,8 +98,6 @@ Deno.test("hostile names take linear time", () => {
   assert.ok(q.startsWith("$'\\033'"));
 });
 
-const NOT_ROOT = Deno.uid() === 0 ? undefined : "needs root to run flame as another user";
-
 Deno.test("flame files: names in messages are quoted, escape sequences never reach the terminal", async () => {
   const hostile = "dir\x1b[31mred\x1b]0;owned\x07";
   const quoted = "'dir'$'\\033''[31mred'$'\\033'']0;owned'$'\\a'";
@@ -121,29 +119,19 @@ Deno.test("flame files: names in messages are quoted, escape sequences never rea
 
 Deno.test({
   name: "flame files: a skipped directory's name is quoted in the warning",
-  ignore: NOT_ROOT !== undefined, // NOT_ROOT says why
+  ignore: NO_OTHER_USER !== undefined, // NO_OTHER_USER says why
   async fn() {
-    const cache = Deno.makeTempDirSync({ prefix: "flame-nobody-cache-" });
-    Deno.chownSync(cache, 65534, 65534);
-    try {
-      await withTempDir(async (dir) => {
-        Deno.chmodSync(dir, 0o755);
-        const locked = "locked\x1b[8m";
-        Deno.mkdirSync(`${dir}/t/${locked}`, { recursive: true });
-        Deno.chmodSync(`${dir}/t/${locked}`, 0o000);
-        const r = await runFlame(["files", "--folded", "t"], {
-          cwd: dir,
-          asUser: 65534,
-          env: { XDG_CACHE_HOME: cache },
-        });
-        assert.equal(r.code, 0, r.stderr);
-        assert.equal(
-          r.stderr,
-          "flame: warning: skipped 1 entry: 1 permission denied ('t/locked'$'\\033''[8m')\n",
-        );
-      });
-    } finally {
-      Deno.removeSync(cache, { recursive: true });
-    }
+    await withTempDir(async (dir) => {
+      Deno.chmodSync(dir, 0o755);
+      const locked = "locked\x1b[8m";
+      Deno.mkdirSync(`${dir}/t/${locked}`, { recursive: true });
+      Deno.chmodSync(`${dir}/t/${locked}`, 0o000);
+      const r = await runFlameAsNobody(["files", "--folded", "t"], { cwd: dir });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(
+        r.stderr,
+        "flame: warning: skipped 1 entry: 1 permission denied ('t/locked'$'\\033''[8m')\n",
+      );
+    });
   },
 });
