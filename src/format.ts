@@ -47,5 +47,22 @@ export function oneLine(text: string, max = LABEL_CHARS): string {
  * program's newlines would break both), and shortened.
  */
 export function commandLabel(argv: string[]): string {
-  return oneLine(argv.map((arg) => quote(arg.replace(/\s+/g, " ").trim())).join(" "));
+  return isolate(oneLine(argv.map((arg) => quote(arg.replace(/\s+/g, " ").trim())).join(" ")));
+}
+
+/**
+ * Bidi controls and right-to-left letters (Hebrew, Arabic, Syriac, Thaana, NKo, ..., and their
+ * astral blocks): what can reorder text next to it. Other characters cannot.
+ */
+export const BIDI_SENSITIVE =
+  /[\u0590-\u08ff\u200e\u200f\u202a-\u202e\u2066-\u2069\ufb1d-\ufefc\ud802\ud803\ud83a\ud83b]/;
+
+/**
+ * Isolates a name shown next to other text (FSI ... PDI) when it holds a bidi control or a
+ * right-to-left letter: those then reorder only the name, never the text around it (a
+ * right-to-left override would otherwise reverse "(N samples, P%)" after it). Other names are
+ * returned as they are.
+ */
+export function isolate(name: string): string {
+  return BIDI_SENSITIVE.test(name) ? `\u2068${name}\u2069` : name;
 }

@@ -209,6 +209,11 @@ Deno.test("labels: commands and processes on one line, shortened", () => {
   const long = processLabel({ pid: 8, cmdline: ["python3", "-c", "x = 1\n".repeat(30)] });
   assert.ok(!long.includes("\n") && long.endsWith("…)") && long.length <= 65, long);
   assert.equal(processLabel({ pid: 2, cmdline: [] }), "2");
+  // A command line with a right-to-left override reorders only itself in titles.
+  assert.equal(
+    processLabel({ pid: 3, cmdline: ["evil\u202e", "x"] }),
+    "3 (\u2068evil\u202e x\u2069)",
+  );
   assert.equal(processesPhrase(["1 (a)"]), "process 1 (a)");
   assert.equal(processesPhrase(["1 (a)", "2 (b)", "3"]), "processes 1 (a), 2 (b) and 3");
   assert.equal(noSuchProcess([9]).message, "no such process: 9");

@@ -13,22 +13,7 @@ const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[
 const MARKUP = /[&<>"]/g;
 const ENTITY: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" };
 
-/**
- * Bidi controls and right-to-left letters (Hebrew, Arabic, Syriac, Thaana, NKo, ..., and their
- * astral blocks): what can reorder text next to it. Other characters cannot.
- */
-export const BIDI_SENSITIVE =
-  /[\u0590-\u08ff\u200e\u200f\u202a-\u202e\u2066-\u2069\ufb1d-\ufefc\ud802\ud803\ud83a\ud83b]/;
-
-/**
- * Isolates a name shown next to other text (FSI ... PDI) when it holds a bidi control or a
- * right-to-left letter: those then reorder only the name, never the text around it (a
- * right-to-left override would otherwise reverse "(N samples, P%)" after it). Other names are
- * returned as they are.
- */
-export function isolate(name: string): string {
-  return BIDI_SENSITIVE.test(name) ? `\u2068${name}\u2069` : name;
-}
+export { BIDI_SENSITIVE, isolate } from "../format.ts";
 
 /** Drops characters XML forbids and replaces lone surrogates with U+FFFD. */
 export function xmlSafe(text: string): string {
