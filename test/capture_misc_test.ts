@@ -212,7 +212,7 @@ Deno.test("labels: commands and processes on one line, shortened", () => {
   // A command line with a right-to-left override reorders only itself in titles.
   assert.equal(
     processLabel({ pid: 3, cmdline: ["evil\u202e", "x"] }),
-    "3 (\u2068evil\u202e x\u2069)",
+    "3 (\u2068'evil\u202e' x\u2069)",
   );
   assert.equal(processesPhrase(["1 (a)"]), "process 1 (a)");
   assert.equal(processesPhrase(["1 (a)", "2 (b)", "3"]), "processes 1 (a), 2 (b) and 3");
