@@ -19,7 +19,8 @@ export const sink = {
  * bidirectional controls that reorder the text around them.
  */
 // deno-lint-ignore no-control-regex -- matching control characters is the point
-const UNSHOWABLE = /[\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+const UNSHOWABLE =
+  /[\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 
 /**
  * A message as the terminal should show it: every control character written as an escape

@@ -5,10 +5,10 @@
  * asked, open the graph if asked, and exit with the program's status.
  */
 import { groupDigits } from "../format.ts";
-import { info, sink, stderrIsTerminal, warn } from "../log.ts";
+import { info, showable, sink, stderrIsTerminal, warn } from "../log.ts";
 import type { Palette, RenderOptions } from "../render/mod.ts";
 import { writeProfile, writerByName } from "../formats/registry.ts";
-import { formatWeight, printable, summarize } from "../formats/summary.ts";
+import { formatWeight, summarize } from "../formats/summary.ts";
 import { pushToPyroscope } from "../push/pyroscope.ts";
 import type { CaptureResult } from "../capture/mod.ts";
 import type { RuntimeKind } from "../capture/runtime.ts";
@@ -76,7 +76,7 @@ export function topFunctions(profile: Profile, top: number): string {
   const rows = summary.bySelf.map((f) => [
     `${f.selfPercent.toFixed(1)}%`,
     formatWeight(f.self, profile.unit),
-    printable(f.name),
+    showable(f.name),
   ]);
   const w0 = Math.max(...rows.map((r) => r[0].length));
   const w1 = Math.max(...rows.map((r) => r[1].length));

@@ -5,6 +5,7 @@
  * as a text table for people, or as JSON for CI scripts (`jq '.bySelf[0].name'`).
  */
 import { formatBytes, groupDigits } from "../format.ts";
+import { showable } from "../log.ts";
 import { frameInfo, type Profile, SEPARATOR, totalWeight, type Unit } from "../profile/profile.ts";
 import { type ProfileWriter, TextBlocks } from "./format.ts";
 
@@ -116,27 +117,10 @@ export function formatDuration(ns: number): string {
   return `${Math.round(ns)} ns`;
 }
 
-/**
- * A name made safe for a terminal: control characters (which could move the cursor or change
- * colours) are shown as `\xNN` / `\u{...}` escapes. Names are untrusted input.
- */
-export function printable(name: string): string {
-  return name.replace(
-    // deno-lint-ignore no-control-regex
-    /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g,
-    (c) => {
-      const code = c.charCodeAt(0);
-      return code < 0x100
-        ? `\\x${code.toString(16).padStart(2, "0")}`
-        : `\\u{${code.toString(16)}}`;
-    },
-  );
-}
-
 /** The summary as a text table. */
 export function summaryText(s: ProfileSummary): string {
   const what = s.unit === "nanoseconds" ? "time" : s.unit === "bytes" ? "bytes" : s.unit;
-  const head = `${s.name ? `${printable(s.name)}: ` : ""}${formatWeight(s.total, s.unit)}${
+  const head = `${s.name ? `${showable(s.name)}: ` : ""}${formatWeight(s.total, s.unit)}${
     s.unit === "samples" || s.unit === "count" ? ` ${s.unit}` : ""
   } in ${groupDigits(s.stacks)} stacks, ${groupDigits(s.functions)} functions`;
   const table = (title: string, rows: FunctionSummary[]) => {
@@ -145,9 +129,9 @@ export function summaryText(s: ProfileSummary): string {
       `${r.selfPercent.toFixed(2)}%`,
       formatWeight(r.total, s.unit),
       `${r.totalPercent.toFixed(2)}%`,
-      printable(r.name) +
+      showable(r.name) +
       (r.file && !r.name.includes(r.file)
-        ? `  [${printable(r.file)}${r.line ? `:${r.line}` : ""}]`
+        ? `  [${showable(r.file)}${r.line ? `:${r.line}` : ""}]`
         : ""),
     ]);
     const header = ["self", "self%", "total", "total%", "function"];

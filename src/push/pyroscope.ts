@@ -18,7 +18,7 @@ import { FlameError, UsageError } from "../errors.ts";
 import { encodeProfile } from "../formats/registry.ts";
 import { foldedWriter } from "../formats/folded.ts";
 import { pprofWriter } from "../formats/pprof.ts";
-import { printable } from "../formats/summary.ts";
+import { showable } from "../log.ts";
 import { formatBytes } from "../format.ts";
 import type { Profile } from "../profile/profile.ts";
 import { VERSION } from "../version.ts";
@@ -67,18 +67,18 @@ const RESERVED_LABELS = new Set(["__name__", "service_name"]);
 export function ingestName(app: string, labels: Record<string, string> = {}): string {
   if (!APP_NAME.test(app)) {
     throw new UsageError(
-      `push: application name '${printable(app)}' is not letters, digits, '.', '_', '-' or '/'`,
+      `push: application name '${showable(app)}' is not letters, digits, '.', '_', '-' or '/'`,
     );
   }
   const parts: string[] = [];
   for (const key of Object.keys(labels).sort()) {
     const value = labels[key];
     if (!LABEL_NAME.test(key) || RESERVED_LABELS.has(key)) {
-      throw new UsageError(`push: label name '${printable(key)}' is not allowed`);
+      throw new UsageError(`push: label name '${showable(key)}' is not allowed`);
     }
     if (value === "" || /[{},=\n]/.test(value)) {
       throw new UsageError(
-        `push: label ${key}'s value '${printable(value)}' is empty or holds one of { } , =`,
+        `push: label ${key}'s value '${showable(value)}' is empty or holds one of { } , =`,
       );
     }
     parts.push(`${key}=${value}`);
@@ -101,7 +101,7 @@ export function ingestUrl(
   try {
     base = new URL(target.server);
   } catch {
-    throw new UsageError(`push: --server '${printable(target.server)}' is not a URL`);
+    throw new UsageError(`push: --server '${showable(target.server)}' is not a URL`);
   }
   if (base.protocol !== "http:" && base.protocol !== "https:") {
     throw new UsageError(`push: --server must be an http:// or https:// URL`);
@@ -192,7 +192,7 @@ export async function pushToPyroscope(
   }
   const text = await response.text().catch(() => "");
   if (!response.ok) {
-    const first = printable(text.trim().split("\n")[0] ?? "").slice(0, 200);
+    const first = showable(text.trim().split("\n")[0] ?? "").slice(0, 200);
     const hint = STATUS_HINTS[response.status];
     throw new FlameError(
       `push to ${shown} failed: HTTP ${response.status}${
