@@ -596,6 +596,23 @@ e2e("perf killed mid-recording: what it wrote is drawn, the program is stopped",
   });
 });
 
+e2e("attach to an idle process: a warning that says so, exit 0, nothing written", [], async () => {
+  await withTempDir(async (dir) => {
+    const sleeper = new Deno.Command("sleep", { args: ["30"] }).spawn();
+    try {
+      const r = await runFlame(["record", "-p", String(sleeper.pid), "-d", "1", "-o", "i.svg"], {
+        cwd: dir,
+      });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /warning: no CPU time in 1\.\d s: the process was idle/);
+      assert.ok(!exists(`${dir}/i.svg`));
+    } finally {
+      sleeper.kill();
+      await sleeper.status;
+    }
+  });
+});
+
 e2e("attach with --duration: the process is recorded and keeps running", [NO_CC], async () => {
   await withTempDir(async (dir) => {
     const busy = await buildBusy(dir);

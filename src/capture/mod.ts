@@ -84,6 +84,8 @@ export interface CaptureResult {
   /** A title and a second line describing the capture. */
   title: string;
   subtitle: string;
+  /** Set when the processes attached to were idle: why there is nothing to write. */
+  idle?: string;
 }
 
 /**

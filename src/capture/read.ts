@@ -132,6 +132,22 @@ export async function readRecording(
   }
   const samples = recorded?.dropIdle ? dropIdleStacks(outcome) : outcome.samples;
   if (samples === 0 || outcome.stacks.size === 0) {
+    // Processes attached to that used no CPU: a finding, not a failure (nothing is written).
+    if (recorded && command === "record" && !recorded.dropIdle) {
+      const t = recorded.spec.target;
+      const span = "pids" in t && t.duration !== undefined ? t.duration : recorded.seconds;
+      return {
+        profile: profileOf(new Map(), "samples", recorded.title),
+        samples: 0,
+        seconds: recorded.seconds,
+        runtimes: recorded.kinds.filter((k) => k !== "native"),
+        title: recorded.title,
+        subtitle: "",
+        idle: `no CPU time in ${span.toFixed(1)} s: the process was idle, so there ` +
+          "is no graph to write (perf samples on-CPU time only); record while it is busy, or " +
+          "for longer",
+      };
+    }
     throw withEnding(noSamplesError(command, data, recorded?.dropIdle === true), recorded?.ending);
   }
   const freq = recorded?.spec.freq ?? head?.freq;

@@ -24,6 +24,10 @@ export async function deliverCapture(
   result: CaptureResult,
   settings: ProfileSettings,
 ): Promise<number> {
+  if (result.idle !== undefined) {
+    warn(result.idle);
+    return 0;
+  }
   const profile = result.profile;
   profile.meta.name ??= result.title;
   const render: Partial<RenderOptions> = {
