@@ -18,8 +18,8 @@ export const sink = {
  * recolour, retitle or clear the terminal; a newline could forge a line of flame's own) and the
  * bidirectional controls that reorder the text around them.
  */
-// deno-lint-ignore no-control-regex -- matching control characters is the point
 const UNSHOWABLE =
+  // deno-lint-ignore no-control-regex -- matching control characters is the point
   /[\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 
 /**
