@@ -226,6 +226,55 @@ int main(void) {
 #endif
   );
 
+#if PY_VERSION_HEX >= 0x030D0000
+  /*
+   * 3.13+: where in _Py_DebugOffsets (at the start of _PyRuntime) the running interpreter
+   * states each offset itself. The reader prefers those values to this table's; this part
+   * tells it where to find them. `debug.X` is the position of the value for field X.
+   */
+#define DEBUG(field, member) \
+  printf("debug.%s=%zu\n", field, (size_t)offsetof(_Py_DebugOffsets, member))
+  OFF("debug.cookie", _Py_DebugOffsets, cookie);
+  OFF("debug.version", _Py_DebugOffsets, version);
+  OFF("debug.free_threaded", _Py_DebugOffsets, free_threaded);
+  DEBUG("runtime.interpreters_head", runtime_state.interpreters_head);
+  DEBUG("interp.next", interpreter_state.next);
+  DEBUG("interp.threads_head", interpreter_state.threads_head);
+  DEBUG("interp.modules", interpreter_state.imports_modules);
+  DEBUG("interp.gil_locked", interpreter_state.gil_runtime_state_locked);
+  DEBUG("interp.gil_last_holder", interpreter_state.gil_runtime_state_holder);
+  DEBUG("thread.next", thread_state.next);
+  DEBUG("thread.interp", thread_state.interp);
+  DEBUG("thread.current_frame", thread_state.current_frame);
+  DEBUG("thread.thread_id", thread_state.thread_id);
+  DEBUG("thread.native_thread_id", thread_state.native_thread_id);
+  DEBUG("iframe.previous", interpreter_frame.previous);
+  DEBUG("iframe.code", interpreter_frame.executable);
+  DEBUG("iframe.instr", interpreter_frame.instr_ptr);
+  DEBUG("iframe.owner", interpreter_frame.owner);
+  DEBUG("iframe.localsplus", interpreter_frame.localsplus);
+  DEBUG("code.size", code_object.size);
+  DEBUG("code.filename", code_object.filename);
+  DEBUG("code.name", code_object.name);
+  DEBUG("code.qualname", code_object.qualname);
+  DEBUG("code.linetable", code_object.linetable);
+  DEBUG("code.firstlineno", code_object.firstlineno);
+  DEBUG("code.code_adaptive", code_object.co_code_adaptive);
+  DEBUG("object.type", pyobject.ob_type);
+  DEBUG("type.name", type_object.tp_name);
+  DEBUG("type.flags", type_object.tp_flags);
+  DEBUG("dict.keys", dict_object.ma_keys);
+  DEBUG("dict.values", dict_object.ma_values);
+  DEBUG("long.tag", long_object.lv_tag);
+  DEBUG("long.digits", long_object.ob_digit);
+  DEBUG("bytes.size", bytes_object.ob_size);
+  DEBUG("bytes.data", bytes_object.ob_sval);
+  DEBUG("unicode.state", unicode_object.state);
+  DEBUG("unicode.length", unicode_object.length);
+  DEBUG("unicode.ascii_size", unicode_object.asciiobject_size);
+  SIZE("debug.size", _Py_DebugOffsets);
+#endif
+
   /* Modules. */
 #if PY_VERSION_HEX >= 0x030A0000
   OFF("module.dict", PyModuleObject, md_dict);

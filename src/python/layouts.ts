@@ -15,6 +15,45 @@ export type LayoutField =
   | "code.name"
   | "code.qualname"
   | "code.size"
+  | "debug.bytes.data"
+  | "debug.bytes.size"
+  | "debug.code.code_adaptive"
+  | "debug.code.filename"
+  | "debug.code.firstlineno"
+  | "debug.code.linetable"
+  | "debug.code.name"
+  | "debug.code.qualname"
+  | "debug.code.size"
+  | "debug.cookie"
+  | "debug.dict.keys"
+  | "debug.dict.values"
+  | "debug.free_threaded"
+  | "debug.iframe.code"
+  | "debug.iframe.instr"
+  | "debug.iframe.localsplus"
+  | "debug.iframe.owner"
+  | "debug.iframe.previous"
+  | "debug.interp.gil_last_holder"
+  | "debug.interp.gil_locked"
+  | "debug.interp.modules"
+  | "debug.interp.next"
+  | "debug.interp.threads_head"
+  | "debug.long.digits"
+  | "debug.long.tag"
+  | "debug.object.type"
+  | "debug.runtime.interpreters_head"
+  | "debug.size"
+  | "debug.thread.current_frame"
+  | "debug.thread.interp"
+  | "debug.thread.native_thread_id"
+  | "debug.thread.next"
+  | "debug.thread.thread_id"
+  | "debug.type.flags"
+  | "debug.type.name"
+  | "debug.unicode.ascii_size"
+  | "debug.unicode.length"
+  | "debug.unicode.state"
+  | "debug.version"
   | "dict.entry_size"
   | "dict.keys"
   | "dict.mask"
@@ -46,6 +85,8 @@ export type LayoutField =
   | "iframe.previous"
   | "int.value"
   | "interp.ceval_gil"
+  | "interp.gil_last_holder"
+  | "interp.gil_locked"
   | "interp.modules"
   | "interp.next"
   | "interp.threads_head"
@@ -461,6 +502,45 @@ export const LAYOUTS: Readonly<Record<string, Layout>> = {
     "code.name": 120,
     "code.qualname": 128,
     "code.size": 208,
+    "debug.bytes.data": 528,
+    "debug.bytes.size": 520,
+    "debug.code.code_adaptive": 344,
+    "debug.code.filename": 280,
+    "debug.code.firstlineno": 312,
+    "debug.code.linetable": 304,
+    "debug.code.name": 288,
+    "debug.code.qualname": 296,
+    "debug.code.size": 272,
+    "debug.cookie": 0,
+    "debug.dict.keys": 456,
+    "debug.dict.values": 464,
+    "debug.free_threaded": 16,
+    "debug.iframe.code": 240,
+    "debug.iframe.instr": 248,
+    "debug.iframe.localsplus": 256,
+    "debug.iframe.owner": 264,
+    "debug.iframe.previous": 232,
+    "debug.interp.gil_last_holder": 144,
+    "debug.interp.gil_locked": 136,
+    "debug.interp.modules": 88,
+    "debug.interp.next": 64,
+    "debug.interp.threads_head": 72,
+    "debug.long.digits": 504,
+    "debug.long.tag": 496,
+    "debug.object.type": 360,
+    "debug.runtime.interpreters_head": 40,
+    "debug.size": 584,
+    "debug.thread.current_frame": 184,
+    "debug.thread.interp": 176,
+    "debug.thread.native_thread_id": 200,
+    "debug.thread.next": 168,
+    "debug.thread.thread_id": 192,
+    "debug.type.flags": 392,
+    "debug.type.name": 376,
+    "debug.unicode.ascii_size": 560,
+    "debug.unicode.length": 552,
+    "debug.unicode.state": 544,
+    "debug.version": 8,
     "dict.keys": 32,
     "dict.values": 40,
     "dictkeys.entry_size": 24,
