@@ -1,0 +1,354 @@
+/**
+ * Finding CPython in a process: which mapped file holds the interpreter (libpythonX.Y.so, the
+ * python executable, or a program that links libpython statically), its version, where its
+ * runtime state is (`_PyRuntime`, the `.PyRuntime` section, or 2.7/3.6's `interp_head`), and
+ * the structure layout to read it with (the generated table, and from 3.13 the interpreter's
+ * own `_Py_DebugOffsets`).
+ */
+import { FlameError } from "../errors.ts";
+import { ElfError, type ElfFile, findSection, loadBias, readElf } from "./elf.ts";
+import { type Mapping, parseMaps } from "./maps.ts";
+import { type Layout, type LayoutField, LAYOUTS } from "./layouts.ts";
+import { MemoryError, openProcessMemory, type ProcessMemory } from "./memory.ts";
+
+/** A CPython version. */
+export interface PythonVersion {
+  major: number;
+  minor: number;
+  /** The micro (patch) release, where the process tells it (3.11+). */
+  micro?: number;
+  /** PY_VERSION_HEX where known. */
+  hex?: number;
+}
+
+/** Everything needed to read one Python process. */
+export interface PythonTarget {
+  pid: number;
+  version: PythonVersion;
+  /** The file the interpreter is in (libpython or the executable). */
+  binary: string;
+  /** The process's executable. */
+  executable: string;
+  memory: ProcessMemory;
+  /** Offsets and sizes, resolved for this process (debug offsets applied on 3.13+). */
+  layout: Layout;
+  /** Where `_PyRuntime` is (3.7+). */
+  runtime?: number;
+  /** Where 2.7/3.6 keep the head of the interpreter list (`interp_head`). */
+  interpHead?: number;
+  /** Where 2.7/3.6 keep the thread holding the GIL (`_PyThreadState_Current`). */
+  tstateCurrent?: number;
+  /** Addresses of type objects, to check what a pointer points at. */
+  types: { code?: number; frame?: number; unicode?: number; bytes?: number; dict?: number };
+  /** Whether the debug offsets (3.13+) were read from the process. */
+  debugOffsets: boolean;
+}
+
+/** The `_Py_DebugOffsets` cookie at the start of `_PyRuntime` (3.13+). */
+const COOKIE = "xdebugpy";
+
+const WANTED = [
+  "_PyRuntime",
+  "interp_head",
+  "_PyThreadState_Current",
+  "Py_Version",
+  "PyCode_Type",
+  "PyFrame_Type",
+  "PyUnicode_Type",
+  "PyBytes_Type",
+  "PyString_Type",
+  "PyDict_Type",
+] as const;
+
+/** True when a path's base name is CPython's shared library. */
+function isLibpython(path: string): boolean {
+  return /(?:^|\/)libpython\d\.\d+[a-z]*\.so/.test(path);
+}
+
+/** The version a file name tells (`libpython3.9.so.1.0`, `python3.11`, `python2.7`). */
+export function versionFromName(path: string): PythonVersion | undefined {
+  const base = path.slice(path.lastIndexOf("/") + 1);
+  const m = /python(\d)\.(\d+)/.exec(base);
+  return m ? { major: Number(m[1]), minor: Number(m[2]) } : undefined;
+}
+
+function readProcText(path: string, pid: number): string {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) throw noProcess(pid);
+    if (err instanceof Deno.errors.PermissionDenied) throw refused(pid);
+    throw err;
+  }
+}
+
+/** The error for a pid that does not exist (or has exited). */
+export function noProcess(pid: number): FlameError {
+  return new FlameError(`no process ${pid} (it does not exist or has exited)`);
+}
+
+/** The error for a refused attach: says why it may be refused and what would work. */
+export function refused(pid: number): FlameError {
+  let owner = "";
+  try {
+    const uid = Deno.statSync(`/proc/${pid}`).uid;
+    if (uid !== null && uid !== Deno.uid()) {
+      owner = ` (it belongs to uid ${uid}, you are ${Deno.uid()})`;
+    }
+  } catch { /* the reason stays general */ }
+  let yama = "";
+  try {
+    const scope = Deno.readTextFileSync("/proc/sys/kernel/yama/ptrace_scope").trim();
+    if (scope !== "0") yama = `; kernel.yama.ptrace_scope is ${scope}`;
+  } catch { /* no Yama */ }
+  return new FlameError(
+    `not permitted to read process ${pid}'s memory${owner}${yama}`,
+    1,
+    "run flame as the process's user or as root (sudo), or grant CAP_SYS_PTRACE (in a container: " +
+      "--cap-add SYS_PTRACE); with Yama, 'sysctl kernel.yama.ptrace_scope=0' allows same-user " +
+      "attach, or start the program under 'flame run'",
+  );
+}
+
+function fromMemoryError(pid: number, err: MemoryError): FlameError {
+  return err.reason === "refused" ? refused(pid) : noProcess(pid);
+}
+
+/** The path to open for a file a process maps (its own root, for containers). */
+function fsPath(pid: number, path: string): string {
+  const inRoot = `/proc/${pid}/root${path}`;
+  try {
+    Deno.statSync(inRoot);
+    return inRoot;
+  } catch {
+    return path;
+  }
+}
+
+interface Candidate {
+  path: string;
+  elf: ElfFile;
+  symbols: Map<string, { value: number }>;
+  runtimeSection?: number;
+  bias: number;
+}
+
+function candidates(pid: number, maps: Mapping[], exe: string): Candidate[] {
+  const paths: string[] = [];
+  for (const m of maps) {
+    const p = m.path.replace(/ \(deleted\)$/, "");
+    if (m.inode !== 0 && isLibpython(p) && !paths.includes(p)) paths.push(p);
+  }
+  if (!paths.includes(exe)) paths.push(exe);
+  const out: Candidate[] = [];
+  for (const path of paths) {
+    let elf: ElfFile;
+    try {
+      elf = readElf(path, fsPath(pid, path));
+    } catch (err) {
+      if (err instanceof ElfError || err instanceof Deno.errors.NotFound) continue;
+      if (err instanceof Deno.errors.PermissionDenied) continue;
+      throw err;
+    }
+    const own = maps.filter((m) => m.path.replace(/ \(deleted\)$/, "") === path);
+    const bias = loadBias(elf, own);
+    if (bias === undefined) continue;
+    const symbols = elf.symbols(WANTED);
+    const section = findSection(elf, ".PyRuntime");
+    out.push({ path, elf, symbols, runtimeSection: section?.addr, bias });
+  }
+  return out;
+}
+
+/** An exact copy of `layout` to fill in. */
+type MutableLayout = Partial<Record<LayoutField, number>>;
+
+/** The newest minor version the table has a debug-offsets header layout for. */
+function debugHeaderLayout(version: PythonVersion): Layout | undefined {
+  const own = LAYOUTS[`${version.major}.${version.minor}`];
+  if (own?.["debug.version"] !== undefined) return own;
+  let best: Layout | undefined;
+  let bestMinor = -1;
+  for (const [minor, layout] of Object.entries(LAYOUTS)) {
+    const [maj, min] = minor.split(".").map(Number);
+    if (maj === version.major && layout["debug.version"] !== undefined && min > bestMinor) {
+      best = layout;
+      bestMinor = min;
+    }
+  }
+  return best;
+}
+
+function u64(bytes: Uint8Array, at: number): number {
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return v.getUint32(at + 4, true) * 2 ** 32 + v.getUint32(at, true);
+}
+
+/** Reads the interpreter's `_Py_DebugOffsets` into `out`; false when the cookie is missing. */
+function applyDebugOffsets(
+  memory: ProcessMemory,
+  runtime: number,
+  header: Layout,
+  out: MutableLayout,
+): boolean {
+  const size = header["debug.size"] ?? 0;
+  if (size <= 0 || size > 65536) return false;
+  const bytes = new Uint8Array(size);
+  memory.readInto(runtime, bytes);
+  if (new TextDecoder().decode(bytes.subarray(0, 8)) !== COOKIE) return false;
+  for (const [key, at] of Object.entries(header)) {
+    if (!key.startsWith("debug.") || at === undefined) continue;
+    const field = key.slice(6) as LayoutField;
+    if (field === "cookie" as LayoutField || field === "size" as LayoutField) continue;
+    if (at + 8 > size) continue;
+    out[field] = u64(bytes, at);
+  }
+  return true;
+}
+
+/** Reads `Py_Version` (3.11+): PY_VERSION_HEX as a 32-bit word. */
+function versionFromHex(hex: number): PythonVersion {
+  return { major: (hex >>> 24) & 0xff, minor: (hex >>> 16) & 0xff, micro: (hex >>> 8) & 0xff, hex };
+}
+
+/**
+ * Finds CPython in process `pid` and opens its memory. Throws FlameError: no such process,
+ * refused, not a Python process, stripped with no way in, unsupported version.
+ */
+export function discoverPython(pid: number): PythonTarget {
+  if (!Number.isInteger(pid) || pid <= 0) throw new FlameError(`not a process id: ${pid}`);
+  const maps = parseMaps(readProcText(`/proc/${pid}/maps`, pid));
+  if (maps.length === 0) {
+    // A kernel thread, a zombie, or no access: /proc/PID/maps reads empty.
+    try {
+      Deno.readLinkSync(`/proc/${pid}/exe`);
+    } catch (err) {
+      if (err instanceof Deno.errors.PermissionDenied) throw refused(pid);
+      if (err instanceof Deno.errors.NotFound) throw noProcess(pid);
+    }
+    throw new FlameError(`process ${pid} has no memory mappings (a kernel thread or a zombie)`);
+  }
+  let exe = "";
+  try {
+    exe = Deno.readLinkSync(`/proc/${pid}/exe`).replace(/ \(deleted\)$/, "");
+  } catch (err) {
+    if (err instanceof Deno.errors.PermissionDenied) throw refused(pid);
+    exe = maps.find((m) => m.path.startsWith("/"))?.path ?? "";
+  }
+  const found = candidates(pid, maps, exe);
+  const hit = found.find((c) =>
+    c.symbols.has("_PyRuntime") || c.symbols.has("interp_head") || c.runtimeSection !== undefined
+  );
+  if (!hit) throw notFound(pid, exe, found);
+
+  const sym = (name: string) => {
+    const s = hit.symbols.get(name);
+    return s === undefined ? undefined : s.value + hit.bias;
+  };
+  const runtime = sym("_PyRuntime") ??
+    (hit.runtimeSection !== undefined ? hit.runtimeSection + hit.bias : undefined);
+  const interpHead = sym("interp_head");
+  const probe = runtime ?? interpHead!;
+  let memory: ProcessMemory;
+  try {
+    memory = openProcessMemory(pid, probe);
+  } catch (err) {
+    if (err instanceof MemoryError) throw fromMemoryError(pid, err);
+    throw err;
+  }
+
+  try {
+    let version: PythonVersion | undefined;
+    const pyVersion = sym("Py_Version");
+    if (pyVersion !== undefined) {
+      const b = new Uint8Array(4);
+      memory.readInto(pyVersion, b);
+      version = versionFromHex(new DataView(b.buffer).getUint32(0, true));
+    }
+    version ??= versionFromName(hit.path) ?? versionFromName(exe);
+    // 3.13+ says its own version in the debug offsets; try them when nothing else told.
+    const layout: MutableLayout = {};
+    let debugOffsets = false;
+    if (
+      runtime !== undefined && (version === undefined || version.major * 100 + version.minor >= 313)
+    ) {
+      const header = debugHeaderLayout(version ?? { major: 3, minor: 13 });
+      if (header) {
+        const raw: MutableLayout = {};
+        if (applyDebugOffsets(memory, runtime, header, raw)) {
+          const hex = (raw as Record<string, number>)["version"];
+          if (hex !== undefined) version = versionFromHex(hex);
+          debugOffsets = true;
+          Object.assign(layout, raw);
+        }
+      }
+    }
+    if (!version) {
+      throw new FlameError(
+        `${hit.path}: cannot tell which Python version this is`,
+        1,
+        "flame reads libpythonX.Y and pythonX.Y binaries, and any 3.11+ build (Py_Version)",
+      );
+    }
+    const table = LAYOUTS[`${version.major}.${version.minor}`];
+    if (!table && !debugOffsets) {
+      throw new FlameError(
+        `Python ${version.major}.${version.minor} is not supported`,
+        1,
+        `supported: ${Object.keys(LAYOUTS).join(", ")} (and later versions that carry ` +
+          "_Py_DebugOffsets)",
+      );
+    }
+    const resolved: MutableLayout = { ...(table ?? {}), ...layout };
+    if (debugOffsets) {
+      // The embedded GIL (3.13's debug offsets) replaces the table's pointer path.
+      delete resolved["interp.ceval_gil"];
+    }
+    if (runtime === undefined && interpHead === undefined) throw notFound(pid, exe, found);
+    const needsRuntime = version.major === 3 && version.minor >= 7;
+    if (needsRuntime && runtime === undefined) throw notFound(pid, exe, found);
+    if (!needsRuntime && interpHead === undefined) throw notFound(pid, exe, found);
+    return {
+      pid,
+      version,
+      binary: hit.path,
+      executable: exe,
+      memory,
+      layout: resolved,
+      runtime: needsRuntime ? runtime : undefined,
+      interpHead: needsRuntime ? undefined : interpHead,
+      tstateCurrent: sym("_PyThreadState_Current"),
+      types: {
+        code: sym("PyCode_Type"),
+        frame: sym("PyFrame_Type"),
+        unicode: sym("PyUnicode_Type"),
+        bytes: sym("PyBytes_Type") ?? sym("PyString_Type"),
+        dict: sym("PyDict_Type"),
+      },
+      debugOffsets,
+    };
+  } catch (err) {
+    memory.close();
+    if (err instanceof MemoryError) throw fromMemoryError(pid, err);
+    throw err;
+  }
+}
+
+/** The error when no interpreter state was found: not Python, or Python stripped bare. */
+function notFound(pid: number, exe: string, found: Candidate[]): FlameError {
+  const python = found.find((c) => isLibpython(c.path) || versionFromName(c.path));
+  if (python) {
+    const v = versionFromName(python.path);
+    const what = v && v.major === 3 && v.minor >= 7 ? "_PyRuntime" : "interp_head";
+    return new FlameError(
+      `${python.path} is stripped: the symbol ${what} that locates the interpreter is gone`,
+      1,
+      "use an unstripped build of Python (or install its debug symbols package); Python " +
+        "3.10 and later keep a .PyRuntime section that survives stripping",
+    );
+  }
+  return new FlameError(
+    `process ${pid} (${exe || "unknown executable"}) is not a Python process: ` +
+      "no libpython and no CPython symbols in it",
+  );
+}
