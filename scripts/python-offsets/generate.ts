@@ -70,7 +70,7 @@ async function probe(prefix: string): Promise<Probe> {
     }
     return values;
   } finally {
-    await Deno.remove(exe);
+    await Deno.remove(exe).catch(() => {});
   }
 }
 

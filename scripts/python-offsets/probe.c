@@ -208,8 +208,16 @@ int main(void) {
     VAL("object.managed_dict",
         (char *)_PyObject_DictOrValuesPointer(object) - (char *)object);
   }
+#elif PY_VERSION_HEX >= 0x030D0000
+  VAL("object.managed_dict", MANAGED_DICT_OFFSET);
 #elif PY_VERSION_HEX >= 0x030B0000
   VAL("object.managed_dict", MANAGED_DICT_OFFSET);
+  {
+    /* 3.11 keeps the shared-keys values pointer apart from the dict pointer. */
+    PyObject *slots[8];
+    PyObject *object = (PyObject *)&slots[4];
+    VAL("object.managed_values", (char *)_PyObject_ValuesPointer(object) - (char *)object);
+  }
 #endif
   VAL("tpflags.managed_dict",
 #ifdef Py_TPFLAGS_MANAGED_DICT

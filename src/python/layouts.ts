@@ -95,6 +95,7 @@ export type LayoutField =
   | "long.tag"
   | "module.dict"
   | "object.managed_dict"
+  | "object.managed_values"
   | "object.type"
   | "runtime.gil_last_holder"
   | "runtime.gil_locked"
@@ -407,6 +408,7 @@ export const LAYOUTS: Readonly<Record<string, Layout>> = {
     "long.digits": 24,
     "module.dict": 16,
     "object.managed_dict": -24,
+    "object.managed_values": -32,
     "object.type": 8,
     "runtime.gil_last_holder": 368,
     "runtime.gil_locked": 376,
