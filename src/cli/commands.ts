@@ -57,6 +57,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import("./push.ts")).pushCommand,
   },
   {
+    name: "dump",
+    summary: "print every thread's Python stack in a running process (like py-spy dump)",
+    load: async () => (await import("./dump.ts")).dumpCommand,
+  },
+  {
     name: "files",
     summary: "disk usage of directories as a flame graph (like du, exact)",
     load: async () => (await import("./files.ts")).filesCommand,
