@@ -104,8 +104,8 @@ export function dumpProcess(pid: number, { lines = true }: { lines?: boolean } =
  * separators and bidirectional overrides become `\xNN`/`\u{N}` escapes, a backslash `\\`.
  */
 export function terminalSafe(s: string): string {
-  // deno-lint-ignore no-control-regex
   return s.replace(
+    // deno-lint-ignore no-control-regex
     /[\\\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\u200e\u200f]/g,
     (c) => {
       if (c === "\\") return "\\\\";
