@@ -7,6 +7,7 @@
  * well inside the 2^53 a double holds exactly.
  */
 import { FlameError } from "../errors.ts";
+import { errno, type Libc, libc } from "./libc.ts";
 
 /** Why a read failed. */
 export type ReadFailure =
@@ -35,6 +36,11 @@ export interface ProcessMemory {
    * `address`. Throws MemoryError.
    */
   readInto(address: number, into: Uint8Array, length?: number): void;
+  /**
+   * Reads `length` bytes at each of `addresses` into consecutive slots of `into` (slot i at
+   * `i * length`), in as few system calls as the mechanism allows. Throws MemoryError.
+   */
+  readMany(addresses: readonly number[], length: number, into: Uint8Array): void;
   /** Releases the file descriptor or library handle. */
   close(): void;
 }
@@ -43,34 +49,6 @@ const ERRNO_EPERM = 1;
 const ERRNO_ESRCH = 3;
 const ERRNO_EFAULT = 14;
 const ERRNO_EACCES = 13;
-
-const SYMBOLS = {
-  process_vm_readv: {
-    parameters: ["i32", "buffer", "u64", "buffer", "u64", "u64"],
-    result: "isize",
-  },
-  __errno_location: { parameters: [], result: "pointer" },
-} as const;
-
-type Libc = Deno.DynamicLibrary<typeof SYMBOLS>;
-
-let libc: Libc | null | undefined;
-
-/** libc with process_vm_readv, or null where FFI or the library is not available. */
-function openLibc(): Libc | null {
-  if (libc !== undefined) return libc;
-  try {
-    libc = Deno.build.os === "linux" ? Deno.dlopen("libc.so.6", SYMBOLS) : null;
-  } catch {
-    libc = null;
-  }
-  return libc;
-}
-
-function errno(lib: Libc): number {
-  const p = lib.symbols.__errno_location();
-  return p === null ? 0 : new Deno.UnsafePointerView(p).getInt32();
-}
 
 function failure(pid: number, address: number, err: number): MemoryError {
   if (err === ERRNO_ESRCH) {
@@ -87,40 +65,75 @@ function failure(pid: number, address: number, err: number): MemoryError {
 }
 
 const TWO32 = 2 ** 32;
+/** The kernel's limit of ranges per process_vm_readv call (IOV_MAX). */
+const MAX_RANGES = 1024;
 
-/** `process_vm_readv` with one local and one remote range per call. */
+/** The address of a buffer's first byte (cached: Deno's pointer lookup costs ~1 µs). */
+const bases = new WeakMap<ArrayBuffer, number>();
+function baseOf(into: Uint8Array): number {
+  let base = bases.get(into.buffer as ArrayBuffer);
+  if (base === undefined) {
+    const whole = new Uint8Array(into.buffer);
+    const p = Deno.UnsafePointer.value(Deno.UnsafePointer.of(whole));
+    base = typeof p === "bigint" ? Number(p) : p;
+    bases.set(into.buffer as ArrayBuffer, base);
+  }
+  return base + into.byteOffset;
+}
+
+/** `process_vm_readv`: one system call for one range, or for up to 1024 ranges. */
 class VmReadv implements ProcessMemory {
   readonly method = "process_vm_readv";
-  /** local iovec then remote iovec, as 32-bit halves (little-endian). */
-  readonly #iov = new Uint32Array(8);
-  readonly #local: Uint8Array;
-  readonly #remote: Uint8Array;
+  /** Local iovecs, then remote iovecs, as 32-bit halves (little-endian). */
+  readonly #local = new Uint32Array(MAX_RANGES * 4);
+  readonly #remote = new Uint32Array(MAX_RANGES * 4);
 
-  constructor(readonly pid: number, readonly lib: Libc) {
-    const bytes = new Uint8Array(this.#iov.buffer);
-    this.#local = bytes.subarray(0, 16);
-    this.#remote = bytes.subarray(16, 32);
-  }
+  constructor(readonly pid: number, readonly lib: Libc) {}
 
   readInto(address: number, into: Uint8Array, length = into.length): void {
     if (length === 0) return;
-    const iov = this.#iov;
-    const local = Deno.UnsafePointer.value(Deno.UnsafePointer.of(into));
-    const base = typeof local === "bigint" ? Number(local) : local;
-    iov[0] = base % TWO32;
-    iov[1] = Math.floor(base / TWO32);
-    iov[2] = length;
-    iov[3] = 0;
-    iov[4] = address % TWO32;
-    iov[5] = Math.floor(address / TWO32);
-    iov[6] = length;
-    iov[7] = 0;
-    const n = Number(
-      this.lib.symbols.process_vm_readv(this.pid, this.#local, 1n, this.#remote, 1n, 0n),
-    );
+    const base = baseOf(into);
+    const l = this.#local;
+    const r = this.#remote;
+    l[0] = base % TWO32;
+    l[1] = Math.floor(base / TWO32);
+    l[2] = length;
+    l[3] = 0;
+    r[0] = address % TWO32;
+    r[1] = Math.floor(address / TWO32);
+    r[2] = length;
+    r[3] = 0;
+    const n = Number(this.lib.process_vm_readv(this.pid, l, 1, r, 1, 0));
     if (n === length) return;
     if (n >= 0) throw failure(this.pid, address, ERRNO_EFAULT);
     throw failure(this.pid, address, errno(this.lib));
+  }
+
+  readMany(addresses: readonly number[], length: number, into: Uint8Array): void {
+    const base = baseOf(into);
+    const l = this.#local;
+    const r = this.#remote;
+    for (let start = 0; start < addresses.length; start += MAX_RANGES) {
+      const count = Math.min(MAX_RANGES, addresses.length - start);
+      for (let i = 0; i < count; i++) {
+        const local = base + (start + i) * length;
+        const address = addresses[start + i];
+        l[i * 4] = local % TWO32;
+        l[i * 4 + 1] = Math.floor(local / TWO32);
+        l[i * 4 + 2] = length;
+        l[i * 4 + 3] = 0;
+        r[i * 4] = address % TWO32;
+        r[i * 4 + 1] = Math.floor(address / TWO32);
+        r[i * 4 + 2] = length;
+        r[i * 4 + 3] = 0;
+      }
+      const n = Number(this.lib.process_vm_readv(this.pid, l, count, r, count, 0));
+      if (n === count * length) continue;
+      // A partial read stops at the first range that faults.
+      const at = addresses[start + Math.max(0, Math.floor(n / length))];
+      if (n >= 0) throw failure(this.pid, at, ERRNO_EFAULT);
+      throw failure(this.pid, at, errno(this.lib));
+    }
   }
 
   close(): void {}
@@ -162,6 +175,12 @@ class ProcMem implements ProcessMemory {
     }
   }
 
+  readMany(addresses: readonly number[], length: number, into: Uint8Array): void {
+    for (let i = 0; i < addresses.length; i++) {
+      this.readInto(addresses[i], into.subarray(i * length), length);
+    }
+  }
+
   close(): void {
     this.#file.close();
   }
@@ -188,7 +207,7 @@ export function openProcessMemory(
   probe: number,
   prefer?: ProcessMemory["method"],
 ): ProcessMemory {
-  const lib = prefer === "proc-mem" ? null : openLibc();
+  const lib = prefer === "proc-mem" ? null : libc();
   let refusal: MemoryError | undefined;
   if (lib) {
     const vm = new VmReadv(pid, lib);

@@ -25,6 +25,8 @@ export class TornRead extends Error {
 
 /** User-space addresses end below this (x86_64 and aarch64 with 48-bit addresses). */
 const MAX_ADDRESS = 2 ** 48;
+/** The page size the read cache works in (x86_64 and most aarch64 kernels). */
+const PAGE = 4096;
 /** Names and file names longer than this are not names. */
 export const MAX_NAME = 4096;
 /** Line tables longer than this are not read. */
@@ -41,6 +43,9 @@ export function field(layout: Layout, name: LayoutField): number {
 export class ObjectReader {
   readonly memory: ProcessMemory;
   readonly #buf = new Uint8Array(4096);
+  readonly #pages = new Map<number, Uint8Array>();
+  readonly #pool: Uint8Array[] = [];
+  #pagesUsed = 0;
   readonly #view = new DataView(this.#buf.buffer);
   readonly #latin1 = new TextDecoder("latin1");
   readonly #utf16 = new TextDecoder("utf-16le");
@@ -76,11 +81,35 @@ export class ObjectReader {
   }
 
   /**
+   * Forgets the pages read so far: call at the start of each snapshot, so one snapshot never
+   * mixes with an older one.
+   */
+  resetPages(): void {
+    this.#pages.clear();
+    this.#pagesUsed = 0;
+  }
+
+  /**
    * Reads `length` bytes at `address` into the shared buffer and returns a view of it, valid
-   * until the next read.
+   * until the next read. Within one snapshot, whole 4 KiB pages are read once and served from
+   * memory after that: frames, thread states and runtime structures sit close together, and
+   * a system call costs far more than copying a page (a page is mapped whole or not at all).
    */
   view(address: number, length: number): DataView {
     if (length > this.#buf.length) throw new Error(`read of ${length} bytes is too large`);
+    const page = address - (address % PAGE);
+    if (address + length <= page + PAGE) {
+      let bytes = this.#pages.get(page);
+      if (!bytes) {
+        if (this.#pagesUsed === this.#pool.length) this.#pool.push(new Uint8Array(PAGE));
+        bytes = this.#pool[this.#pagesUsed++];
+        this.memory.readInto(page, bytes, PAGE);
+        this.#pages.set(page, bytes);
+      }
+      const at = address - page;
+      this.#buf.set(bytes.subarray(at, at + length));
+      return this.#view;
+    }
     this.memory.readInto(address, this.#buf, length);
     return this.#view;
   }

@@ -7,6 +7,7 @@
 import { type PythonTarget } from "./discover.ts";
 import { type Layout } from "./layouts.ts";
 import { MemoryError } from "./memory.ts";
+import { ProcFile } from "./libc.ts";
 import { checkPointer, field, ObjectReader, ptrAt, TornRead } from "./objects.ts";
 import { linetable310Line, lnotabLine, locationTableLine } from "./linetable.ts";
 
@@ -61,10 +62,19 @@ interface CodeInfo {
   name: string;
   file: string;
   firstLine: number;
-  /** Pointers that identify the code object's identity (a freed and reused address differs). */
-  key: string;
-  table?: Uint8Array;
+  /** The pointers that identify the code object (a freed and reused address differs). */
+  namePtr: number;
+  filePtr: number;
   tableAddress: number;
+  table?: Uint8Array;
+}
+
+/** What a frame walk yields before code objects are resolved. */
+interface RawFrame {
+  code: number;
+  /** f_lasti (up to 3.10) or the instruction pointer (3.11+). */
+  instr: number;
+  entry: boolean;
 }
 
 /** A Python process being read. */
@@ -72,6 +82,8 @@ export class PythonReader {
   readonly objects: ObjectReader;
   readonly layout: Layout;
   readonly #codes = new Map<number, CodeInfo>();
+  #batch = new Uint8Array(64 * 1024);
+  readonly #states = new ThreadStates();
   readonly #tids = new Map<number, number>();
   #pthreadTidOffset: number | undefined;
   readonly #model: "object" | "interp";
@@ -93,6 +105,7 @@ export class PythonReader {
   /** Closes the process's memory. */
   close(): void {
     this.target.memory.close();
+    this.#states.close();
   }
 
   /** The addresses of every interpreter state. */
@@ -152,84 +165,127 @@ export class PythonReader {
    * read is inconsistent (the caller retries once, then drops the sample).
    */
   threads(options: ReadOptions = {}): PyThread[] {
+    this.objects.resetPages();
     const out: PyThread[] = [];
     const L = this.layout;
     const o = this.objects;
+    const nextAt = field(L, "thread.next");
     const identAt = field(L, "thread.thread_id");
     const nativeAt = L["thread.native_thread_id"];
+    const frameAt = L["thread.current_frame"] ?? L["thread.cframe"] ?? field(L, "thread.frame");
+    const size = Math.max(nextAt, identAt, nativeAt ?? 0, frameAt) + 8;
+    const pending: { thread: PyThread; frame: number }[] = [];
     for (const interp of this.interpreters()) {
       const holder = this.gilHolder(interp);
-      for (const ts of this.threadStates(interp)) {
-        const ident = o.pointer(ts + identAt);
+      let ts = o.pointer(interp + field(L, "interp.threads_head"));
+      let count = 0;
+      while (ts !== 0) {
+        checkPointer(ts, "thread state");
+        if (++count > MAX_THREADS) throw new TornRead("chain too long", "threads");
+        const v = o.view(ts, size);
+        const ident = ptrAt(v, identAt);
         let tid: number | undefined = nativeAt !== undefined
-          ? o.view(ts + nativeAt, 4).getUint32(0, true)
+          ? v.getUint32(nativeAt, true)
           : this.#tids.get(ident);
         if (tid === 0) tid = undefined;
-        out.push({
+        const thread: PyThread = {
           tid,
           ident,
           gil: holder === ts,
           state: "unknown",
-          frames: this.frames(ts, options),
+          frames: [],
           address: ts,
-        });
+        };
+        pending.push({ thread, frame: ptrAt(v, frameAt) });
+        out.push(thread);
+        ts = ptrAt(v, nextAt);
       }
     }
+    for (const p of pending) p.thread.frames = this.#framesFrom(p.frame, options);
     if (nativeAt === undefined) this.#fillTids(out);
-    for (const t of out) if (t.tid !== undefined) t.state = threadState(this.pid, t.tid);
+    for (const t of out) if (t.tid !== undefined) t.state = this.#states.state(this.pid, t.tid);
+    this.#states.keep(out);
     return out;
   }
 
   /** The frames of the thread state at `ts`, outermost first. */
   frames(ts: number, options: ReadOptions = {}): PyFrame[] {
-    const frames = this.#model === "object"
-      ? this.#objectFrames(ts, options)
-      : this.#interpreterFrames(ts, options);
-    return frames.reverse();
+    this.objects.resetPages();
+    const L = this.layout;
+    const at = L["thread.current_frame"] ?? L["thread.cframe"] ?? field(L, "thread.frame");
+    return this.#framesFrom(this.objects.pointer(ts + at), options);
   }
 
-  /** Up to 3.10: PyFrameObject linked by f_back. Innermost first. */
-  #objectFrames(ts: number, options: ReadOptions): PyFrame[] {
-    const L = this.layout;
-    const o = this.objects;
-    const backAt = field(L, "frame.back");
-    const codeAt = field(L, "frame.code");
-    const lastiAt = field(L, "frame.lasti");
-    const size = Math.max(backAt, codeAt, lastiAt) + 8;
-    const frameType = this.target.types.frame;
-    const out: PyFrame[] = [];
-    let f = o.pointer(ts + field(L, "thread.frame"));
-    while (f !== 0) {
-      if (out.length >= MAX_FRAMES) throw new TornRead("chain too long", "frames");
-      o.expectType(f, frameType, "frame");
-      const v = o.view(f, size);
-      const back = ptrAt(v, backAt);
-      const code = ptrAt(v, codeAt);
-      const lasti = v.getInt32(lastiAt, true);
-      const info = this.#code(code, options.lines === true);
+  /**
+   * Frames from a thread state's frame word (the frame, or 3.11/3.12's cframe), outermost
+   * first. Frames are read one by one (each names the next); their code objects are then
+   * checked in one batched read and decoded only when new.
+   */
+  #framesFrom(word: number, options: ReadOptions): PyFrame[] {
+    let first = word;
+    if (this.layout["thread.cframe"] !== undefined && word !== 0) {
+      first = this.objects.pointer(word + field(this.layout, "cframe.current_frame"));
+    }
+    const raw = this.#model === "object"
+      ? this.#objectFrames(first)
+      : this.#interpreterFrames(first);
+    const infos = this.#codes_(raw.map((r) => r.code), options.lines === true);
+    const out: PyFrame[] = new Array(raw.length);
+    for (let i = 0; i < raw.length; i++) {
+      const r = raw[i];
+      const info = infos[i];
       const frame: PyFrame = {
         name: info.name,
         file: info.file,
         firstLine: info.firstLine,
-        entry: true,
+        entry: r.entry,
       };
-      if (options.lines) frame.line = this.#lineObjectModel(info, lasti);
-      out.push(frame);
-      f = back;
+      if (options.lines) frame.line = this.#line(info, r);
+      out[raw.length - 1 - i] = frame;
     }
     return out;
   }
 
-  #lineObjectModel(info: CodeInfo, lasti: number): number {
-    if (!info.table || lasti < 0) return info.firstLine;
-    if (this.#major === 3 && this.#minor === 10) {
-      return linetable310Line(info.table, info.firstLine, lasti * 2);
+  #line(info: CodeInfo, r: RawFrame): number {
+    if (!info.table) return info.firstLine;
+    if (this.#model === "interp") {
+      const unit = Math.floor((r.instr - (r.code + field(this.layout, "code.code_adaptive"))) / 2);
+      return unit >= 0 ? locationTableLine(info.table, info.firstLine, unit) : info.firstLine;
     }
-    return lnotabLine(info.table, info.firstLine, lasti, this.#major === 3);
+    if (r.instr < 0) return info.firstLine;
+    if (this.#major === 3 && this.#minor === 10) {
+      return linetable310Line(info.table, info.firstLine, r.instr * 2);
+    }
+    return lnotabLine(info.table, info.firstLine, r.instr, this.#major === 3);
+  }
+
+  /** Up to 3.10: PyFrameObject linked by f_back. Innermost first. */
+  #objectFrames(first: number): RawFrame[] {
+    const L = this.layout;
+    const o = this.objects;
+    const typeAt = field(L, "object.type");
+    const backAt = field(L, "frame.back");
+    const codeAt = field(L, "frame.code");
+    const lastiAt = field(L, "frame.lasti");
+    const size = Math.max(typeAt, backAt, codeAt, lastiAt) + 8;
+    const frameType = this.target.types.frame;
+    const out: RawFrame[] = [];
+    let f = first;
+    while (f !== 0) {
+      if (out.length >= MAX_FRAMES) throw new TornRead("chain too long", "frames");
+      checkPointer(f, "frame");
+      const v = o.view(f, size);
+      if (frameType !== undefined && ptrAt(v, typeAt) !== frameType) {
+        throw new TornRead("bad type", `frame at 0x${f.toString(16)}`);
+      }
+      out.push({ code: ptrAt(v, codeAt), instr: v.getInt32(lastiAt, true), entry: true });
+      f = ptrAt(v, backAt);
+    }
+    return out;
   }
 
   /** 3.11+: _PyInterpreterFrame linked by `previous`. Innermost first. */
-  #interpreterFrames(ts: number, options: ReadOptions): PyFrame[] {
+  #interpreterFrames(first: number): RawFrame[] {
     const L = this.layout;
     const o = this.objects;
     const prevAt = field(L, "iframe.previous");
@@ -239,90 +295,87 @@ export class PythonReader {
     const entryAt = L["iframe.is_entry"];
     const cstack = L["iframe.owned_by_cstack"] ?? -1;
     const size = Math.max(prevAt, codeAt, instrAt, ownerAt + 1, (entryAt ?? 0) + 1) + 8;
-    const codeType = this.target.types.code;
-    const adaptiveAt = field(L, "code.code_adaptive");
-    let f: number;
-    if (L["thread.current_frame"] !== undefined) {
-      f = o.pointer(ts + L["thread.current_frame"]);
-    } else {
-      const cframe = o.pointer(ts + field(L, "thread.cframe"));
-      f = cframe === 0 ? 0 : o.pointer(cframe + field(L, "cframe.current_frame"));
-    }
-    const out: PyFrame[] = [];
+    const out: RawFrame[] = [];
     let steps = 0;
+    let f = first;
     while (f !== 0) {
       if (++steps > MAX_FRAMES) throw new TornRead("chain too long", "frames");
       checkPointer(f, "frame");
       const v = o.view(f, size);
       const previous = ptrAt(v, prevAt);
-      const owner = v.getUint8(ownerAt);
-      if (owner === cstack) {
+      if (v.getUint8(ownerAt) === cstack) {
         // A shim that a C-level evaluation call pushes: the frame above it is an entry.
         if (out.length > 0) out[out.length - 1].entry = true;
         f = previous;
         continue;
       }
-      const code = ptrAt(v, codeAt);
-      const instr = ptrAt(v, instrAt);
-      const isEntry = entryAt !== undefined ? v.getUint8(entryAt) !== 0 : false;
-      if (codeType !== undefined && (code === 0 || code % 8 !== 0 || o.typeOf(code) !== codeType)) {
-        // 3.13 keeps non-code executables (for frames of C functions' own) on the chain.
-        f = previous;
-        continue;
-      }
-      const info = this.#code(code, options.lines === true);
-      const frame: PyFrame = {
-        name: info.name,
-        file: info.file,
-        firstLine: info.firstLine,
+      out.push({
+        code: ptrAt(v, codeAt),
+        instr: ptrAt(v, instrAt),
         // The outermost frame begins an evaluation call whatever the markers say.
-        entry: isEntry || previous === 0,
-      };
-      if (options.lines) {
-        const unit = Math.floor((instr - (code + adaptiveAt)) / 2);
-        frame.line = info.table && unit >= 0
-          ? locationTableLine(info.table, info.firstLine, unit)
-          : info.firstLine;
-      }
-      out.push(frame);
+        entry: (entryAt !== undefined && v.getUint8(entryAt) !== 0) || previous === 0,
+      });
       f = previous;
     }
     return out;
   }
 
-  /** The name, file and first line of a code object, cached by address and identity. */
-  #code(code: number, withTable: boolean): CodeInfo {
+  /**
+   * Code info for each code address, in order: one batched read checks every code object's
+   * type and identity (name, file, first line, line table pointers); only new or changed ones
+   * are decoded. 3.13 frames of C functions carry a non-code executable: those are dropped by
+   * the caller (they come back as undefined and are filtered).
+   */
+  #codes_(codes: number[], withTable: boolean): CodeInfo[] {
+    if (codes.length === 0) return [];
     const L = this.layout;
     const o = this.objects;
-    o.expectType(code, this.target.types.code, "code");
-    const nameAt = field(L, "code.name");
+    const typeAt = field(L, "object.type");
+    const nameAt = L["code.qualname"] ?? field(L, "code.name");
     const fileAt = field(L, "code.filename");
-    const qualAt = L["code.qualname"];
     const firstAt = field(L, "code.firstlineno");
     const tableAt = L["code.linetable"] ?? field(L, "code.lnotab");
-    const size = Math.max(nameAt, fileAt, qualAt ?? 0, firstAt, tableAt) + 8;
-    const v = o.view(code, size);
-    const name = ptrAt(v, qualAt ?? nameAt);
-    const file = ptrAt(v, fileAt);
-    const first = v.getInt32(firstAt, true);
-    const table = ptrAt(v, tableAt);
-    const key = `${name}:${file}:${first}:${table}`;
-    let info = this.#codes.get(code);
-    if (!info || info.key !== key) {
-      info = {
-        name: o.string(name),
-        file: o.string(file),
-        firstLine: first,
-        key,
-        tableAddress: table,
-      };
-      if (this.#codes.size >= 100_000) this.#codes.clear();
-      this.#codes.set(code, info);
+    const size = Math.max(typeAt, nameAt, fileAt, firstAt, tableAt) + 8;
+    for (const c of codes) checkPointer(c, "code");
+    const need = codes.length * size;
+    if (this.#batch.length < need) {
+      this.#batch = new Uint8Array(Math.max(need, this.#batch.length * 2));
     }
-    if (withTable && info.table === undefined && info.tableAddress !== 0) {
-      info.table = o.bytes(info.tableAddress);
+    o.memory.readMany(codes, size, this.#batch);
+    const v = new DataView(this.#batch.buffer);
+    const codeType = this.target.types.code;
+    const out: CodeInfo[] = new Array(codes.length);
+    for (let i = 0; i < codes.length; i++) {
+      const at = i * size;
+      if (codeType !== undefined && ptrAt(v, at + typeAt) !== codeType) {
+        throw new TornRead("bad type", `code at 0x${codes[i].toString(16)}`);
+      }
+      const name = ptrAt(v, at + nameAt);
+      const file = ptrAt(v, at + fileAt);
+      const first = v.getInt32(at + firstAt, true);
+      const table = ptrAt(v, at + tableAt);
+      let info = this.#codes.get(codes[i]);
+      if (
+        !info || info.namePtr !== name || info.filePtr !== file || info.firstLine !== first ||
+        info.tableAddress !== table
+      ) {
+        info = {
+          name: o.string(name),
+          file: o.string(file),
+          firstLine: first,
+          namePtr: name,
+          filePtr: file,
+          tableAddress: table,
+        };
+        if (this.#codes.size >= 100_000) this.#codes.clear();
+        this.#codes.set(codes[i], info);
+      }
+      if (withTable && info.table === undefined && info.tableAddress !== 0) {
+        info.table = o.bytes(info.tableAddress);
+      }
+      out[i] = info;
     }
-    return info;
+    return out;
   }
 
   /**
@@ -384,10 +437,50 @@ export function taskIds(pid: number): number[] {
 /** Running (R) or idle (sleeping, waiting, stopped) from /proc/PID/task/TID/stat. */
 export function threadState(pid: number, tid: number): ThreadState {
   try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/task/${tid}/stat`);
-    const state = stat.charAt(stat.lastIndexOf(")") + 2);
-    return state === "R" ? "running" : state === "" ? "unknown" : "idle";
+    return stateOf(Deno.readTextFileSync(`/proc/${pid}/task/${tid}/stat`));
   } catch {
     return "unknown";
+  }
+}
+
+/** Parses the state letter of a /proc stat line. */
+function stateOf(stat: string | undefined): ThreadState {
+  if (stat === undefined) return "unknown";
+  const state = stat.charAt(stat.lastIndexOf(")") + 2);
+  return state === "R" ? "running" : state === "" ? "unknown" : "idle";
+}
+
+/** Threads' run states, with each thread's stat file kept open between samples. */
+class ThreadStates {
+  readonly #files = new Map<number, ProcFile>();
+
+  state(pid: number, tid: number): ThreadState {
+    let file = this.#files.get(tid);
+    if (!file) {
+      try {
+        file = new ProcFile(`/proc/${pid}/task/${tid}/stat`, 512);
+      } catch {
+        return "unknown";
+      }
+      this.#files.set(tid, file);
+    }
+    return stateOf(file.read());
+  }
+
+  /** Closes the files of threads that are gone. */
+  keep(threads: PyThread[]): void {
+    if (this.#files.size <= threads.length) return;
+    const live = new Set(threads.map((t) => t.tid));
+    for (const [tid, file] of this.#files) {
+      if (!live.has(tid)) {
+        file.close();
+        this.#files.delete(tid);
+      }
+    }
+  }
+
+  close(): void {
+    for (const f of this.#files.values()) f.close();
+    this.#files.clear();
   }
 }

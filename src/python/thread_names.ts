@@ -214,6 +214,7 @@ export function readThreadNames(reader: PythonReader): Map<number, string> {
   const w = new DictWalker(reader);
   const L = reader.layout;
   const nameAttr = reader.target.version.major === 2 ? "_Thread__name" : "_name";
+  reader.objects.resetPages();
   try {
     for (const interp of reader.interpreters()) {
       const modules = reader.objects.pointer(interp + field(L, "interp.modules"));
