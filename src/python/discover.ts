@@ -11,6 +11,14 @@ import { type Mapping, parseMaps } from "./maps.ts";
 import { type Layout, type LayoutField, LAYOUTS } from "./layouts.ts";
 import { MemoryError, openProcessMemory, type ProcessMemory } from "./memory.ts";
 
+/** The process is not running CPython (as far as its files tell). */
+export class NotPythonError extends FlameError {
+  constructor(message: string) {
+    super(message);
+    this.name = "NotPythonError";
+  }
+}
+
 /** A CPython version. */
 export interface PythonVersion {
   major: number;
@@ -347,7 +355,7 @@ function notFound(pid: number, exe: string, found: Candidate[]): FlameError {
         "3.10 and later keep a .PyRuntime section that survives stripping",
     );
   }
-  return new FlameError(
+  return new NotPythonError(
     `process ${pid} (${exe || "unknown executable"}) is not a Python process: ` +
       "no libpython and no CPython symbols in it",
   );

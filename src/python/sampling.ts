@@ -7,7 +7,7 @@
 import { FlameError } from "../errors.ts";
 import { monotonicNs } from "./clock.ts";
 import { descendants } from "./children.ts";
-import { discoverPython } from "./discover.ts";
+import { discoverPython, NotPythonError } from "./discover.ts";
 import { versionText } from "./dump.ts";
 import { MemoryError, processExists } from "./memory.ts";
 import { TornRead } from "./objects.ts";
@@ -185,7 +185,17 @@ export function runSampling(options: SamplingOptions, stop?: StopFlag): Sampling
   const rate = options.rate ?? 100;
   if (!(rate > 0 && rate <= 100_000)) throw new FlameError(`sampling rate ${rate} is out of range`);
   const period = 1e9 / rate;
-  const tracked: Tracked[] = options.pids.map((pid) => attach(pid));
+  const tracked: Tracked[] = [];
+  /** Roots that are not Python (a shell running a script): watched for Python children. */
+  const watched: number[] = [];
+  for (const pid of options.pids) {
+    try {
+      tracked.push(attach(pid));
+    } catch (err) {
+      if (!(options.subprocesses && err instanceof NotPythonError)) throw err;
+      watched.push(pid);
+    }
+  }
   const processes = tracked.map((t) => t.info);
   const interner = new Interner();
   const threads: SampledThread[] = [];
@@ -246,9 +256,10 @@ export function runSampling(options: SamplingOptions, stop?: StopFlag): Sampling
     if (now >= endAt) break;
     if (options.subprocesses && now - lastScan >= CHILD_SCAN_NS) {
       lastScan = now;
-      followChildren(tracked, processes, pending, ignored, now);
+      followChildren(tracked, watched, processes, pending, ignored, now);
     }
-    if (tracked.every((t) => t.info.exitedNs !== undefined) && pending.size === 0) break;
+    const waiting = pending.size > 0 || watched.some((pid) => processExists(pid));
+    if (tracked.every((t) => t.info.exitedNs !== undefined) && !waiting) break;
     ticks++;
     for (const t of tracked) {
       if (t.info.exitedNs !== undefined) continue;
@@ -328,12 +339,16 @@ function nameThreads(t: Tracked, threads: SampledThread[], now: number): void {
 /** Attaches to new descendants that are Python; others are watched for a while. */
 function followChildren(
   tracked: Tracked[],
+  watched: number[],
   processes: SampledProcess[],
   pending: Map<number, { firstSeen: number; parent: number }>,
   ignored: Set<number>,
   now: number,
 ): void {
-  const roots = tracked.filter((t) => t.info.parent === undefined).map((t) => t.info.pid);
+  const roots = [
+    ...watched,
+    ...tracked.filter((t) => t.info.parent === undefined).map((t) => t.info.pid),
+  ];
   const live = new Set<number>();
   for (const pid of descendants(roots)) {
     live.add(pid);

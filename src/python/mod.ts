@@ -1,0 +1,29 @@
+/**
+ * flame's CPython stack reader: the entry points other parts of flame call.
+ *
+ * - `discoverPython(pid)` + `new PythonReader(target)`: read every thread's stack once.
+ * - `dumpProcess(pid)` / `formatDump`: what `flame dump` prints.
+ * - `startSampler(options)` / `samplePython(options)`: sample at a steady rate in a worker.
+ * - `samplingToProfile(result, options)`: the samples as a flame profile.
+ * - `pythonFrameLabel`, `uniqueFrameNames`: the naming rule for Python frames.
+ * - `monotonicNs()`: CLOCK_MONOTONIC, the clock sample times are on (as perf's `-k 1`).
+ */
+export {
+  discoverPython,
+  NotPythonError,
+  type PythonTarget,
+  type PythonVersion,
+} from "./discover.ts";
+export { type PyFrame, PythonReader, type PyThread, type ReadOptions } from "./reader.ts";
+export { dumpProcess, formatDump, type ProcessDump, terminalSafe } from "./dump.ts";
+export { samplePython, type SamplerHandle, startSampler } from "./sampler.ts";
+export type {
+  Sample,
+  SampledProcess,
+  SampledThread,
+  SamplingOptions,
+  SamplingResult,
+} from "./sampling.ts";
+export { type PythonProfileOptions, samplingToProfile } from "./profile.ts";
+export { pythonFrameLabel, shortFileName, uniqueFrameNames } from "./names.ts";
+export { monotonicNs } from "./clock.ts";
