@@ -1,0 +1,220 @@
+import assert from "node:assert/strict";
+import { samplePython, startSampler } from "../src/python/sampler.ts";
+import type { SamplingResult } from "../src/python/sampling.ts";
+import { samplingToProfile } from "../src/python/profile.ts";
+import { monotonicNs } from "../src/python/clock.ts";
+import { markedLines, type Python, pythons, startFixture, startProgram } from "./python_helpers.ts";
+import { FlameError } from "../src/errors.ts";
+
+const ALL = pythons();
+const LINES = markedLines("stacks.py");
+const available = ALL.filter((p) => !p.missing);
+const missingNote = (p: Python) => (p.missing ? ` (ignored: ${p.missing})` : "");
+
+/** The innermost frame names of the samples, per thread name. */
+function leafNames(r: SamplingResult): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  for (const s of r.samples) {
+    const name = r.threads[s.thread].name ?? "?";
+    const leaf = r.frames[r.stacks[s.stack].at(-1)!].name;
+    if (!out.has(name)) out.set(name, new Set());
+    out.get(name)!.add(leaf);
+  }
+  return out;
+}
+
+for (const python of ALL) {
+  Deno.test({
+    name: `python sampler ${python.label}: idle and GIL filters, names, monotonic times` +
+      missingNote(python),
+    ignore: python.missing !== undefined,
+    async fn() {
+      const program = await startFixture(python, "stacks.py");
+      try {
+        const before = monotonicNs();
+        // Default: running threads only. The sleeping worker is left out.
+        const cpu = await samplePython({ pids: [program.pid], rate: 200, durationMs: 400 });
+        const after = monotonicNs();
+        assert.ok(cpu.samples.length >= 20, `${cpu.samples.length} samples`);
+        // (The worker may be caught once waking up from its sleep, never more.)
+        const sleepy = cpu.samples.filter((s) => cpu.threads[s.thread].name === "sleepy-worker");
+        assert.ok(sleepy.length <= 2, `${sleepy.length} samples of the sleeping worker`);
+        assert.ok(leafNames(cpu).get("MainThread")?.has("inner"));
+        assert.ok(cpu.samples.every((s) => s.time >= before && s.time <= after));
+        assert.ok(cpu.samples.every((s, i) => i === 0 || s.time >= cpu.samples[i - 1].time));
+        assert.equal(cpu.processes[0].pid, program.pid);
+
+        // Wall-clock view: the idle worker is sampled too, sleeping in sleeper().
+        const wall = await samplePython({
+          pids: [program.pid],
+          rate: 200,
+          durationMs: 400,
+          idle: true,
+        });
+        const leaves = leafNames(wall);
+        assert.deepEqual(leaves.get("sleepy-worker"), new Set(["sleeper"]));
+        assert.ok(leaves.get("MainThread")!.has("inner"));
+
+        // Only the GIL holder: the spinning main thread, never the sleeper.
+        const gil = await samplePython({
+          pids: [program.pid],
+          rate: 200,
+          durationMs: 400,
+          idle: true,
+          gil: true,
+        });
+        assert.ok(gil.samples.length > 0 && gil.samples.every((s) => s.gil));
+        assert.ok(!leafNames(gil).has("sleepy-worker"));
+
+        // The profile: python frames with files and lines, timeline and threads filled.
+        const withLines = await samplePython({
+          pids: [program.pid],
+          rate: 200,
+          durationMs: 300,
+          lines: true,
+        });
+        const profile = samplingToProfile(withLines, { lines: true, roots: "thread" });
+        const keys = [...profile.stacks.keys()];
+        assert.ok(keys.length > 0);
+        const innerName = `inner (stacks.py:${LINES.get("inner")})`;
+        const inner = keys.find((k) => k.endsWith(innerName));
+        assert.ok(inner, `a stack ending in ${innerName}: ${keys[0]}`);
+        assert.match(inner!, /^MainThread-\d+\/\d+;<module> \(stacks\.py:\d+\);outer/);
+        assert.deepEqual(profile.frames.get(innerName), {
+          kind: "python",
+          file: cpu.frames.find((f) => f.name === "inner")!.file,
+          line: LINES.get("inner"),
+        });
+        assert.equal(profile.timeline?.stacks.length, withLines.samples.length);
+        assert.equal(profile.threads?.[0].name, "MainThread");
+        assert.equal(profile.meta.sampleRate, 200);
+      } finally {
+        await program.stop();
+      }
+    },
+  });
+}
+
+const py = available.find((p) => p.label === "3.12.1") ?? available.at(-1);
+
+Deno.test({
+  name: "python sampler: a thread-per-request server's short-lived request threads are seen" +
+    (py ? "" : " (ignored: no Python installed)"),
+  ignore: py === undefined,
+  async fn() {
+    const server = await startFixture(py!, "server.py", ["100000"]);
+    try {
+      const r = await samplePython({ pids: [server.pid], rate: 500, durationMs: 1500 });
+      const handlers = new Set<number>();
+      for (const s of r.samples) {
+        const names = r.stacks[s.stack].map((i) => r.frames[i].name);
+        if (names.some((n) => n.endsWith("handle"))) handlers.add(r.threads[s.thread].tid!);
+      }
+      // Each request lives ~4 ms on a thread of its own: many different threads are caught.
+      assert.ok(handlers.size >= 5, `request threads seen: ${handlers.size}`);
+      assert.ok(!handlers.has(server.pid), "requests run on their own threads");
+    } finally {
+      await server.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "python sampler: a target that exits mid-sampling keeps its samples" +
+    (py ? "" : " (ignored: no Python installed)"),
+  ignore: py === undefined,
+  async fn() {
+    const program = await startFixture(py!, "exits.py", ["0.5"]);
+    const r = await samplePython({ pids: [program.pid], rate: 200, durationMs: 5000 });
+    await program.done();
+    assert.ok(r.samples.length >= 20, `${r.samples.length} samples kept`);
+    assert.ok(r.processes[0].exitedNs !== undefined, "the exit is recorded");
+    assert.equal(r.dropped.exited, 1);
+    assert.ok(r.endNs - r.startNs < 3e9, "sampling ended when the process did");
+    const leaves = new Set(r.samples.map((s) => r.frames[r.stacks[s.stack].at(-1)!].name));
+    assert.ok(leaves.has("busy"));
+  },
+});
+
+Deno.test({
+  name: "python sampler: multiprocessing workers and a shell's python are followed" +
+    (py ? "" : " (ignored: no Python installed)"),
+  ignore: py === undefined,
+  async fn() {
+    const pool = await startFixture(py!, "pool.py", ["1.5"]);
+    try {
+      const r = await samplePython({
+        pids: [pool.pid],
+        rate: 100,
+        durationMs: 1200,
+        subprocesses: true,
+      });
+      const workers = r.processes.filter((p) => p.parent !== undefined);
+      assert.ok(workers.length >= 2, `followed ${workers.length} workers`);
+      const workPids = new Set<number>();
+      for (const s of r.samples) {
+        const names = r.stacks[s.stack].map((i) => r.frames[i].name);
+        if (names.at(-1) === "work") workPids.add(r.threads[s.thread].pid);
+      }
+      assert.ok(workPids.size >= 2, `work() seen in ${workPids.size} processes`);
+      assert.ok(!workPids.has(pool.pid));
+      const profile = samplingToProfile(r);
+      const roots = new Set([...profile.stacks.keys()].map((k) => k.split(";")[0]));
+      assert.ok(roots.size >= 2, `one root per process: ${[...roots].join(", ")}`);
+    } finally {
+      await pool.stop();
+    }
+
+    // A shell script that starts Python: the shell is watched, its python sampled.
+    const shell = await startProgram("/bin/sh", [
+      "-c",
+      `echo ready; exec 1>/dev/null; "${py!.exe}" "$0" 1.5; true`,
+      new URL("../fixtures/python/exits.py", import.meta.url).pathname,
+    ]);
+    try {
+      const r = await samplePython({
+        pids: [shell.pid],
+        rate: 100,
+        durationMs: 1000,
+        subprocesses: true,
+      });
+      assert.ok(r.processes.length >= 1 && r.processes.every((p) => p.pid !== shell.pid));
+      assert.ok(r.samples.some((s) => r.frames[r.stacks[s.stack].at(-1)!].name === "busy"));
+    } finally {
+      await shell.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "python sampler: the embedded worker bundle (dist/flame's) samples and stops on request" +
+    (py ? "" : " (ignored: no Python installed)"),
+  ignore: py === undefined,
+  async fn() {
+    const program = await startFixture(py!, "stacks.py");
+    try {
+      const handle = startSampler({ pids: [program.pid], rate: 100 }, { code: "embedded" });
+      await new Promise((r) => setTimeout(r, 500));
+      const t0 = performance.now();
+      handle.stop();
+      const r = await handle.result;
+      assert.ok(performance.now() - t0 < 1000, "stops promptly");
+      assert.ok(r.samples.length >= 10, `${r.samples.length} samples`);
+    } finally {
+      await program.stop();
+    }
+  },
+});
+
+Deno.test("python sampler: a process that is not Python is one clear error", async () => {
+  const sleeper = new Deno.Command("sleep", { args: ["30"] }).spawn();
+  try {
+    await assert.rejects(
+      samplePython({ pids: [sleeper.pid], rate: 100, durationMs: 200 }),
+      (err: unknown) => err instanceof FlameError && /is not a Python process/.test(err.message),
+    );
+  } finally {
+    sleeper.kill();
+    await sleeper.status;
+  }
+});
