@@ -219,11 +219,20 @@ function versionFromHex(hex: number): PythonVersion {
   return { major: (hex >>> 24) & 0xff, minor: (hex >>> 16) & 0xff, micro: (hex >>> 8) & 0xff, hex };
 }
 
+/** How to look (for tests of each way in). */
+export interface DiscoverOptions {
+  /**
+   * Use the `_PyRuntime` symbol (default true). Without it, 3.10+ is found through its
+   * `.PyRuntime` section, as in a binary stripped of its symbols.
+   */
+  runtimeSymbol?: boolean;
+}
+
 /**
  * Finds CPython in process `pid` and opens its memory. Throws FlameError: no such process,
  * refused, not a Python process, stripped with no way in, unsupported version.
  */
-export function discoverPython(pid: number): PythonTarget {
+export function discoverPython(pid: number, options: DiscoverOptions = {}): PythonTarget {
   if (!Number.isInteger(pid) || pid <= 0) throw new FlameError(`not a process id: ${pid}`);
   const maps = parseMaps(readProcText(`/proc/${pid}/maps`, pid));
   if (maps.length === 0) {
@@ -244,6 +253,7 @@ export function discoverPython(pid: number): PythonTarget {
     exe = maps.find((m) => m.path.startsWith("/"))?.path ?? "";
   }
   const found = candidates(pid, maps, exe);
+  if (options.runtimeSymbol === false) { for (const c of found) c.symbols.delete("_PyRuntime"); }
   const hit = found.find((c) =>
     c.symbols.has("_PyRuntime") || c.symbols.has("interp_head") || c.runtimeSection !== undefined
   );
