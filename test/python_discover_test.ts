@@ -130,7 +130,7 @@ Deno.test("python discover: versions from file names", () => {
 });
 
 Deno.test("python ELF reader: damaged and hostile files are one error, not a hang", async () => {
-  await withTempDir(async (dir) => {
+  await withTempDir((dir) => {
     const write = (name: string, bytes: Uint8Array) => {
       Deno.writeFileSync(`${dir}/${name}`, bytes);
       return `${dir}/${name}`;
@@ -148,6 +148,7 @@ Deno.test("python ELF reader: damaged and hostile files are one error, not a han
     const elf = readElf(write("bad-sections", real));
     assert.deepEqual(elf.sections, []);
     assert.equal(elf.symbols(["_PyRuntime"]).size, 0);
+    return Promise.resolve();
   });
 });
 
