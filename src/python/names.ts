@@ -14,13 +14,13 @@ const SEPARATOR = ";";
 const SEPARATOR_LOOKALIKE = "\u037e";
 
 /** Directories below which a file is named by its path: the import path roots. */
-const IMPORT_ROOTS = /\/(?:lib\/python\d\.\d+[a-z]*|site-packages|dist-packages)\//g;
+const IMPORT_ROOTS = /\/(?:lib\/python\d\.\d+[a-z]*|site-packages|dist-packages)(?=\/)/g;
 
 /** The short file part of a frame name. */
 export function shortFileName(file: string): string {
   if (file === "" || file.startsWith("<") || !file.includes("/")) return file;
   let start = -1;
-  for (const m of file.matchAll(IMPORT_ROOTS)) start = m.index + m[0].length;
+  for (const m of file.matchAll(IMPORT_ROOTS)) start = m.index + m[0].length + 1;
   // The innermost root wins: site-packages inside lib/python3.X/.
   if (start >= 0 && start < file.length) return file.slice(start);
   return file.slice(file.lastIndexOf("/") + 1);

@@ -10,7 +10,7 @@ import { descendants } from "./children.ts";
 import { discoverPython, NotPythonError } from "./discover.ts";
 import { versionText } from "./dump.ts";
 import { MemoryError, processExists } from "./memory.ts";
-import { TornRead } from "./objects.ts";
+import { TornRead, type TornReason } from "./objects.ts";
 import { type PyFrame, PythonReader, type PyThread } from "./reader.ts";
 import { readThreadNames, threadComm } from "./thread_names.ts";
 
@@ -67,8 +67,12 @@ export interface Sample {
   gil: boolean;
 }
 
-/** Why samples were dropped. */
-export type DropReason = "torn" | "exited" | "unreadable";
+/**
+ * Why process reads were dropped: what was wrong the second time (a torn read's reason:
+ * `bad pointer`, `bad type`, `bad string`, `chain too long`; `unmapped` for a pointer into
+ * unmapped memory), `exited`, or `unreadable` (any other failure).
+ */
+export type DropReason = TornReason | "unmapped" | "exited" | "unreadable";
 
 /** What a sampling run produced. */
 export interface SamplingResult {
@@ -241,7 +245,7 @@ export function runSampling(options: SamplingOptions, stop?: StopFlag): Sampling
         }
         if (attempt === 1) {
           if (!processExists(t.info.pid)) break;
-          drop("torn");
+          drop(err instanceof TornRead ? err.reason : "unmapped");
           return undefined;
         }
       }
