@@ -165,3 +165,42 @@ Deno.test("python maps: /proc/PID/maps lines, with spaces and (deleted) in paths
   assert.equal(maps[1].path, "/tmp/my dir/python3 (deleted)");
   assert.equal(maps[2].inode, 0);
 });
+
+for (const label of ["2.7.18", "3.9.18", "3.12.1", "3.13.0"]) {
+  const python = byLabel(label);
+  Deno.test({
+    name: `python reader ${label}: without type symbols, code and frame types are learnt by name` +
+      (python.missing ? ` (ignored: ${python.missing})` : ""),
+    ignore: python.missing !== undefined,
+    async fn() {
+      const program = await startFixture(python, "stacks.py");
+      try {
+        const target = discoverPython(program.pid);
+        const known = { ...target.types };
+        target.types.code = undefined;
+        target.types.frame = undefined;
+        const reader = new PythonReader(target);
+        try {
+          let main;
+          for (let i = 0; i < 50 && main?.frames.at(-1)?.name !== "inner"; i++) {
+            main = reader.threads().find((t) => t.tid === program.pid);
+          }
+          assert.deepEqual(main?.frames.map((f) => f.name), [
+            "<module>",
+            "outer",
+            "middle",
+            "inner",
+          ]);
+          assert.equal(target.types.code, known.code);
+          if (python.minor <= 10 || python.major === 2) {
+            assert.equal(target.types.frame, known.frame);
+          }
+        } finally {
+          reader.close();
+        }
+      } finally {
+        await program.stop();
+      }
+    },
+  });
+}

@@ -52,6 +52,7 @@ export class ObjectReader {
   readonly #utf8 = new TextDecoder();
   readonly isPy2: boolean;
   readonly #obType: number;
+  readonly #tpName: number;
   readonly #bytesSize: number;
   readonly #bytesData: number;
   readonly #uLength: number;
@@ -68,6 +69,7 @@ export class ObjectReader {
     this.memory = target.memory;
     this.isPy2 = target.version.major === 2;
     this.#obType = field(L, "object.type");
+    this.#tpName = field(L, "type.name");
     this.#bytesSize = field(L, "bytes.size");
     this.#bytesData = field(L, "bytes.data");
     this.#uLength = L["unicode.length"] ?? 0;
@@ -137,6 +139,20 @@ export class ObjectReader {
     if (type !== undefined && this.typeOf(object) !== type) {
       throw new TornRead("bad type", `${what} at 0x${object.toString(16)} has another type`);
     }
+  }
+
+  /**
+   * The type of `object` when its `tp_name` is `name` (for binaries whose type objects have
+   * no symbols), else undefined.
+   */
+  typeIfNamed(object: number, name: string): number | undefined {
+    checkPointer(object, name);
+    const type = this.typeOf(object);
+    checkPointer(type, `${name} type`);
+    const namePtr = this.pointer(type + this.#tpName);
+    if (namePtr === 0) return undefined;
+    const bytes = this.bytesAt(namePtr, name.length + 1);
+    return this.#latin1.decode(bytes) === `${name}\0` ? type : undefined;
   }
 
   /** A `str` object's text (3.x unicode, 2.7 str or unicode-as-bytes). */

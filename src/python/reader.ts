@@ -268,6 +268,9 @@ export class PythonReader {
     const codeAt = field(L, "frame.code");
     const lastiAt = field(L, "frame.lasti");
     const size = Math.max(typeAt, backAt, codeAt, lastiAt) + 8;
+    if (this.target.types.frame === undefined && first !== 0) {
+      this.target.types.frame = this.#learnType(first, "frame");
+    }
     const frameType = this.target.types.frame;
     const out: RawFrame[] = [];
     let f = first;
@@ -343,6 +346,9 @@ export class PythonReader {
     }
     o.memory.readMany(codes, size, this.#batch);
     const v = new DataView(this.#batch.buffer);
+    if (this.target.types.code === undefined) {
+      this.target.types.code = this.#learnType(codes[0], "code");
+    }
     const codeType = this.target.types.code;
     const out: CodeInfo[] = new Array(codes.length);
     for (let i = 0; i < codes.length; i++) {
@@ -376,6 +382,16 @@ export class PythonReader {
       out[i] = info;
     }
     return out;
+  }
+
+  /**
+   * The type object of `object`, checked by its name: for binaries without symbols for
+   * PyCode_Type and PyFrame_Type, the first object seen teaches the reader the type's address.
+   */
+  #learnType(object: number, name: string): number {
+    const type = this.objects.typeIfNamed(object, name);
+    if (type === undefined) throw new TornRead("bad type", `${name} at 0x${object.toString(16)}`);
+    return type;
   }
 
   /**
