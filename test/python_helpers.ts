@@ -94,13 +94,14 @@ export function fixture(name: string): string {
 export async function startProgram(
   exe: string,
   args: string[],
-  { env }: { env?: Record<string, string> } = {},
+  { env, quiet = false }: { env?: Record<string, string>; quiet?: boolean } = {},
 ): Promise<Running> {
   const child = new Deno.Command(exe, {
     args,
     stdin: "null",
     stdout: "piped",
-    stderr: "inherit",
+    // Quiet: for programs whose children complain on stderr when the test kills them.
+    stderr: quiet ? "null" : "inherit",
     env,
   }).spawn();
   const reader = child.stdout.getReader();
@@ -138,8 +139,13 @@ export async function startProgram(
 }
 
 /** Starts fixture `name` under `python`. */
-export function startFixture(python: Python, name: string, args: string[] = []): Promise<Running> {
-  return startProgram(python.exe, [fixture(name), ...args]);
+export function startFixture(
+  python: Python,
+  name: string,
+  args: string[] = [],
+  options: { quiet?: boolean } = {},
+): Promise<Running> {
+  return startProgram(python.exe, [fixture(name), ...args], options);
 }
 
 /** The line numbers of `# line: NAME` markers in a fixture. */

@@ -5,6 +5,8 @@ import { samplingToProfile } from "../src/python/profile.ts";
 import { monotonicNs } from "../src/python/clock.ts";
 import { markedLines, type Python, pythons, startFixture, startProgram } from "./python_helpers.ts";
 import { FlameError } from "../src/errors.ts";
+import { descendants } from "../src/python/children.ts";
+import { withTempDir } from "./helpers.ts";
 
 const ALL = pythons();
 const LINES = markedLines("stacks.py");
@@ -33,7 +35,7 @@ for (const python of ALL) {
       try {
         const before = monotonicNs();
         // Default: running threads only. The sleeping worker is left out.
-        const cpu = await samplePython({ pids: [program.pid], rate: 200, durationMs: 400 });
+        const cpu = await samplePython({ pids: [program.pid], rate: 200, durationMs: 300 });
         const after = monotonicNs();
         assert.ok(cpu.samples.length >= 20, `${cpu.samples.length} samples`);
         // (The worker may be caught once waking up from its sleep, never more.)
@@ -59,7 +61,7 @@ for (const python of ALL) {
         const gil = await samplePython({
           pids: [program.pid],
           rate: 200,
-          durationMs: 400,
+          durationMs: 300,
           idle: true,
           gil: true,
         });
@@ -95,87 +97,85 @@ for (const python of ALL) {
   });
 }
 
+for (const python of ALL) {
+  Deno.test({
+    name: `python sampler ${python.label}: short-lived request threads of a server, a target ` +
+      `that exits, multiprocessing workers` + missingNote(python),
+    ignore: python.missing !== undefined,
+    async fn() {
+      // Each request lives ~4 ms on a thread of its own: many different threads are caught.
+      const server = await startFixture(python, "server.py", ["100000"]);
+      try {
+        const r = await samplePython({ pids: [server.pid], rate: 500, durationMs: 600 });
+        const handlers = new Set<number>();
+        for (const s of r.samples) {
+          const names = r.stacks[s.stack].map((i) => r.frames[i].name);
+          if (names.some((n) => n.endsWith("handle"))) handlers.add(r.threads[s.thread].tid!);
+        }
+        assert.ok(handlers.size >= 5, `request threads seen: ${handlers.size}`);
+        assert.ok(!handlers.has(server.pid), "requests run on their own threads");
+      } finally {
+        await server.stop();
+      }
+
+      // A target that exits mid-sampling keeps its samples, and sampling ends with it. (It
+      // runs 2 s: under deno test the worker first compiles its modules.)
+      const exiting = await startFixture(python, "exits.py", ["1.5"]);
+      const r = await samplePython({ pids: [exiting.pid], rate: 200, durationMs: 10_000 });
+      await exiting.done();
+      assert.ok(r.samples.length >= 20, `${r.samples.length} samples kept`);
+      assert.ok(r.processes[0].exitedNs !== undefined, "the exit is recorded");
+      assert.equal(r.dropped.exited, 1);
+      assert.ok(r.endNs - r.startNs < 4e9, "sampling ended when the process did");
+      const leaves = new Set(r.samples.map((s) => r.frames[r.stacks[s.stack].at(-1)!].name));
+      assert.ok(leaves.has("busy"));
+
+      // multiprocessing workers are followed, one root per process in the profile.
+      const pool = await startFixture(python, "pool.py", ["1.2"], { quiet: true });
+      try {
+        const r = await samplePython({
+          pids: [pool.pid],
+          rate: 100,
+          durationMs: 700,
+          subprocesses: true,
+        });
+        const workers = r.processes.filter((p) => p.parent !== undefined);
+        assert.ok(workers.length >= 2, `followed ${workers.length} workers`);
+        const workPids = new Set<number>();
+        for (const s of r.samples) {
+          const names = r.stacks[s.stack].map((i) => r.frames[i].name);
+          if (names.at(-1) === "work") workPids.add(r.threads[s.thread].pid);
+        }
+        assert.ok(workPids.size >= 2, `work() seen in ${workPids.size} processes`);
+        assert.ok(!workPids.has(pool.pid));
+        const profile = samplingToProfile(r);
+        const roots = new Set([...profile.stacks.keys()].map((k) => k.split(";")[0]));
+        assert.ok(roots.size >= 2, `one root per process: ${[...roots].join(", ")}`);
+      } finally {
+        await pool.stop();
+      }
+    },
+  });
+}
+
 const py = available.find((p) => p.label === "3.12.1") ?? available.at(-1);
 
 Deno.test({
-  name: "python sampler: a thread-per-request server's short-lived request threads are seen" +
+  name: "python sampler: a shell script's python is followed" +
     (py ? "" : " (ignored: no Python installed)"),
   ignore: py === undefined,
   async fn() {
-    const server = await startFixture(py!, "server.py", ["100000"]);
-    try {
-      const r = await samplePython({ pids: [server.pid], rate: 500, durationMs: 1500 });
-      const handlers = new Set<number>();
-      for (const s of r.samples) {
-        const names = r.stacks[s.stack].map((i) => r.frames[i].name);
-        if (names.some((n) => n.endsWith("handle"))) handlers.add(r.threads[s.thread].tid!);
-      }
-      // Each request lives ~4 ms on a thread of its own: many different threads are caught.
-      assert.ok(handlers.size >= 5, `request threads seen: ${handlers.size}`);
-      assert.ok(!handlers.has(server.pid), "requests run on their own threads");
-    } finally {
-      await server.stop();
-    }
-  },
-});
-
-Deno.test({
-  name: "python sampler: a target that exits mid-sampling keeps its samples" +
-    (py ? "" : " (ignored: no Python installed)"),
-  ignore: py === undefined,
-  async fn() {
-    const program = await startFixture(py!, "exits.py", ["0.5"]);
-    const r = await samplePython({ pids: [program.pid], rate: 200, durationMs: 5000 });
-    await program.done();
-    assert.ok(r.samples.length >= 20, `${r.samples.length} samples kept`);
-    assert.ok(r.processes[0].exitedNs !== undefined, "the exit is recorded");
-    assert.equal(r.dropped.exited, 1);
-    assert.ok(r.endNs - r.startNs < 3e9, "sampling ended when the process did");
-    const leaves = new Set(r.samples.map((s) => r.frames[r.stacks[s.stack].at(-1)!].name));
-    assert.ok(leaves.has("busy"));
-  },
-});
-
-Deno.test({
-  name: "python sampler: multiprocessing workers and a shell's python are followed" +
-    (py ? "" : " (ignored: no Python installed)"),
-  ignore: py === undefined,
-  async fn() {
-    const pool = await startFixture(py!, "pool.py", ["1.5"]);
-    try {
-      const r = await samplePython({
-        pids: [pool.pid],
-        rate: 100,
-        durationMs: 1200,
-        subprocesses: true,
-      });
-      const workers = r.processes.filter((p) => p.parent !== undefined);
-      assert.ok(workers.length >= 2, `followed ${workers.length} workers`);
-      const workPids = new Set<number>();
-      for (const s of r.samples) {
-        const names = r.stacks[s.stack].map((i) => r.frames[i].name);
-        if (names.at(-1) === "work") workPids.add(r.threads[s.thread].pid);
-      }
-      assert.ok(workPids.size >= 2, `work() seen in ${workPids.size} processes`);
-      assert.ok(!workPids.has(pool.pid));
-      const profile = samplingToProfile(r);
-      const roots = new Set([...profile.stacks.keys()].map((k) => k.split(";")[0]));
-      assert.ok(roots.size >= 2, `one root per process: ${[...roots].join(", ")}`);
-    } finally {
-      await pool.stop();
-    }
-
-    // A shell script that starts Python: the shell is watched, its python sampled.
+    // The shell is not Python: it is watched, and the python it starts is sampled.
     const shell = await startProgram("/bin/sh", [
       "-c",
-      `echo ready; exec 1>/dev/null; "${py!.exe}" "$0" 1.5; true`,
+      `echo ready; exec 1>/dev/null; "${py!.exe}" "$0" 2.0; true`,
       new URL("../fixtures/python/exits.py", import.meta.url).pathname,
     ]);
     try {
       const r = await samplePython({
         pids: [shell.pid],
         rate: 100,
-        durationMs: 1000,
+        durationMs: 1500,
         subprocesses: true,
       });
       assert.ok(r.processes.length >= 1 && r.processes.every((p) => p.pid !== shell.pid));
@@ -217,4 +217,67 @@ Deno.test("python sampler: a process that is not Python is one clear error", asy
     sleeper.kill();
     await sleeper.status;
   }
+});
+
+/** True when perf can record here (installed, permitted). */
+function perfRecords(): string | undefined {
+  try {
+    const out = new Deno.Command("perf", {
+      args: ["record", "-q", "-e", "cpu-clock", "-o", "/dev/null", "--", "true"],
+      stdout: "null",
+      stderr: "null",
+    }).outputSync();
+    return out.success ? undefined : "perf cannot record here";
+  } catch {
+    return "perf is not installed";
+  }
+}
+const noPerf = perfRecords();
+
+Deno.test({
+  name: "python sampler: sample times are on perf's -k CLOCK_MONOTONIC clock" +
+    (py === undefined ? " (ignored: no Python installed)" : noPerf ? ` (ignored: ${noPerf})` : ""),
+  ignore: py === undefined || noPerf !== undefined,
+  async fn() {
+    await withTempDir(async (dir) => {
+      const data = `${dir}/perf.data`;
+      const perf = await startProgram("perf", [
+        "record",
+        "-q",
+        "-k",
+        "CLOCK_MONOTONIC",
+        "-e",
+        "cpu-clock",
+        "-F",
+        "199",
+        "-o",
+        data,
+        "--",
+        py!.exe,
+        new URL("../fixtures/python/exits.py", import.meta.url).pathname,
+        // Long enough for the worker to start (it compiles its modules first under deno test).
+        "2.5",
+      ]);
+      const [python] = descendants([perf.pid]);
+      const r = await samplePython({ pids: [python], rate: 200, durationMs: 5000 });
+      await perf.done();
+      const script = await new Deno.Command("perf", {
+        args: ["script", "-i", data, "-F", "time"],
+        stdout: "piped",
+        stderr: "null",
+      }).output();
+      const times = new TextDecoder().decode(script.stdout).split("\n")
+        .map((l) => parseFloat(l))
+        .filter((t) => Number.isFinite(t));
+      assert.ok(times.length > 20 && r.samples.length > 20);
+      const first = Math.min(...times);
+      const last = Math.max(...times);
+      const ours = r.samples.map((s) => s.time / 1e9);
+      assert.ok(
+        ours.every((t) => t >= first - 0.05 && t <= last + 0.05),
+        `ours ${Math.min(...ours)}..${Math.max(...ours)} s, perf ${first}..${last} s`,
+      );
+      assert.ok(last - Math.max(...ours) < 0.2, "both saw the program until its end");
+    });
+  },
 });

@@ -84,7 +84,6 @@ export class PythonReader {
   readonly #codes = new Map<number, CodeInfo>();
   #batch = new Uint8Array(64 * 1024);
   readonly #states = new ThreadStates();
-  readonly #tids = new Map<number, number>();
   #pthreadTidOffset: number | undefined;
   readonly #model: "object" | "interp";
   readonly #minor: number;
@@ -186,7 +185,7 @@ export class PythonReader {
         const ident = ptrAt(v, identAt);
         let tid: number | undefined = nativeAt !== undefined
           ? v.getUint32(nativeAt, true)
-          : this.#tids.get(ident);
+          : undefined;
         if (tid === 0) tid = undefined;
         const thread: PyThread = {
           tid,
@@ -402,9 +401,9 @@ export class PythonReader {
   #fillTids(threads: PyThread[]): void {
     const missing = threads.filter((t) => t.tid === undefined && t.ident !== 0);
     if (missing.length === 0) return;
-    const tasks = new Set(taskIds(this.pid));
     const SPAN = 1024;
     if (this.#pthreadTidOffset === undefined) {
+      const tasks = new Set(taskIds(this.pid));
       const blocks: DataView[] = [];
       for (const t of missing) {
         try {
@@ -431,12 +430,12 @@ export class PythonReader {
       }
       if (this.#pthreadTidOffset === undefined) return;
     }
+    // Read every time: glibc reuses a finished thread's struct pthread (and so its ident) for
+    // the next thread it starts, so an ident does not name one thread for long. A value that
+    // cannot be a TID (pid_max is at most 2^22) is left unknown.
     for (const t of missing) {
       const tid = this.objects.view(t.ident + this.#pthreadTidOffset, 4).getInt32(0, true);
-      if (tasks.has(tid)) {
-        this.#tids.set(t.ident, tid);
-        t.tid = tid;
-      }
+      if (tid > 0 && tid <= 4194304) t.tid = tid;
     }
   }
 }

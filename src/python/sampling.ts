@@ -220,7 +220,8 @@ export function runSampling(options: SamplingOptions, stop?: StopFlag): Sampling
   let next = startNs;
 
   const threadIndex = (t: Tracked, th: PyThread): number => {
-    const key = `${t.info.pid}:${th.address}:${th.ident}`;
+    // Thread states and idents are reused for new threads; the OS thread id tells them apart.
+    const key = `${t.info.pid}:${th.tid ?? ""}:${th.address}:${th.ident}`;
     let i = threadIds.get(key);
     if (i === undefined) {
       i = threads.length;
