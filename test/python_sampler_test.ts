@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { samplePython, startSampler } from "../src/python/sampler.ts";
 import type { SamplingResult } from "../src/python/sampling.ts";
 import { samplingToProfile } from "../src/python/profile.ts";
+import { samplesForSplice } from "../src/python/splice_input.ts";
+import { evaluationGroups } from "../src/capture/splice.ts";
 import { monotonicNs } from "../src/python/clock.ts";
 import { markedLines, type Python, pythons, startFixture, startProgram } from "./python_helpers.ts";
 import { FlameError } from "../src/errors.ts";
@@ -279,5 +281,34 @@ Deno.test({
       );
       assert.ok(last - Math.max(...ours) < 0.2, "both saw the program until its end");
     });
+  },
+});
+
+Deno.test({
+  name: "python sampler: samples for the perf splice carry labels, entry marks, times and TIDs" +
+    (py ? "" : " (ignored: no Python installed)"),
+  ignore: py === undefined,
+  async fn() {
+    const program = await startFixture(py!, "stacks.py");
+    try {
+      const r = await samplePython({ pids: [program.pid], rate: 200, durationMs: 300 });
+      const input = samplesForSplice(r);
+      assert.equal(input.periodNs, 5e6);
+      assert.equal(input.samples.length, r.samples.length);
+      const s = input.samples.find((x) => x.tid === program.pid)!;
+      const stack = input.stacks[s.stack];
+      assert.deepEqual(stack.map((f) => f.label), [
+        "<module> (stacks.py)",
+        "outer (stacks.py)",
+        "middle (stacks.py)",
+        "inner (stacks.py)",
+      ]);
+      assert.equal(stack[0].entry, true);
+      // The splice's own reader of these: one perf evaluation call per group.
+      const groups = evaluationGroups(stack);
+      assert.equal(groups.length, stack.filter((f, i) => i === 0 || f.entry).length);
+    } finally {
+      await program.stop();
+    }
   },
 });

@@ -5,6 +5,7 @@
  * - `dumpProcess(pid)` / `formatDump`: what `flame dump` prints.
  * - `startSampler(options)` / `samplePython(options)`: sample at a steady rate in a worker.
  * - `samplingToProfile(result, options)`: the samples as a flame profile.
+ * - `samplesForSplice(result)`: the samples as capture/splice.ts's `Splicer` takes them.
  * - `pythonFrameLabel`, `uniqueFrameNames`: the naming rule for Python frames.
  * - `monotonicNs()`: CLOCK_MONOTONIC, the clock sample times are on (as perf's `-k 1`).
  */
@@ -26,4 +27,5 @@ export type {
 } from "./sampling.ts";
 export { type PythonProfileOptions, samplingToProfile } from "./profile.ts";
 export { pythonFrameLabel, shortFileName, uniqueFrameNames } from "./names.ts";
+export { samplesForSplice, type SpliceFrame, type SpliceSamples } from "./splice_input.ts";
 export { monotonicNs } from "./clock.ts";

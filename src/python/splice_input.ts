@@ -1,0 +1,49 @@
+/**
+ * The sampler's result in the shape the perf splice looks stacks up in: each distinct stack as
+ * its frames' names (named as in profiles, by names.ts) with their `entry` marks, and each
+ * sample's time, OS thread id and stack. Kept apart from profile.ts: the splice needs the
+ * samples, not a merged profile.
+ */
+import { frameIdentity, uniqueFrameNames } from "./names.ts";
+import type { SamplingResult } from "./sampling.ts";
+
+/** A Python frame for the splice: its name and whether it starts an evaluation call. */
+export interface SpliceFrame {
+  label: string;
+  entry: boolean;
+}
+
+/** Python stacks by time and thread, for matching against perf's samples. */
+export interface SpliceSamples {
+  /** Distinct stacks: frames outermost first. */
+  stacks: SpliceFrame[][];
+  /** In time order: CLOCK_MONOTONIC ns, the OS thread id, the index into `stacks`. */
+  samples: { time: number; tid: number | undefined; stack: number }[];
+  /** The sampling period, ns. */
+  periodNs: number;
+}
+
+/** The samples of `result` for the splice; with `lines`, names carry the line (`f (a.py:3)`). */
+export function samplesForSplice(
+  result: SamplingResult,
+  { lines = false }: { lines?: boolean } = {},
+): SpliceSamples {
+  const toName = (i: number) => {
+    const f = result.frames[i];
+    return { name: f.name, file: f.file, line: lines ? f.line : undefined };
+  };
+  const names = uniqueFrameNames(result.frames.map((_, i) => toName(i)));
+  const frames = result.frames.map((f, i) => ({
+    label: names.get(frameIdentity(toName(i)))!,
+    entry: f.entry,
+  }));
+  return {
+    stacks: result.stacks.map((ids) => ids.map((i) => frames[i])),
+    samples: result.samples.map((s) => ({
+      time: s.time,
+      tid: result.threads[s.thread].tid,
+      stack: s.stack,
+    })),
+    periodNs: 1e9 / result.rate,
+  };
+}
