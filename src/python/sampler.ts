@@ -57,7 +57,7 @@ export function startSampler(
         const r = reply.result;
         if (r.fellBehind) {
           warn(
-            `the Python sampler fell behind: ${r.missedTicks} of ${r.missedTicks + r.reads} ` +
+            `the Python sampler fell behind: ${r.missedTicks} of ${r.missedTicks + r.ticks} ` +
               `ticks at ${r.rate} Hz were skipped (try a lower rate)`,
           );
         }

@@ -12,7 +12,7 @@ import { versionText } from "./dump.ts";
 import { MemoryError, processExists } from "./memory.ts";
 import { TornRead, type TornReason } from "./objects.ts";
 import { type PyFrame, PythonReader, type PyThread } from "./reader.ts";
-import { readThreadNames, threadComm } from "./thread_names.ts";
+import { readThreadNames, threadComm, type ThreadNameCache } from "./thread_names.ts";
 
 /** What to sample and how. */
 export interface SamplingOptions {
@@ -87,6 +87,8 @@ export interface SamplingResult {
   reads: number;
   /** Process reads dropped, by reason (after one retry). */
   dropped: Partial<Record<DropReason, number>>;
+  /** Ticks sampled (each reads every process once). */
+  ticks: number;
   /** Ticks that came too late and were skipped. */
   missedTicks: number;
   /** True when the loop could not keep the rate (more than 5% of ticks missed). */
@@ -104,6 +106,7 @@ interface Tracked {
   info: SampledProcess;
   names: Map<number, string>;
   namesReadNs: number;
+  nameCache: ThreadNameCache;
 }
 
 /** Child processes that were not (yet) Python are looked at again for this long. */
@@ -170,6 +173,7 @@ function attach(pid: number, parent?: number): Tracked {
     },
     names: new Map(),
     namesReadNs: -Infinity,
+    nameCache: {},
   };
 }
 
@@ -320,6 +324,7 @@ export function runSampling(options: SamplingOptions, stop?: StopFlag): Sampling
     samples,
     reads,
     dropped,
+    ticks,
     missedTicks: missed,
     fellBehind: missed > 0.05 * (ticks + missed) && missed > 1,
     rate,
@@ -332,7 +337,7 @@ export function runSampling(options: SamplingOptions, stop?: StopFlag): Sampling
 function nameThreads(t: Tracked, threads: SampledThread[], now: number): void {
   t.namesReadNs = now;
   if (t.info.exitedNs === undefined) {
-    for (const [ident, name] of readThreadNames(t.reader)) t.names.set(ident, name);
+    for (const [ident, name] of readThreadNames(t.reader, t.nameCache)) t.names.set(ident, name);
   }
   for (const th of threads) {
     if (th.pid !== t.info.pid || th.name !== undefined) continue;

@@ -205,41 +205,77 @@ class DictWalker {
   }
 }
 
+/** Where `threading._active` was found, so later reads skip the walk of `sys.modules`. */
+export interface ThreadNameCache {
+  active?: number[];
+}
+
 /**
  * Python's names of the process's threads, by thread ident: `threading._active[ident]._name`
  * for every interpreter. Empty when the threading module was never imported or cannot be read.
+ * With a `cache`, the `_active` dicts found are remembered (they live as long as the module)
+ * and the search through `sys.modules` runs again only when reading them fails.
  */
-export function readThreadNames(reader: PythonReader): Map<number, string> {
-  const names = new Map<number, string>();
+export function readThreadNames(
+  reader: PythonReader,
+  cache: ThreadNameCache = {},
+): Map<number, string> {
   const w = new DictWalker(reader);
-  const L = reader.layout;
   const nameAttr = reader.target.version.major === 2 ? "_Thread__name" : "_name";
   reader.objects.resetPages();
-  try {
-    for (const interp of reader.interpreters()) {
-      const modules = reader.objects.pointer(interp + field(L, "interp.modules"));
-      if (modules === 0) continue;
-      const threading = w.lookup(modules, "threading");
-      if (threading === 0) continue;
-      const moduleDict = reader.objects.pointer(
-        threading + (L["module.dict"] ?? MODULE_DICT_DEFAULT),
-      );
-      const active = w.lookup(moduleDict, "_active");
-      if (active === 0) continue;
-      for (const e of w.entries(active)) {
-        try {
-          const ident = w.integer(e.key);
-          for (const attr of w.attributes(e.value)) {
-            if (w.isString(attr.key, nameAttr)) {
-              names.set(ident, reader.objects.string(attr.value, 1024));
-              break;
-            }
-          }
-        } catch { /* one unreadable Thread leaves the others */ }
-      }
+  if (cache.active) {
+    try {
+      return namesFrom(w, reader, cache.active, nameAttr);
+    } catch {
+      cache.active = undefined;
     }
+  }
+  try {
+    cache.active = findActiveDicts(w, reader);
+    return namesFrom(w, reader, cache.active, nameAttr);
   } catch {
-    // A torn dict: return what was found; the caller reads again later.
+    // A torn dict: nothing this time; the caller reads again later.
+    return new Map();
+  }
+}
+
+/** The `threading._active` dict of every interpreter that imported threading. */
+function findActiveDicts(w: DictWalker, reader: PythonReader): number[] {
+  const L = reader.layout;
+  const out: number[] = [];
+  for (const interp of reader.interpreters()) {
+    const modules = reader.objects.pointer(interp + field(L, "interp.modules"));
+    if (modules === 0) continue;
+    const threading = w.lookup(modules, "threading");
+    if (threading === 0) continue;
+    const moduleDict = reader.objects.pointer(
+      threading + (L["module.dict"] ?? MODULE_DICT_DEFAULT),
+    );
+    const active = w.lookup(moduleDict, "_active");
+    if (active !== 0) out.push(active);
+  }
+  return out;
+}
+
+function namesFrom(
+  w: DictWalker,
+  reader: PythonReader,
+  actives: number[],
+  nameAttr: string,
+): Map<number, string> {
+  const names = new Map<number, string>();
+  for (const active of actives) {
+    for (const e of w.entries(active)) {
+      try {
+        const ident = w.integer(e.key);
+        for (const attr of w.attributes(e.value)) {
+          if (w.isString(attr.key, nameAttr)) {
+            names.set(ident, reader.objects.string(attr.value, 1024));
+            break;
+          }
+        }
+      } catch { /* one unreadable Thread leaves the others */ }
+    }
   }
   return names;
 }
