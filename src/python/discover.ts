@@ -171,22 +171,6 @@ function candidates(pid: number, maps: Mapping[], exe: string): Candidate[] {
 /** An exact copy of `layout` to fill in. */
 type MutableLayout = Partial<Record<LayoutField, number>>;
 
-/** The newest minor version the table has a debug-offsets header layout for. */
-function debugHeaderLayout(version: PythonVersion): Layout | undefined {
-  const own = LAYOUTS[`${version.major}.${version.minor}`];
-  if (own?.["debug.version"] !== undefined) return own;
-  let best: Layout | undefined;
-  let bestMinor = -1;
-  for (const [minor, layout] of Object.entries(LAYOUTS)) {
-    const [maj, min] = minor.split(".").map(Number);
-    if (maj === version.major && layout["debug.version"] !== undefined && min > bestMinor) {
-      best = layout;
-      bestMinor = min;
-    }
-  }
-  return best;
-}
-
 function u64(bytes: Uint8Array, at: number): number {
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   return v.getUint32(at + 4, true) * 2 ** 32 + v.getUint32(at, true);
@@ -284,21 +268,31 @@ export function discoverPython(pid: number, options: DiscoverOptions = {}): Pyth
       version = versionFromHex(new DataView(b.buffer).getUint32(0, true));
     }
     version ??= versionFromName(hit.path) ?? versionFromName(exe);
-    // 3.13+ says its own version in the debug offsets; try them when nothing else told.
+    // 3.13+ starts _PyRuntime with _Py_DebugOffsets: its cookie and version never move; the
+    // rest of its layout is the table's entry for that minor version.
     const layout: MutableLayout = {};
     let debugOffsets = false;
     if (
       runtime !== undefined && (version === undefined || version.major * 100 + version.minor >= 313)
     ) {
-      const header = debugHeaderLayout(version ?? { major: 3, minor: 13 });
-      if (header) {
+      const head = new Uint8Array(16);
+      memory.readInto(runtime, head);
+      if (new TextDecoder().decode(head.subarray(0, 8)) === COOKIE) {
+        version = versionFromHex(u64(head, 8));
+        const header = LAYOUTS[`${version.major}.${version.minor}`];
+        if (header?.["debug.size"] === undefined) throw unsupported(version, true);
         const raw: MutableLayout = {};
-        if (applyDebugOffsets(memory, runtime, header, raw)) {
-          const hex = (raw as Record<string, number>)["version"];
-          if (hex !== undefined) version = versionFromHex(hex);
-          debugOffsets = true;
-          Object.assign(layout, raw);
+        if (!applyDebugOffsets(memory, runtime, header, raw)) throw unsupported(version, true);
+        if ((raw as Record<string, number>)["free_threaded"]) {
+          throw new FlameError(
+            `Python ${versionText(version)} is a free-threaded (no-GIL) build, which flame ` +
+              "cannot read yet",
+            1,
+            "profile the same program under the default (GIL) build of Python",
+          );
         }
+        debugOffsets = true;
+        Object.assign(layout, raw);
       }
     }
     if (!version) {
@@ -309,14 +303,7 @@ export function discoverPython(pid: number, options: DiscoverOptions = {}): Pyth
       );
     }
     const table = LAYOUTS[`${version.major}.${version.minor}`];
-    if (!table && !debugOffsets) {
-      throw new FlameError(
-        `Python ${version.major}.${version.minor} is not supported`,
-        1,
-        `supported: ${Object.keys(LAYOUTS).join(", ")} (and later versions that carry ` +
-          "_Py_DebugOffsets)",
-      );
-    }
+    if (!table) throw unsupported(version, false);
     const resolved: MutableLayout = { ...(table ?? {}), ...layout };
     if (debugOffsets) {
       // The embedded GIL (3.13's debug offsets) replaces the table's pointer path.
@@ -350,6 +337,24 @@ export function discoverPython(pid: number, options: DiscoverOptions = {}): Pyth
     if (err instanceof MemoryError) throw fromMemoryError(pid, err);
     throw err;
   }
+}
+
+/** The version as text: `3.11.7`, or `3.9` where the micro release is unknown. */
+export function versionText(v: PythonVersion): string {
+  return v.micro === undefined ? `${v.major}.${v.minor}` : `${v.major}.${v.minor}.${v.micro}`;
+}
+
+/** The error for a version the table has no layout for. */
+function unsupported(version: PythonVersion, debugOffsets: boolean): FlameError {
+  const known = Object.keys(LAYOUTS).join(", ");
+  return new FlameError(
+    `Python ${versionText(version)} is not supported (flame knows ${known})`,
+    1,
+    debugOffsets
+      ? "its _Py_DebugOffsets give every offset; flame needs only that header's layout: run " +
+        "scripts/python-offsets/generate.ts against this version's headers and rebuild"
+      : "run scripts/python-offsets/generate.ts against this version's headers and rebuild",
+  );
 }
 
 /** The error when no interpreter state was found: not Python, or Python stripped bare. */

@@ -5,7 +5,7 @@
  * function name cannot put escape sequences on the terminal.
  */
 import { FlameError } from "../errors.ts";
-import { discoverPython, noProcess, type PythonVersion } from "./discover.ts";
+import { discoverPython, noProcess, versionText } from "./discover.ts";
 import { MemoryError, processExists } from "./memory.ts";
 import { TornRead } from "./objects.ts";
 import { type PyFrame, PythonReader, type PyThread, type ReadOptions } from "./reader.ts";
@@ -58,11 +58,6 @@ export function readThreadsSettled(
       }
     }
   }
-}
-
-/** The version as text: `3.11.7`, or `3.9` where the micro release is unknown. */
-export function versionText(v: PythonVersion): string {
-  return v.micro === undefined ? `${v.major}.${v.minor}` : `${v.major}.${v.minor}.${v.micro}`;
 }
 
 function commandLine(pid: number): string {

@@ -7,8 +7,7 @@
 import { FlameError } from "../errors.ts";
 import { monotonicNs } from "./clock.ts";
 import { descendants } from "./children.ts";
-import { discoverPython, NotPythonError } from "./discover.ts";
-import { versionText } from "./dump.ts";
+import { discoverPython, NotPythonError, versionText } from "./discover.ts";
 import { MemoryError, processExists } from "./memory.ts";
 import { TornRead, type TornReason } from "./objects.ts";
 import { type PyFrame, PythonReader, type PyThread } from "./reader.ts";
