@@ -80,6 +80,8 @@ export interface Running {
   stop(): Promise<void>;
   /** Waits for it to exit by itself. */
   done(): Promise<Deno.CommandStatus>;
+  /** What it printed after `ready` so far (kept only with the `keepOutput` option). */
+  output(): string;
 }
 
 /** The path of a fixture program. */
@@ -94,7 +96,11 @@ export function fixture(name: string): string {
 export async function startProgram(
   exe: string,
   args: string[],
-  { env, quiet = false }: { env?: Record<string, string>; quiet?: boolean } = {},
+  { env, quiet = false, keepOutput = false }: {
+    env?: Record<string, string>;
+    quiet?: boolean;
+    keepOutput?: boolean;
+  } = {},
 ): Promise<Running> {
   const child = new Deno.Command(exe, {
     args,
@@ -118,9 +124,14 @@ export async function startProgram(
     clearTimeout(deadline);
   }
   // Keep draining stdout so the program never blocks on a full pipe.
+  let output = keepOutput ? text.slice(text.indexOf("ready\n") + 6) : "";
   (async () => {
     try {
-      while (!(await reader.read()).done) { /* discard */ }
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        if (keepOutput) output += dec.decode(value, { stream: true });
+      }
     } catch { /* closed */ }
   })();
   let status: Promise<Deno.CommandStatus> | undefined;
@@ -129,6 +140,7 @@ export async function startProgram(
     pid: child.pid,
     child,
     done,
+    output: () => output,
     async stop() {
       try {
         child.kill("SIGKILL");
@@ -143,7 +155,7 @@ export function startFixture(
   python: Python,
   name: string,
   args: string[] = [],
-  options: { quiet?: boolean } = {},
+  options: { quiet?: boolean; keepOutput?: boolean } = {},
 ): Promise<Running> {
   return startProgram(python.exe, [fixture(name), ...args], options);
 }
