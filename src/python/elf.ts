@@ -40,8 +40,6 @@ export interface ElfFile {
   segments: Segment[];
   /** Looks up `names` in .dynsym and .symtab (defined symbols only). */
   symbols(names: readonly string[]): Map<string, ElfSymbol>;
-  /** True when the file has a symbol table besides the dynamic one (not stripped). */
-  hasSymtab: boolean;
 }
 
 /** Not an ELF file, or a damaged one. */
@@ -175,7 +173,6 @@ export function readElf(path: string, fsPath = path): ElfFile {
       type,
       sections,
       segments,
-      hasSymtab: sections.some((s) => s.type === SHT_SYMTAB),
       symbols: (wanted) => lookupSymbols(symbolTables, wanted),
     };
   } finally {

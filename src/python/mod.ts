@@ -28,4 +28,4 @@ export type {
 export { type PythonProfileOptions, samplingToProfile } from "./profile.ts";
 export { pythonFrameLabel, shortFileName, uniqueFrameNames } from "./names.ts";
 export { samplesForSplice, type SpliceFrame, type SpliceSamples } from "./splice_input.ts";
-export { monotonicNs } from "./clock.ts";
+export { monotonicIsExact, monotonicNs } from "./clock.ts";

@@ -123,19 +123,6 @@ export class PythonReader {
     return out;
   }
 
-  /** The thread-state addresses of one interpreter, newest first. */
-  threadStates(interp: number): number[] {
-    const out: number[] = [];
-    const next = field(this.layout, "thread.next");
-    let p = this.objects.pointer(interp + field(this.layout, "interp.threads_head"));
-    for (; p !== 0; p = this.objects.pointer(p + next)) {
-      checkPointer(p, "thread state");
-      if (out.length >= MAX_THREADS) throw new TornRead("chain too long", "threads");
-      out.push(p);
-    }
-    return out;
-  }
-
   /** The thread state holding the GIL in `interp` (0 when nobody holds it, or unknown). */
   gilHolder(interp: number): number {
     const L = this.layout;
@@ -447,15 +434,6 @@ export function taskIds(pid: number): number[] {
     for (const e of Deno.readDirSync(`/proc/${pid}/task`)) out.push(Number(e.name));
   } catch { /* gone */ }
   return out;
-}
-
-/** Running (R) or idle (sleeping, waiting, stopped) from /proc/PID/task/TID/stat. */
-export function threadState(pid: number, tid: number): ThreadState {
-  try {
-    return stateOf(Deno.readTextFileSync(`/proc/${pid}/task/${tid}/stat`));
-  } catch {
-    return "unknown";
-  }
 }
 
 /** Parses the state letter of a /proc stat line. */
