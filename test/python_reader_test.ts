@@ -7,14 +7,20 @@ import { markedLines, pythons, qualified, startFixture } from "./python_helpers.
 
 const LINES = markedLines("stacks.py");
 
-/** Reads until the main thread is inside inner() (start-up may still be in an import). */
+/**
+ * Reads until the main thread is inside inner() and the worker inside sleeper() (either may
+ * still be starting).
+ */
 function settledThreads(reader: PythonReader, pid: number): PyThread[] {
-  for (let i = 0; i < 50; i++) {
+  for (let i = 0; i < 200; i++) {
     const threads = reader.threads({ lines: true });
     const main = threads.find((t) => t.tid === pid);
-    if (main && main.frames.at(-1)?.name === "inner" && threads.length >= 2) return threads;
+    const worker = threads.find((t) => t.tid !== pid);
+    if (main?.frames.at(-1)?.name === "inner" && worker?.frames.at(-1)?.name === "sleeper") {
+      return threads;
+    }
   }
-  throw new Error("the main thread never showed inner()");
+  throw new Error("the main thread never showed inner() and the worker sleeper()");
 }
 
 for (const python of pythons()) {
