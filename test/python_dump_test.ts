@@ -20,14 +20,17 @@ interface JsonThread {
   frames: JsonFrame[];
 }
 
-/** Dumps until the main thread is in inner() (the program may still be starting). */
+/** Dumps until the main thread is in inner() and the worker asleep (they may be starting). */
 async function dumpJson(pid: number): Promise<{ version: string; threads: JsonThread[] }> {
   for (let i = 0;; i++) {
     const r = await runFlame(["dump", "-p", String(pid), "--json"]);
     assert.equal(r.code, 0, r.stderr);
     const dump = JSON.parse(r.stdout).processes[0];
     const main = dump.threads.find((t: JsonThread) => t.tid === pid);
-    if (main?.frames.at(-1)?.name === "inner" || i >= 10) return dump;
+    const worker = dump.threads.find((t: JsonThread) => t.tid !== pid);
+    const settled = main?.frames.at(-1)?.name === "inner" &&
+      worker?.frames.at(-1)?.name === "sleeper" && worker?.state === "idle";
+    if (settled || i >= 10) return dump;
   }
 }
 
