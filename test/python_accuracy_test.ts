@@ -33,11 +33,11 @@ for (const python of pythons()) {
     async fn() {
       const program = await startFixture(python, "shares.py", [], { keepOutput: true });
       try {
-        // A sampler starved of CPU (another program hogging this shared machine) samples in
-        // bursts: measure once more when it kept fewer than 90% of its ticks. The second
-        // measurement counts either way.
+        // A sampler starved of CPU (other programs hogging this shared machine) samples in
+        // bursts: measure again, up to three times in all, while it keeps fewer than 90% of
+        // its ticks. The last measurement counts either way.
         let r = await samplePython({ pids: [program.pid], rate: 997, durationMs: 3000 });
-        if (r.missedTicks > 0.1 * (r.ticks + r.missedTicks)) {
+        for (let i = 1; i < 3 && r.missedTicks > 0.1 * (r.ticks + r.missedTicks); i++) {
           r = await samplePython({ pids: [program.pid], rate: 997, durationMs: 3000 });
         }
         // Sample times are CLOCK_MONOTONIC; the log is wall-clock time.
