@@ -3,6 +3,8 @@
  * (fixtures/python/) started under one of them and awaited until they print `ready`.
  */
 import { repoPath } from "./helpers.ts";
+import { discoverPython } from "../src/python/discover.ts";
+import { PythonReader } from "../src/python/reader.ts";
 
 /** An interpreter to test against. */
 export interface Python {
@@ -174,4 +176,29 @@ export function markedLines(name: string): Map<string, number> {
 export function qualified(python: Python, qualname: string): string {
   if (python.major === 3 && python.minor >= 11) return qualname;
   return qualname.slice(qualname.lastIndexOf(".") + 1);
+}
+
+/**
+ * Waits until stacks.py is in place: the main thread in inner(), the worker asleep in
+ * sleeper() (right after `ready` either may still be on its way).
+ */
+export async function settleStacks(pid: number): Promise<void> {
+  const reader = new PythonReader(discoverPython(pid));
+  try {
+    for (let i = 0; i < 100; i++) {
+      try {
+        const threads = reader.threads();
+        const main = threads.find((t) => t.tid === pid);
+        const worker = threads.find((t) => t.tid !== pid);
+        if (
+          main?.frames.at(-1)?.name === "inner" && worker?.frames.at(-1)?.name === "sleeper" &&
+          worker.state === "idle"
+        ) return;
+      } catch { /* torn while starting: read again */ }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new Error(`stacks.py (pid ${pid}) never settled`);
+  } finally {
+    reader.close();
+  }
 }

@@ -5,7 +5,14 @@ import { samplingToProfile } from "../src/python/profile.ts";
 import { samplesForSplice } from "../src/python/splice_input.ts";
 import { evaluationGroups } from "../src/capture/splice.ts";
 import { monotonicNs } from "../src/python/clock.ts";
-import { markedLines, type Python, pythons, startFixture, startProgram } from "./python_helpers.ts";
+import {
+  markedLines,
+  type Python,
+  pythons,
+  settleStacks,
+  startFixture,
+  startProgram,
+} from "./python_helpers.ts";
 import { FlameError } from "../src/errors.ts";
 import { descendants } from "../src/python/children.ts";
 import { withTempDir } from "./helpers.ts";
@@ -35,6 +42,7 @@ for (const python of ALL) {
     async fn() {
       const program = await startFixture(python, "stacks.py");
       try {
+        await settleStacks(program.pid);
         const before = monotonicNs();
         // Default: running threads only. The sleeping worker is left out.
         const cpu = await samplePython({ pids: [program.pid], rate: 200, durationMs: 300 });
