@@ -5,6 +5,7 @@
  * function name cannot put escape sequences on the terminal.
  */
 import { FlameError } from "../errors.ts";
+import { showable } from "../log.ts";
 import { discoverPython, noProcess, versionText } from "./discover.ts";
 import { MemoryError, processExists } from "./memory.ts";
 import { TornRead } from "./objects.ts";
@@ -94,38 +95,20 @@ export function dumpProcess(pid: number, { lines = true }: { lines?: boolean } =
   }
 }
 
-/**
- * `s` made safe for a terminal: control characters (C0, DEL, C1), line and paragraph
- * separators and bidirectional overrides become `\xNN`/`\u{N}` escapes, a backslash `\\`.
- */
-export function terminalSafe(s: string): string {
-  return s.replace(
-    // deno-lint-ignore no-control-regex
-    /[\\\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\u200e\u200f]/g,
-    (c) => {
-      if (c === "\\") return "\\\\";
-      const code = c.charCodeAt(0);
-      return code <= 0xff
-        ? `\\x${code.toString(16).padStart(2, "0")}`
-        : `\\u{${code.toString(16)}}`;
-    },
-  );
-}
-
 /** The dump as text for a terminal: one block per thread, frames innermost last. */
 export function formatDump(dump: ProcessDump): string {
   const out: string[] = [];
-  out.push(`Process ${dump.pid}: ${terminalSafe(dump.command)}`);
-  out.push(`Python ${dump.version} (${terminalSafe(dump.binary)})`);
+  out.push(`Process ${dump.pid}: ${showable(dump.command)}`);
+  out.push(`Python ${dump.version} (${showable(dump.binary)})`);
   for (const t of dump.threads) {
     const flags = [t.state, ...(t.gil ? ["holds the GIL"] : [])].join(", ");
-    const name = t.name === undefined ? "" : ` "${terminalSafe(t.name)}"`;
+    const name = t.name === undefined ? "" : ` "${showable(t.name)}"`;
     out.push("");
     out.push(`Thread ${t.tid ?? `0x${t.ident.toString(16)}`}${name} (${flags})`);
     if (t.frames.length === 0) out.push("    (no Python frames)");
     for (const f of t.frames) {
       const where = f.line === undefined ? f.file : `${f.file}:${f.line}`;
-      out.push(`    ${terminalSafe(f.name)} (${terminalSafe(where)})`);
+      out.push(`    ${showable(f.name)} (${showable(where)})`);
     }
   }
   return out.join("\n") + "\n";

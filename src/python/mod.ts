@@ -16,7 +16,7 @@ export {
   type PythonVersion,
 } from "./discover.ts";
 export { type PyFrame, PythonReader, type PyThread, type ReadOptions } from "./reader.ts";
-export { dumpProcess, formatDump, type ProcessDump, terminalSafe } from "./dump.ts";
+export { dumpProcess, formatDump, type ProcessDump } from "./dump.ts";
 export { samplePython, type SamplerHandle, startSampler } from "./sampler.ts";
 export type {
   Sample,
