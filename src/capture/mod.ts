@@ -17,6 +17,9 @@ import { Interrupts } from "./signals.ts";
 import { ALL_ARTIFACTS, removeArtifacts, removeTree, runtimeFileDirs } from "./cleanup.ts";
 import { attachProcesses, recordSystem, runProgram } from "./record.ts";
 import { readRecording } from "./read.ts";
+import { attachWithReader, type PythonOptions, runWithReader } from "./python.ts";
+import { detectTarget, readProcess, realProbe } from "./runtime.ts";
+import { readSysctl } from "./permissions.ts";
 import { captureWithDtrace } from "./dtrace_capture.ts";
 
 /** What to capture. */
@@ -30,7 +33,7 @@ export type CaptureTarget =
   /** Read a perf recording made before (`flame report`). */
   | { kind: "report"; data: string };
 
-export type { CaptureCommand };
+export type { CaptureCommand, PythonOptions };
 
 /** The command of a target. */
 export function commandOf(target: CaptureTarget): CaptureCommand {
@@ -66,6 +69,8 @@ export interface CaptureOptions {
   keepData?: string;
   /** Print the commands flame runs. */
   verbose: boolean;
+  /** How Python targets are profiled. */
+  python: PythonOptions;
 }
 
 /** What a capture produced. */
@@ -99,6 +104,18 @@ export async function capture(
 ): Promise<CaptureResult> {
   if (target.kind === "report") return await readRecording(target.data, options);
   if (Deno.build.os === "darwin") return await captureWithDtrace(target, options);
+  const reader = pythonReaderAlone(target, options);
+  if (reader) {
+    if (reader.note) info(reader.note);
+    return target.kind === "run"
+      ? await runWithReader(target.command, options, options.python)
+      : await attachWithReader(
+        (target as { pids: number[] }).pids,
+        (target as { duration?: number }).duration,
+        options,
+        options.python,
+      );
+  }
   switch (target.kind) {
     case "run":
       return await runProgram(target.command, options);
@@ -107,6 +124,42 @@ export async function capture(
     case "system":
       return await recordSystem(target.duration, options);
   }
+}
+
+/**
+ * Whether a Python target is profiled by the interpreter reader alone, and why (a note to
+ * print, when the user did not ask for it): asked for (`--python reader`, `--idle`, `--gil`:
+ * perf sees only threads on a CPU), or perf cannot record here (missing, or not permitted).
+ */
+function pythonReaderAlone(
+  target: CaptureTarget,
+  options: CaptureOptions,
+): { note?: string } | undefined {
+  const py = options.python;
+  if (target.kind === "report" || target.kind === "system" || py.source === "perf") {
+    return undefined;
+  }
+  const python = target.kind === "run"
+    ? detectTarget(target.command, realProbe).kind === "python"
+    : target.pids.some((pid) =>
+      readProcess(pid)?.libraries.some((l) => /python/.test(l)) ||
+      /python/.test(readProcess(pid)?.exe ?? "")
+    );
+  if (!python) return undefined;
+  if (py.source === "reader" || py.idle || py.gil) return {};
+  const why = perfUnavailable();
+  return why ? { note: `${why}: Python stacks are read from the interpreter alone` } : undefined;
+}
+
+/** Why perf cannot record here, or undefined when it can (as far as can be told up front). */
+function perfUnavailable(): string | undefined {
+  const perf = Deno.env.get("PERF") || "perf";
+  if (!realProbe.which(perf)) return "perf is not installed";
+  const paranoid = readSysctl("kernel.perf_event_paranoid");
+  if ((Deno.uid() ?? 0) !== 0 && paranoid !== undefined && paranoid >= 3) {
+    return `perf is not permitted (kernel.perf_event_paranoid=${paranoid})`;
+  }
+  return undefined;
 }
 
 /**

@@ -17,7 +17,12 @@ import type { ProfileWriter } from "../formats/format.ts";
 import { FORMAT_NAMES, writerByName, writerForExtension } from "../formats/registry.ts";
 import type { PyroscopeTarget } from "../push/pyroscope.ts";
 import { PUSH_OPTIONS, PUSH_OPTIONS_HELP, pushTargetFrom } from "./push.ts";
-import { type CaptureCommand, type CaptureOptions, DEFAULT_FREQ } from "../capture/mod.ts";
+import {
+  type CaptureCommand,
+  type CaptureOptions,
+  DEFAULT_FREQ,
+  type PythonOptions,
+} from "../capture/mod.ts";
 import { parseCallGraph } from "../capture/perf.ts";
 
 /** The root-frame options' names here: `--pid` is the process to record. */
@@ -44,6 +49,11 @@ export function profileOptions(recording: boolean): OptionSpec {
   };
   if (recording) {
     Object.assign(spec, {
+      python: { type: "string" },
+      idle: { type: "boolean" },
+      gil: { type: "boolean" },
+      subprocesses: { type: "boolean" },
+      lines: { type: "boolean" },
       freq: { type: "string", short: "F" },
       "call-graph": { type: "string" },
       event: { type: "string", short: "e" },
@@ -62,6 +72,17 @@ export function profileOptionsHelp(recording: boolean): string {
                           Python, frame pointers for Node, Deno and Java)
   -e, --event EVENT       what to sample (cycles with a hardware PMU, else cpu-clock)
       --keep-data FILE    keep the perf recording as FILE (for 'flame report' or perf)
+
+Python (CPython 2.7, 3.6 to 3.13; flame reads the interpreter's stacks from memory):
+      --python SOURCE     auto: perf and the interpreter reader together, the Python frames
+                          spliced into perf's native and kernel stacks (the reader alone
+                          where perf cannot record); reader: the reader alone, no perf;
+                          perf: perf alone, with CPython's own perf support (3.12+)
+      --idle              keep idle threads too (sleeping, waiting for I/O, a lock or the
+                          GIL): a wall-clock view (the reader alone)
+      --gil               only the thread holding the GIL (the reader alone)
+      --subprocesses      follow child processes that are Python too (a root each)
+      --lines             name Python frames by the line running: func (file.py:42)
 
 `
     : "";
@@ -165,6 +186,7 @@ export function profileSettings(
       jobs,
       keepData,
       verbose: flagValue(values, "verbose"),
+      python: pythonOptions(command, values),
     },
   };
 }
@@ -182,6 +204,31 @@ export function outputOf(
     ? writerByName(format)
     : (output && writerForExtension(output)) || writerByName("svg");
   return { output: output ?? `flame${writer.extensions[0]}`, writer };
+}
+
+/** The Python options. */
+function pythonOptions(command: string, values: Record<string, OptionValue>): PythonOptions {
+  const source = stringValue(values, "python") ?? "auto";
+  if (source !== "auto" && source !== "reader" && source !== "perf") {
+    throw new UsageError(
+      `${command}: --python wants auto, reader or perf, got '${source}'`,
+      `run 'flame ${command} --help'`,
+    );
+  }
+  const py: PythonOptions = {
+    source,
+    idle: flagValue(values, "idle"),
+    gil: flagValue(values, "gil"),
+    subprocesses: flagValue(values, "subprocesses"),
+    lines: flagValue(values, "lines"),
+  };
+  if (source === "perf" && (py.idle || py.gil)) {
+    throw new UsageError(
+      `${command}: --idle and --gil need the interpreter reader, not --python perf`,
+      "perf samples threads on a CPU only",
+    );
+  }
+  return py;
 }
 
 /** Sets quiet mode from the settings. */
