@@ -19,7 +19,7 @@ import { attachProcesses, recordSystem, runProgram } from "./record.ts";
 import { readRecording } from "./read.ts";
 import { attachWithReader, type PythonOptions, runWithReader } from "./python.ts";
 import { detectTarget, readProcess, realProbe } from "./runtime.ts";
-import { readSysctl } from "./permissions.ts";
+import { PerfNotPermitted, readSysctl } from "./permissions.ts";
 import { captureWithDtrace } from "./dtrace_capture.ts";
 
 /** What to capture. */
@@ -116,14 +116,40 @@ export async function capture(
         options.python,
       );
   }
-  switch (target.kind) {
-    case "run":
-      return await runProgram(target.command, options);
-    case "attach":
-      return await attachProcesses(target.pids, target.duration, options);
-    case "system":
-      return await recordSystem(target.duration, options);
+  try {
+    switch (target.kind) {
+      case "run":
+        return await runProgram(target.command, options);
+      case "attach":
+        return await attachProcesses(target.pids, target.duration, options);
+      case "system":
+        return await recordSystem(target.duration, options);
+    }
+  } catch (err) {
+    // perf refused (perf_event_paranoid and the like): Python needs no perf rights.
+    if (!(err instanceof PerfNotPermitted) || !isPythonTarget(target, options)) throw err;
+    info(`${err.message}: Python stacks are read from the interpreter alone`);
+    return target.kind === "run"
+      ? await runWithReader(target.command, options, options.python)
+      : await attachWithReader(
+        (target as { pids: number[] }).pids,
+        (target as { duration?: number }).duration,
+        options,
+        options.python,
+      );
   }
+}
+
+/** True for a run of a Python program, or an attach to Python processes (not `--python perf`). */
+function isPythonTarget(target: CaptureTarget, options: CaptureOptions): boolean {
+  if (options.python.source === "perf") return false;
+  if (target.kind === "run") return detectTarget(target.command, realProbe).kind === "python";
+  if (target.kind !== "attach") return false;
+  return target.pids.some((pid) => {
+    const proc = readProcess(pid);
+    return proc !== undefined &&
+      (proc.libraries.some((l) => /\/libpython\d/.test(l)) || /python/.test(proc.exe ?? ""));
+  });
 }
 
 /**
@@ -136,16 +162,7 @@ function pythonReaderAlone(
   options: CaptureOptions,
 ): { note?: string } | undefined {
   const py = options.python;
-  if (target.kind === "report" || target.kind === "system" || py.source === "perf") {
-    return undefined;
-  }
-  const python = target.kind === "run"
-    ? detectTarget(target.command, realProbe).kind === "python"
-    : target.pids.some((pid) =>
-      readProcess(pid)?.libraries.some((l) => /python/.test(l)) ||
-      /python/.test(readProcess(pid)?.exe ?? "")
-    );
-  if (!python) return undefined;
+  if (!isPythonTarget(target, options)) return undefined;
   if (py.source === "reader" || py.idle || py.gil) return {};
   const why = perfUnavailable();
   return why ? { note: `${why}: Python stacks are read from the interpreter alone` } : undefined;

@@ -68,6 +68,15 @@ export interface RecordAttempt {
 
 const PERF_ERROR_LINE = /^(?:Error:\s*)?(.+)$/;
 
+/** perf may not record here (perf_event_paranoid, another user's process): a Python target
+ * can still be profiled with the interpreter reader. */
+export class PerfNotPermitted extends FlameError {
+  constructor(message: string, hint: string) {
+    super(message, 1, hint);
+    this.name = "PerfNotPermitted";
+  }
+}
+
 /**
  * Turns what a failed `perf record` printed into one FlameError with the fix. Returns a generic
  * error quoting perf's first meaningful line when nothing specific matches.
@@ -79,24 +88,21 @@ export function recordFailure(stderr: string, attempt: RecordAttempt): FlameErro
       .test(stderr)
   ) {
     if (attempt.mode === "all-cpus") {
-      return new FlameError(
+      return new PerfNotPermitted(
         `perf is not permitted to profile the whole system (kernel.perf_event_paranoid${paranoid})`,
-        1,
         "run as root (sudo flame record -a ...), or allow it: sudo sysctl kernel.perf_event_paranoid=-1",
       );
     }
     if (attempt.mode === "pids") {
       const which = attempt.pids?.join(",") ?? "";
-      return new FlameError(
+      return new PerfNotPermitted(
         `perf is not permitted to attach to ${which} (another user's process? ` +
           `kernel.perf_event_paranoid${paranoid})`,
-        1,
         "run as root or as the process's owner, or lower it: sudo sysctl kernel.perf_event_paranoid=1",
       );
     }
-    return new FlameError(
+    return new PerfNotPermitted(
       `perf is not permitted to record (kernel.perf_event_paranoid${paranoid})`,
-      1,
       "run as root (sudo flame run ...), or allow it: sudo sysctl kernel.perf_event_paranoid=1",
     );
   }
