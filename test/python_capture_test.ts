@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { NO_OTHER_USER, repoPath, runFlame, runFlameAsNobody, withTempDir } from "./helpers.ts";
-import { type Python, pythons, startProgram } from "./python_helpers.ts";
+import { fixture, type Python, pythons, startProgram } from "./python_helpers.ts";
 
 const MIXED = repoPath("fixtures/capture/mixed.py");
 const CHAIN =
@@ -120,6 +120,43 @@ Deno.test({
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stderr, /perf is not permitted to record .*: Python stacks are read from/);
       assert.match(Deno.readTextFileSync(`${dir}/u.folded`), CHAIN);
+    });
+  },
+});
+
+Deno.test({
+  name: "python capture: --by-tid roots carry Python's thread names; --idle keeps the sleeper" +
+    missingNote(PY311),
+  ignore: PY311.missing !== undefined,
+  async fn() {
+    await withTempDir(async (dir) => {
+      const program = await startProgram(PY311.exe, [fixture("stacks.py")]);
+      try {
+        const r = await runFlame([
+          "record",
+          "-p",
+          String(program.pid),
+          "-d",
+          "1",
+          "--idle",
+          "--by-tid",
+          "-o",
+          `${dir}/t.folded`,
+        ]);
+        assert.equal(r.code, 0, r.stderr);
+        const text = Deno.readTextFileSync(`${dir}/t.folded`);
+        const pid = program.pid;
+        assert.match(
+          text,
+          new RegExp(`^MainThread-${pid}/\\d+;.*inner \\(stacks\\.py\\) \\d+$`, "m"),
+        );
+        assert.match(
+          text,
+          new RegExp(`^sleepy-worker-${pid}/\\d+;.*sleeper \\(stacks\\.py\\) \\d+$`, "m"),
+        );
+      } finally {
+        await program.stop();
+      }
     });
   },
 });

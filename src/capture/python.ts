@@ -145,7 +145,7 @@ export async function runWithReader(
       throw ending.reason ? new FlameError(`${err.message} (${ending.reason})`, ending.code) : err;
     }
     return {
-      profile: readerProfile(result, py, title, result.processes.length > 1 ? "process" : "none"),
+      profile: readerProfile(result, py, title, readerRoots(options, result.processes.length > 1)),
       samples: result.samples.length,
       seconds: (performance.now() - started) / 1000,
       freq: result.rate,
@@ -187,7 +187,7 @@ export async function attachWithReader(
         result,
         py,
         title,
-        pids.length > 1 || py.subprocesses ? "process" : "none",
+        readerRoots(options, pids.length > 1 || result.processes.length > 1),
       ),
       samples: result.samples.length,
       seconds: (performance.now() - started) / 1000,
@@ -197,6 +197,15 @@ export async function attachWithReader(
       subtitle: readerSubtitle(result, py),
     };
   });
+}
+
+/**
+ * Root frames: one per thread with --by-tid (named by the thread's Python name), one per process
+ * with --by-pid or when several processes were sampled, else none.
+ */
+function readerRoots(options: CaptureOptions, several: boolean): "process" | "thread" | "none" {
+  if (options.collapse.tid) return "thread";
+  return options.collapse.pid || several ? "process" : "none";
 }
 
 /** The graph's second line for a reader capture. */
