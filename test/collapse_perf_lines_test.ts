@@ -10,8 +10,6 @@ import {
 import {
   cleanSrcline,
   cutArguments,
-  isJitModule,
-  isKernelModule,
   splitInlineChain,
   stripOffset,
 } from "../src/collapse/perf_symbols.ts";
@@ -220,27 +218,6 @@ Deno.test("perf symbols: Rust repair", () => {
     "_ZN3std2rt19lang_start17h540c897fe52ba9c5E",
   );
   assert.equal(repairRustSymbol("a::$XX$b::h0123456789abcdef"), "a::$XX$b");
-});
-
-Deno.test("perf symbols: kernel and JIT modules", () => {
-  for (
-    const m of [
-      "[kernel.kallsyms]",
-      "[nf_conntrack]",
-      "/boot/vmlinux",
-      "vmlinux-6.1.0-amd64",
-      "/lib/x.ko",
-    ]
-  ) {
-    assert.ok(isKernelModule(m), m);
-  }
-  for (const m of ["[unknown]", "[unknown_mod]", "/usr/lib/libc.so.6", "vmlinux/x"]) {
-    assert.ok(!isKernelModule(m), m);
-  }
-  assert.ok(isJitModule("/tmp/perf-1234.map"));
-  assert.ok(isJitModule("/home/u/.debug/jit/jitted-1234-7.so"));
-  assert.ok(!isJitModule("/usr/lib/libjitted.so"));
-  assert.ok(!isJitModule("/tmp/perf-x.map"));
 });
 
 Deno.test("perf symbols: source lines and addr2line output", () => {

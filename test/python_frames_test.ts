@@ -1,10 +1,6 @@
 import assert from "node:assert/strict";
-import {
-  collapsePythonFrames,
-  isGlueSymbol,
-  isInterpreterModule,
-  pythonFrameName,
-} from "../src/collapse/python.ts";
+import { collapsePythonFrames, isGlueSymbol, pythonFrameName } from "../src/collapse/python.ts";
+import { isPythonInterpreter as isInterpreterModule } from "../src/collapse/frames.ts";
 import { tidyV8Frames, v8FrameName } from "../src/collapse/node.ts";
 
 const LIB = "/root/.pyenv/versions/3.13.0/lib/libpython3.13.so.1.0";

@@ -7,20 +7,15 @@
 import type { CallGraph } from "./perf.ts";
 import { MAX_DWARF_SIZE } from "./perf.ts";
 import type { FrameLike } from "../collapse/python.ts";
-
-/** The outermost frames of a complete user stack: process and thread start-up. */
-const ROOT = new RegExp(
-  "^(?:_start|__libc_start_main\\S*|__libc_start_call_main|start_thread|clone3?|__clone\\S*" +
-    "|thread_start|_dl_start_user|_dl_start|runtime\\.goexit\\S*|runtime\\.mstart\\S*" +
-    "|runtime\\.rt0_go\\S*|_rt0_\\w+)$",
-);
-
-function isKernel(module: string): boolean {
-  return module.startsWith("[kernel") || module.endsWith(".ko") || module.endsWith(".ko]");
-}
-
-const PERF_MAP = /\/perf-\d+\.map$/;
-const INTERPRETER = /(?:^|\/)libpython\d|(?:^|\/)python\d(?:\.\d+)?$/;
+import {
+  isJitModule,
+  isKernelModule,
+  isPerfMap,
+  isPythonInterpreter,
+  isPythonSymbol,
+  isStartupSymbol,
+  isUnknownModule,
+} from "../collapse/frames.ts";
 
 /** What one stack tells the diagnosis; computed once per distinct stack and cached. */
 export interface StackSummary {
@@ -48,7 +43,7 @@ export interface StackSummary {
  */
 function isStrippedStart(f: FrameLike): boolean {
   return f.sym === "[unknown]" && f.module.startsWith("/") && !/\.so(?:\.|$)/.test(f.module) &&
-    !PERF_MAP.test(f.module) && !/\/jitted-\d+-\d+\.so$/.test(f.module);
+    !isJitModule(f.module);
 }
 
 /** Summarizes one stack (leaf first, raw perf frames, offsets stripped). */
@@ -69,19 +64,19 @@ export function summarizeStack(frames: readonly FrameLike[]): StackSummary {
   let outerUser: FrameLike | undefined;
   for (const f of frames) {
     const unknown = f.sym === "[unknown]" || f.sym === "";
-    if (isKernel(f.module)) {
+    if (isKernelModule(f.module)) {
       s.kernel = true;
       continue;
     }
     outerUser = f;
-    const noModule = f.module === "[unknown]" || f.module === "";
-    const jitMap = PERF_MAP.test(f.module);
+    const noModule = isUnknownModule(f.module);
+    const jitMap = isPerfMap(f.module);
     if (unknown) {
       if (noModule) s.unmapped++;
       else if (jitMap) s.jitUnknown++;
     }
-    if (f.sym.startsWith("py::")) s.python = true;
-    else if (INTERPRETER.test(f.module)) s.interpreter = true;
+    if (isPythonSymbol(f.sym)) s.python = true;
+    else if (isPythonInterpreter(f.module)) s.interpreter = true;
     if (!noModule && !jitMap) {
       let m = s.modules.get(f.module);
       if (!m) s.modules.set(f.module, m = { frames: 0, unknown: 0 });
@@ -91,10 +86,10 @@ export function summarizeStack(frames: readonly FrameLike[]): StackSummary {
   }
   if (outerUser) {
     s.user = true;
-    s.rooted = ROOT.test(outerUser.sym) || isStrippedStart(outerUser);
+    s.rooted = isStartupSymbol(outerUser.sym) || isStrippedStart(outerUser);
     s.unknownRoot = !s.rooted && outerUser.sym === "[unknown]" &&
       (outerUser.module === "[unknown]" || outerUser.module === "");
-    s.pythonRooted = outerUser.sym.startsWith("py::");
+    s.pythonRooted = isPythonSymbol(outerUser.sym);
   }
   return s;
 }

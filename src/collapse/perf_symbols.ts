@@ -6,6 +6,7 @@
  * Every function here is pure and works on one name at a time.
  */
 import { repairRustSymbol } from "./rust.ts";
+import { isJitModule, isKernelModule } from "./frames.ts";
 
 /** Removes a trailing `+0x<lowercase hex>` (perf >= 4.8 prints symbol offsets). */
 export function stripOffset(sym: string): string {
@@ -78,39 +79,6 @@ export function cutArguments(func: string): string {
     }
   }
   return func;
-}
-
-/**
- * True for a path ending in `vmlinux`, optionally followed by a version made of letters,
- * digits, `-`, `.` and `_` (`/usr/lib/debug/boot/vmlinux-5.4.14-cloudflare`).
- */
-export function isVmlinux(module: string): boolean {
-  const at = module.lastIndexOf("vmlinux");
-  if (at === -1) return false;
-  for (let i = at + 7; i < module.length; i++) {
-    const c = module.charCodeAt(i);
-    const ok = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) ||
-      c === 45 || c === 46 || c === 95;
-    if (!ok) return false;
-  }
-  return true;
-}
-
-/**
- * True for kernel code: `[kernel.kallsyms]`, `[module]`, a `vmlinux` (versioned or not) or a
- * `.ko` file, but never a module whose name says `unknown`.
- */
-export function isKernelModule(module: string): boolean {
-  if (module.includes("unknown")) return false;
-  return module.startsWith("[") || module.endsWith(".ko") || isVmlinux(module);
-}
-
-const PERF_MAP = /\/tmp\/perf-\d+\.map/;
-
-/** True for JIT code: a `/tmp/perf-PID.map` symbol map or a `perf inject` `jitted-*.so`. */
-export function isJitModule(module: string): boolean {
-  if (PERF_MAP.test(module)) return true;
-  return module.endsWith(".so") && module.includes("/jitted-");
 }
 
 /** Options that change how one frame name is tidied and annotated. */

@@ -5,7 +5,14 @@
  * C extension and the syscall (the "collapse interpreter frames" rule of capture.md §2e).
  *
  * Frames are leaf first, as the collapser hands them over; nothing here knows about perf text.
+ * Which frames are Python's, the interpreter's or start-up code is decided in frames.ts.
  */
+import {
+  isPythonInterpreter,
+  isPythonSymbol,
+  isStartupSymbol,
+  parsePythonSymbol,
+} from "./frames.ts";
 
 /**
  * The part of a perf frame the transforms read and write: symbol (offset stripped), module
@@ -16,9 +23,6 @@ export interface FrameLike {
   module: string;
   display?: string;
 }
-
-/** The interpreter's own code: libpython3.13.so.1.0, or a static python3.13 binary. */
-const INTERP_DSO = /(?:^|\/)(?:lib)?python\d(?:\.\d+)?[a-z]*(?:\.so(?:\.[\d.]+)?)?$/;
 
 /**
  * Interpreter functions that only carry a call from one Python frame to the next (the eval
@@ -35,15 +39,6 @@ const GLUE = new RegExp(
     "(?:\\.cold|\\.isra\\.\\d+|\\.part\\.\\d+|\\.constprop\\.\\d+)*$",
 );
 
-/** libc's process and thread start-up frames, below the interpreter. */
-const LIBC_ROOT =
-  /^(?:_start|__libc_start_main\S*|__libc_start_call_main|start_thread|clone3?|__clone\S*)$/;
-
-/** True for a CPython perf-trampoline frame (`py::QUALNAME:FILE`). */
-export function isPythonFrame(sym: string): boolean {
-  return sym.startsWith("py::");
-}
-
 /** Memoizes a string predicate (modules and symbols repeat endlessly across samples). */
 function memo(test: (s: string) => boolean): (s: string) => boolean {
   const cache = new Map<string, boolean>();
@@ -58,9 +53,6 @@ function memo(test: (s: string) => boolean): (s: string) => boolean {
   };
 }
 
-/** True when `module` is the CPython interpreter (libpython or a static python binary). */
-export const isInterpreterModule: (module: string) => boolean = memo((m) => INTERP_DSO.test(m));
-
 /** True for an interpreter function that only passes control between Python frames. */
 export const isGlueSymbol: (sym: string) => boolean = memo((s) => GLUE.test(s));
 
@@ -69,12 +61,9 @@ export const isGlueSymbol: (sym: string) => boolean = memo((s) => GLUE.test(s));
  * (`<frozen importlib._bootstrap>`, `<string>`) when it has no path.
  */
 export function pythonFrameName(sym: string): string {
-  if (!isPythonFrame(sym)) return sym;
-  const body = sym.slice(4);
-  const colon = body.indexOf(":");
-  if (colon === -1) return body;
-  const func = body.slice(0, colon);
-  const file = body.slice(colon + 1);
+  const py = parsePythonSymbol(sym);
+  if (py === undefined) return sym;
+  const { func, file } = py;
   if (file === "") return func;
   const base = file.startsWith("<") ? file : file.slice(file.lastIndexOf("/") + 1);
   return `${func} (${base})`;
@@ -96,7 +85,7 @@ export function collapsePythonFrames<F extends FrameLike>(frames: F[]): F[] {
   let inner = -1;
   let outer = -1;
   for (let i = 0; i < frames.length; i++) {
-    if (isPythonFrame(frames[i].sym)) {
+    if (isPythonSymbol(frames[i].sym)) {
       if (inner === -1) inner = i;
       outer = i;
     }
@@ -109,20 +98,20 @@ export function collapsePythonFrames<F extends FrameLike>(frames: F[]): F[] {
   while (j > 0) {
     const f = frames[j - 1];
     // Kernel frames end the run too: no kernel module is an interpreter module.
-    if (!isInterpreterModule(f.module) || !isGlueSymbol(f.sym)) break;
+    if (!isPythonInterpreter(f.module) || !isGlueSymbol(f.sym)) break;
     j--;
   }
   for (let i = 0; i < j; i++) out.push(frames[i]);
   // 2. Python frames, and whatever non-interpreter code sits between two of them.
   for (let i = inner; i <= outer; i++) {
     const f = frames[i];
-    if (isPythonFrame(f.sym)) out.push({ ...f, display: pythonFrameName(f.sym) });
-    else if (!isInterpreterModule(f.module)) out.push(f);
+    if (isPythonSymbol(f.sym)) out.push({ ...f, display: pythonFrameName(f.sym) });
+    else if (!isPythonInterpreter(f.module)) out.push(f);
   }
   // 3. Below the outermost Python frame: keep an embedding program, not the interpreter.
   for (let i = outer + 1; i < frames.length; i++) {
     const f = frames[i];
-    if (!isInterpreterModule(f.module) && !LIBC_ROOT.test(f.sym)) out.push(f);
+    if (!isPythonInterpreter(f.module) && !isStartupSymbol(f.sym)) out.push(f);
   }
   return out;
 }
