@@ -121,7 +121,8 @@ export class FoldedCollapser implements Collapser {
       );
     }
     if (this.#samples === 0) warnings.push("no stacks in the input: the output is empty");
-    return { stacks: this.#stacks, samples: this.#samples, warnings };
+    // Folded names carry no module: their kinds are left unknown.
+    return { stacks: this.#stacks, samples: this.#samples, warnings, frames: new Map() };
   }
 
   #line(text: string, lineNo: number): void {

@@ -8,6 +8,8 @@
  * run), a blank line, then per stack its frames leaf first, one per indented line
  * (`module`function+0xoffset`, or a bare address), and the count on a line of its own.
  */
+import type { FrameInfo } from "../profile/profile.ts";
+import { describeDtraceFrame } from "./frames.ts";
 import { repairRustSymbol } from "./rust.ts";
 import { LineSplitter } from "../io/input.ts";
 import { addStack, type FoldedStacks } from "../folded/stacks.ts";
@@ -145,6 +147,8 @@ export class DtraceCollapser implements Collapser {
   #emptyStacks = 0;
   #nonDtraceLine = "";
   readonly #cache = new Map<string, string[]>();
+  /** What each folded frame name is. */
+  readonly #frameInfo = new Map<string, FrameInfo>();
 
   /** `includeOffset`: keep `+0xoffset` on every frame but the leaf. */
   constructor(options: DtraceOptions = {}) {
@@ -174,7 +178,12 @@ export class DtraceCollapser implements Collapser {
           `(a count with nothing above it) left out`,
       );
     }
-    return { stacks: this.#stacks, samples: this.#samples, warnings: this.#warnings };
+    return {
+      stacks: this.#stacks,
+      samples: this.#samples,
+      warnings: this.#warnings,
+      frames: this.#frameInfo,
+    };
   }
 
   #onLine(line: string, lineNo: number): void {
@@ -239,6 +248,9 @@ export class DtraceCollapser implements Collapser {
       pieces = foldFrame(text, this.#includeOffset);
       if (this.#cache.size >= CACHE_LIMIT) this.#cache.clear();
       this.#cache.set(text, pieces);
+      for (const piece of pieces) {
+        if (!this.#frameInfo.has(piece)) this.#frameInfo.set(piece, describeDtraceFrame(piece));
+      }
     }
     // Pieces are root-to-leaf; the stack is kept leaf first, so add them reversed.
     for (let i = pieces.length - 1; i >= 0; i--) this.#frames.push(pieces[i]);

@@ -236,3 +236,18 @@ export function describeFrame(sym: string, module: string, context: FrameContext
   if (kind === "unknown" || isUnknownModule(module) || module === "inlined") return { kind };
   return { kind, module };
 }
+
+/** Kernel modules as DTrace names them: illumos' `unix`/`genunix`, macOS's kernel and kexts. */
+const DTRACE_KERNEL = /^(?:unix|genunix|kernel|mach_kernel|com\.apple\.\S+)$/;
+
+/**
+ * What a DTrace frame (`module`function`, `+0xoffset` or not, or a bare `0x` address) is:
+ * kernel code by its module, an address without a symbol, or native code in its module.
+ */
+export function describeDtraceFrame(frame: string): FrameInfo {
+  const tick = frame.indexOf("`");
+  if (tick === -1) return frame.startsWith("0x") ? { kind: "unknown" } : { kind: "native" };
+  const module = frame.slice(0, tick);
+  const kind = DTRACE_KERNEL.test(module) || isKernelModule(module) ? "kernel" : "native";
+  return { kind, module };
+}

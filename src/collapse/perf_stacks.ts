@@ -12,6 +12,9 @@
  * line up.
  */
 
+import { detached } from "./cache.ts";
+import { stripOffset } from "./perf_symbols.ts";
+
 /** One distinct frame: what folding it needs, and its folded forms once asked for. */
 export interface Frame {
   /** The address, where the folded form depends on it (`--addrs`, `--inline`); else "". */
@@ -24,6 +27,12 @@ export interface Frame {
   readonly module: string;
   /** The source line perf printed after the frame (`--srcline`), cleaned. */
   readonly srcline?: string;
+  /**
+   * Whether the frame is tidied as a Java process's, where that is not what its stack's root
+   * says: Perl tidies each frame for the process name it was read under, and a header with no
+   * blank line before it changes the name in the middle of a stack. Undefined: as the root says.
+   */
+  readonly java?: boolean;
   /** The folded form under a process whose name does not / does start with `java`. */
   folded: string | null | undefined;
   foldedJava: string | null | undefined;
@@ -80,8 +89,55 @@ export function newFrame(
   sym: string,
   module: string,
   srcline?: string,
+  java?: boolean,
 ): Frame {
-  return { pc, rawSym, sym, module, srcline, folded: undefined, foldedJava: undefined };
+  return { pc, rawSym, sym, module, srcline, java, folded: undefined, foldedJava: undefined };
+}
+
+/**
+ * The distinct frames of a collapse, by what folding them depends on: frames that fold alike
+ * are one object, so that a stack is a path of objects and each frame is folded once.
+ */
+export class FrameTable {
+  readonly #frames = new Map<string, Frame>();
+
+  /**
+   * `needsAddress(sym, module)`: the folded form of a frame depends on its address (`--addrs`
+   * shows it for unknown symbols, `--inline` looks it up), so frames at other addresses differ.
+   */
+  constructor(private readonly needsAddress: (sym: string, module: string) => boolean) {}
+
+  /**
+   * The distinct frame of a parsed frame line: the offset is dropped, and the address too unless
+   * it matters. The strings may be kept: they must not be slices of a chunk of input (see
+   * detached).
+   */
+  frameOf(pc: string, rawSym: string, module: string, srcline?: string, java?: boolean): Frame {
+    const sym = stripOffset(rawSym);
+    const exact = this.needsAddress(sym, module);
+    let key = exact ? `${pc}\n${rawSym}\n${module}` : `${sym}\n${module}`;
+    if (srcline !== undefined) key += `\n${srcline}`;
+    // No symbol or address holds a newline: a leading one keeps these keys apart.
+    if (java !== undefined) key = (java ? "\nJ" : "\nN") + key;
+    let frame = this.#frames.get(key);
+    if (frame === undefined) {
+      frame = newFrame(exact ? pc : "", rawSym, sym, module, srcline, java);
+      this.#frames.set(key, frame);
+    }
+    return frame;
+  }
+
+  /** {@link frameOf} for strings that may be slices of the input: copied when kept. */
+  frameOfSlices(
+    pc: string,
+    rawSym: string,
+    module: string,
+    srcline?: string,
+    java?: boolean,
+  ): Frame {
+    const s = srcline === undefined ? undefined : detached(srcline);
+    return this.frameOf(detached(pc), detached(rawSym), detached(module), s, java);
+  }
 }
 
 /** A stack (the path to it from its root): the samples that ended here, and its children. */
@@ -202,7 +258,7 @@ export class StackTree {
    */
   fold(
     fold: (frame: Frame, root: string) => string | null,
-    visit: (stack: string, node: StackNode) => void,
+    visit: (stack: string, node: StackNode, root: string) => void,
   ): void {
     for (const [root, top] of this.#roots) {
       const nodes = [top];
@@ -210,7 +266,7 @@ export class StackTree {
       while (nodes.length !== 0) {
         const node = nodes.pop()!;
         const text = texts.pop()!;
-        if (node.samples !== 0) visit(text, node);
+        if (node.samples !== 0) visit(text, node, root);
         for (const child of node.children()) {
           const folded = fold(child.frame!, root);
           nodes.push(child);

@@ -3,6 +3,7 @@
  * Collapsers know nothing of where the text came from or how it will be drawn.
  */
 import type { FoldedStacks } from "../folded/stacks.ts";
+import type { FrameInfo, Profile, ProfileMeta, Unit } from "../profile/profile.ts";
 
 /** What a collapser produced. */
 export interface CollapseResult {
@@ -12,6 +13,24 @@ export interface CollapseResult {
   samples: number;
   /** One-line warnings for the user (odd input that was still folded, dropped data). */
   warnings: string[];
+  /**
+   * What is known of the frame names in `stacks` (their kind; their file and line, or module,
+   * where the input says), worked out once per name. Names missing here are of unknown kind.
+   */
+  frames: Map<string, FrameInfo>;
+}
+
+/**
+ * The profile of a collapse: its stacks (the same Map, not copied) and frames, weighed in
+ * `unit` (perf sums sample periods: nanoseconds for cpu-clock and task-clock, events for
+ * hardware counters; DTrace and folded counts are samples unless the caller knows better).
+ */
+export function profileOf(
+  result: CollapseResult,
+  unit: Unit = "samples",
+  meta: ProfileMeta = {},
+): Profile {
+  return { unit, stacks: result.stacks, frames: result.frames, meta };
 }
 
 /** A streaming collapser: `push` text as it arrives, then `finish` once. */

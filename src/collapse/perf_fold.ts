@@ -1,0 +1,256 @@
+/**
+ * Folding the stacks perf's samples made (perf_stacks.ts) into folded stacks: each distinct
+ * frame is folded once (tidied as stackcollapse-perf.pl does, expanded by addr2line with
+ * `--inline`, given its source line with `--srcline`, marked `_[k]`/`_[j]` when asked), and each
+ * distinct stack is joined once. Frame hooks (a transform that renames or drops frames, a
+ * watcher that sees each raw stack) run once per distinct stack.
+ *
+ * Each folded frame name is also described once (its kind, file and line, or module: see
+ * frames.ts), so that the result can become a profile without the names being parsed again.
+ */
+import type { FrameInfo } from "../profile/profile.ts";
+import type { FoldedStacks } from "../folded/stacks.ts";
+import { addStack } from "../folded/stacks.ts";
+import { describeFrame } from "./frames.ts";
+import type { InlineResolver } from "./perf_inline.ts";
+import { finalName, splitInlineChain, tidyFunction, type TidyOptions } from "./perf_symbols.ts";
+import { type Frame, newFrame, type StackNode, type StackTree } from "./perf_stacks.ts";
+
+/** One frame handed to the {@link FoldOptions.transform} and {@link FoldOptions.onStack} hooks. */
+export interface RawFrame {
+  /** The symbol as perf printed it without its `+0x..` offset, not yet tidied. */
+  sym: string;
+  /**
+   * The module (DSO) perf printed in parentheses. An `(inlined)` frame gets the module of the
+   * next frame towards the root that is not inlined.
+   */
+  module: string;
+  /**
+   * Set by a transform: the frame's final name (`fib (work.py)`). It is not tidied: no argument
+   * list is cut, nothing is repaired or dropped; only `;` becomes `:` and the marks the options
+   * ask for (`_[k]`, `_[j]`) are added.
+   */
+  display?: string;
+}
+
+/** How stacks are folded: the marks to add, and the hooks. */
+export interface FoldOptions extends TidyOptions {
+  /**
+   * Rewrites a stack's frames (leaf first) before they are tidied: return the frames to keep,
+   * in the same order, with `sym` renamed (to be tidied) or `display` set (final) where wanted.
+   * Return the objects you were given to keep their addresses for `addrs` and `inline`. It runs
+   * once per distinct stack (stacks that differ only in addresses or offsets are one).
+   */
+  transform?: (frames: RawFrame[]) => RawFrame[];
+  /**
+   * Sees each distinct stack once, before the transform: its raw frames (leaf first) and how
+   * many samples had it. The frames are only valid during the call.
+   */
+  onStack?: (frames: readonly RawFrame[], samples: number) => void;
+}
+
+/** A frame of a stack on its way to the hooks: its distinct frame and its stack's process. */
+interface SampleFrame {
+  frame: Frame;
+  /** Tidied as a Java process's frame. */
+  java: boolean;
+}
+
+/** True for a root frame (process name) whose frames are tidied as Java's. */
+function isJava(root: string): boolean {
+  return root.startsWith("java");
+}
+
+/** Whether `frame` is tidied as Java's, in a stack under `root`. */
+function javaFor(frame: Frame, root: string): boolean {
+  return frame.java ?? isJava(root);
+}
+
+/** The frames the hooks see (leaf first): an inlined frame gets the module of its caller. */
+function rawFrames(frames: readonly SampleFrame[]): RawFrame[] {
+  const out: RawFrame[] = new Array(frames.length);
+  let outer = "inlined";
+  for (let i = frames.length - 1; i >= 0; i--) {
+    const { sym, module } = frames[i].frame;
+    if (module !== "inlined") outer = module;
+    out[i] = { sym, module: module === "inlined" ? outer : module };
+  }
+  return out;
+}
+
+/** Folded frames, leaf first, joined root first; null when none gives a frame. */
+function joinFolded(folded: readonly (string | null)[]): string | null {
+  let out: string | null = null;
+  for (let i = folded.length - 1; i >= 0; i--) {
+    const f = folded[i];
+    if (f !== null) out = out === null ? f : `${out};${f}`;
+  }
+  return out;
+}
+
+/** `file.c:12` (a `--srcline` or `--context` location) → its file and line, if it has both. */
+function sourceLocation(where: string): { file: string; line: number } | undefined {
+  const colon = where.lastIndexOf(":");
+  if (colon <= 0) return undefined;
+  const line = Number(where.slice(colon + 1));
+  const file = where.slice(0, colon);
+  if (!Number.isInteger(line) || line <= 0 || file === "??") return undefined;
+  return { file, line };
+}
+
+/** What the root frame of a stack (its process name) is. */
+const ROOT: FrameInfo = Object.freeze({ kind: "root" });
+
+/** The `:file:line` that `--context` appends to a frame addr2line gave. */
+const CONTEXT = /:([^:]+):(\d+)$/;
+
+/** Folds the stacks of a perf collapse; see the module comment. */
+export class StackFolder {
+  /** What is known of each folded frame name (the first frame that gave the name). */
+  readonly frames = new Map<string, FrameInfo>();
+  readonly #o: FoldOptions;
+  readonly #inline: InlineResolver | undefined;
+
+  /** `inline`: expands frames with addr2line (`--inline`), when given. */
+  constructor(options: FoldOptions, inline?: InlineResolver) {
+    this.#o = options;
+    this.#inline = inline;
+  }
+
+  /** Adds the stacks that samples ended at in `tree` to `stacks`, each distinct stack once. */
+  foldTree(tree: StackTree, stacks: FoldedStacks): void {
+    if (this.#o.transform === undefined && this.#o.onStack === undefined) {
+      tree.fold(
+        (frame, root) => this.folded(frame, javaFor(frame, root)),
+        (stack, node, root) => {
+          addStack(stacks, stack, node.period);
+          this.#describe(root, ROOT);
+        },
+      );
+      return;
+    }
+    tree.forEach((root, node: StackNode) => {
+      this.#describe(root, ROOT);
+      const frames = node.frames().map((frame): SampleFrame => ({
+        frame,
+        java: javaFor(frame, root),
+      }));
+      const suffix = this.#foldHooked(frames, node.samples);
+      addStack(stacks, suffix === null ? root : `${root};${suffix}`, node.period);
+    });
+  }
+
+  /** A distinct frame's folded form (worked out once for each kind of process). */
+  folded(frame: Frame, java: boolean): string | null {
+    if (java) {
+      if (frame.foldedJava === undefined) frame.foldedJava = this.#foldFrame(frame, true);
+      return frame.foldedJava;
+    }
+    if (frame.folded === undefined) frame.folded = this.#foldFrame(frame, false);
+    return frame.folded;
+  }
+
+  /**
+   * Folds one frame into its frames (several for a `->` chain or --inline), root first and
+   * joined by `;`, or null when it gives none.
+   */
+  #foldFrame(frame: Frame, java: boolean): string | null {
+    const { pc, sym, module, srcline } = frame;
+    if (this.#inline !== undefined && pc !== "" && this.#inline.applies(module)) {
+      const inlined = this.#inline.resolve(pc, frame.rawSym, module);
+      if (inlined !== "" && inlined !== "??" && inlined !== "??:??:0") {
+        for (const name of inlined.split(";")) {
+          this.#describe(name, this.#inlinedInfo(name, module));
+        }
+        return inlined;
+      }
+    }
+    // Perl skips symbols in parentheses (process names), but that also dropped every C++
+    // function in an anonymous namespace: those are kept.
+    if (sym.charCodeAt(0) === 40 /* ( */ && !sym.startsWith("(anonymous namespace)")) return null;
+    const pieces = splitInlineChain(sym);
+    if (pieces.length === 0) return null;
+    let out = "";
+    for (let i = 0; i < pieces.length; i++) {
+      let func = tidyFunction(pieces[i], pc, module, i > 0, java, this.#o);
+      const last = i === pieces.length - 1;
+      if (srcline && last) func += `:${srcline}`;
+      this.#describe(func, this.#info(pieces[i], module, java, last ? srcline : undefined));
+      out = i === 0 ? func : `${out};${func}`;
+    }
+    return out;
+  }
+
+  /** What a piece of a frame is: from its symbol and module, and its source line if known. */
+  #info(sym: string, module: string, java: boolean, srcline: string | undefined): FrameInfo {
+    const info = describeFrame(sym, module, { java });
+    const at = srcline === undefined ? undefined : sourceLocation(srcline);
+    return at === undefined ? info : { ...info, ...at };
+  }
+
+  /** What a frame addr2line gave is (`func`, or `func:file:line` with --context). */
+  #inlinedInfo(name: string, module: string): FrameInfo {
+    const info = describeFrame(name, module);
+    const m = CONTEXT.exec(name);
+    return m === null || m[1] === "??" ? info : { ...info, file: m[1], line: Number(m[2]) };
+  }
+
+  /** Records what a folded name is, unless a frame named so was described already. */
+  #describe(name: string, info: FrameInfo): void {
+    if (!this.frames.has(name)) this.frames.set(name, info);
+  }
+
+  /**
+   * Folds one stack (leaf first) through the hooks: `onStack` sees its raw frames, then the
+   * transform rewrites them and what it returns is folded.
+   */
+  #foldHooked(frames: readonly SampleFrame[], samples: number): string | null {
+    const raw = rawFrames(frames);
+    this.#o.onStack?.(raw, samples);
+    const transform = this.#o.transform;
+    if (transform === undefined) {
+      return joinFolded(frames.map((f) => this.folded(f.frame, f.java)));
+    }
+    const given = raw.map(({ sym, module }) => ({ sym, module }));
+    const index = new Map(raw.map((f, i) => [f, i]));
+    // Frames the transform makes up are tidied as the leaf is.
+    const java = frames.length !== 0 && frames[0].java;
+    return joinFolded(
+      transform(raw).map((f) => {
+        const at = index.get(f);
+        return at === undefined
+          ? this.#foldReturned(f, undefined, java)
+          : this.#foldReturned(f, { ...frames[at], given: given[at] }, java);
+      }),
+    );
+  }
+
+  /**
+   * Folds a frame the transform returned. `origin` is the sample's frame it was given as, and
+   * what it was given: a frame left as it was folds as perf printed it (offset, `inlined`
+   * module).
+   */
+  #foldReturned(
+    f: RawFrame,
+    origin: SampleFrame & { given: { sym: string; module: string } } | undefined,
+    java: boolean,
+  ): string | null {
+    const module = origin !== undefined && f.module === origin.given.module
+      ? origin.frame.module
+      : f.module;
+    const srcline = origin?.frame.srcline;
+    if (f.display !== undefined) {
+      const name = finalName(f.display, module, this.#o);
+      const folded = srcline ? `${name}:${srcline}` : name;
+      if (!this.frames.has(folded)) {
+        this.#describe(folded, this.#info(f.sym, f.module, origin?.java ?? java, srcline));
+      }
+      return folded;
+    }
+    if (origin !== undefined && f.sym === origin.given.sym && module === origin.frame.module) {
+      return this.folded(origin.frame, origin.java);
+    }
+    const renamed = newFrame(origin?.frame.pc ?? "", f.sym, f.sym, module, srcline);
+    return this.#foldFrame(renamed, origin?.java ?? java);
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * What the two readers of `perf script` text (whole sample blocks, perf_blocks.ts; Perl's line
+ * by line, perf_perl.ts) add to: the tree of distinct stacks and the distinct frames, the event
+ * filter, the root frame each header gives, and what the input held for the messages.
+ */
+import { detached } from "./cache.ts";
+import { EventFilter } from "./perf_events.ts";
+import type { EventHeader } from "./perf_lines.ts";
+import { FrameTable, type StackNode, StackTree } from "./perf_stacks.ts";
+
+/** The options the readers share. */
+export interface ReadOptions {
+  /** Root frame `comm-PID`. */
+  pid: boolean;
+  /** Root frame `comm-PID/TID`. */
+  tid: boolean;
+  /** Keep only samples of this event; by default the first event seen. */
+  eventFilter?: string;
+  /** Called with the header line of every sample read (also of samples filtered out). */
+  onHeader?: (line: string) => void;
+}
+
+/** Shortens a line for a message. */
+export function excerpt(line: string): string {
+  const s = line.trim();
+  return JSON.stringify(s.length > 80 ? s.slice(0, 77) + "..." : s);
+}
+
+/** The samples read so far, and what else the input held. */
+export class PerfState {
+  readonly tree = new StackTree();
+  readonly events: EventFilter;
+  /** Samples counted (kept by the event filter). */
+  samples = 0;
+  /** Some header or one-line sample named an event (the input is perf script's). */
+  sawEvent = false;
+  #unrecognized = 0;
+  #firstBad: { lineNo: number; text: string } | undefined;
+
+  constructor(private readonly options: ReadOptions, readonly frames: FrameTable) {
+    this.events = new EventFilter(options.eventFilter);
+  }
+
+  /** The root frame of a header: `comm`, `comm-PID` or `comm-PID/TID`, spaces made `_`. */
+  rootName(head: EventHeader): string {
+    let name = head.comm;
+    if (this.options.tid) name += `-${head.pid}/${head.tid}`;
+    else if (this.options.pid) name += `-${head.pid}`;
+    return name.includes(" ") ? name.replaceAll(" ", "_") : name;
+  }
+
+  /** The tree node of the root frame `name` (which may be a slice of the input). */
+  root(name: string): StackNode {
+    return this.tree.root(name, detached);
+  }
+
+  /** Counts a sample whose stack ends at `node`. */
+  count(node: StackNode, period: number): void {
+    node.period += period;
+    node.samples++;
+    this.samples++;
+  }
+
+  /** A sample's header line was read. */
+  header(line: string): void {
+    this.options.onHeader?.(line);
+  }
+
+  /** Lines not understood so far. */
+  get unrecognized(): number {
+    return this.#unrecognized;
+  }
+
+  /** `count` lines were not understood, the first of them line `lineNo`, `text()`. */
+  bad(count: number, lineNo: number, text: () => string): void {
+    if (this.#unrecognized === 0) this.#firstBad = { lineNo, text: detached(text()) };
+    this.#unrecognized += count;
+  }
+
+  /** The message on lines not understood, if any. */
+  badLinesMessage(): string | undefined {
+    const n = this.#unrecognized;
+    if (n === 0 || this.#firstBad === undefined) return undefined;
+    return `${n} line${n === 1 ? "" : "s"} not understood and skipped, the first at line ` +
+      `${this.#firstBad.lineNo}: ${excerpt(this.#firstBad.text)}`;
+  }
+}
