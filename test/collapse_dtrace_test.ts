@@ -118,7 +118,18 @@ Deno.test("dtrace: only the header gives no stacks and a warning", () => {
   const r = collapse("CPU     ID                    FUNCTION:NAME\n  8  35077   :tick-60s\n");
   assert.equal(r.folded, "");
   assert.match(r.warnings.join("\n"), /only DTrace's header/);
-  assert.deepEqual(collapse("").warnings, []);
+});
+
+Deno.test("dtrace: empty and whitespace-only input: no stacks, the same one warning", () => {
+  for (const text of ["", "\n", "  \n\t\n", " "]) {
+    const r = collapse(text);
+    assert.equal(r.folded, "", JSON.stringify(text));
+    assert.deepEqual(
+      r.warnings,
+      ["no stacks in the input: the output is empty"],
+      JSON.stringify(text),
+    );
+  }
 });
 
 Deno.test("dtrace: kernel stack() and ustack() keys fold into one stack", () => {

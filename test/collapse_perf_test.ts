@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { PerfCollapser, type PerfOptions, type RawFrame } from "../src/collapse/perf.ts";
-import { InputFormatError } from "../src/collapse/types.ts";
+import { InputFormatError, profileOf } from "../src/collapse/types.ts";
+import { frameInfo } from "../src/profile/profile.ts";
 import { formatCount, sortedStacks, totalCount } from "../src/folded/stacks.ts";
 import { repoPath } from "./helpers.ts";
 
@@ -251,6 +252,25 @@ Deno.test("perf: comments are skipped and empty input gives no samples", () => {
   assert.match(collapse("").warnings[0], /no samples/);
 });
 
+Deno.test("perf: whitespace-only input is empty input: no samples, the same one warning", () => {
+  for (const text of ["", "\n", "   \n\t\n", " ", "\r\n  \r\n"]) {
+    for (const lineByLine of [false, true]) {
+      const r = collapse(text, { lineByLine });
+      assert.equal(r.folded, "", JSON.stringify(text));
+      assert.deepEqual(r.warnings, ["no samples in the input: the output is empty"]);
+    }
+  }
+});
+
+Deno.test("perf: lines of spaces inside a sample are no frame and nothing wrong", () => {
+  const text = `${H}\n\t401200 leaf+0x5 (/usr/bin/prog)\n   \n\t${MAIN}\n\n`;
+  for (const lineByLine of [false, true]) {
+    const r = collapse(text, { lineByLine });
+    assert.equal(r.folded, "prog;main;leaf 1000\n");
+    assert.deepEqual(r.warnings, []);
+  }
+});
+
 Deno.test("perf: input with no perf script line throws InputFormatError naming the line", () => {
   assert.throws(
     () => collapse("# comment\nhello world\nthis is text\n"),
@@ -290,6 +310,20 @@ Deno.test("perf: a line longer than the line limit is cut, with a warning", () =
   const r = collapse(sample(H, MAIN) + huge + "\n\n" + sample(H, MAIN), {}, 1 << 20);
   assert.equal(r.folded, "prog;main 2000\n");
   assert.match(r.warnings.join("\n"), /longer than .* cut/);
+});
+
+Deno.test("perf: each frame is tidied for the process it was read under, as in Perl", () => {
+  // No blank line between a java sample and a prog sample: one stack under prog, whose first
+  // frame was read under java (the class descriptor's L goes) and the second under prog.
+  const text = "java 1 1.0: 1 cycles:\n\t1 Lorg/x/Y;.call (/x)\n" +
+    "prog 1 1.1: 1 cycles:\n\t2 Lmain/x;.y (/x)\n\n" +
+    sample("prog 1 1.2: 1 cycles:", "1 Lorg/x/Y;.call (/x)");
+  for (const lineByLine of [false, true]) {
+    assert.equal(
+      collapse(text, { lineByLine }).folded,
+      "prog;Lmain/x:.y;org/x/Y:.call 1\nprog;Lorg/x/Y:.call 1\n",
+    );
+  }
 });
 
 Deno.test("perf: Perl's quirks are kept: a filtered header leaves the frames before it", () => {
@@ -443,6 +477,90 @@ Deno.test("perf: onStack sees each distinct raw stack with its samples; onHeader
     ["main@/usr/bin/prog", 1],
   ]);
   assert.deepEqual(headers, [H, "prog 1234 100.5: 1000 cpu-clock:", H]);
+});
+
+// ---------------------------------------------------------------- what frames are
+
+Deno.test("perf: the result says what each folded name is: kind, file and line, or module", () => {
+  const text = sample(
+    "python3.13 1 1.0: 1000 cpu-clock:",
+    "ffffffff8100 do_syscall_64+0x5 ([kernel.kallsyms])",
+    "85 py::fib:/tmp/demo/work.py+0x5 (/tmp/jitted-9-2.so)",
+    "2bc5f0 py_trampoline_evaluator+0x70 (/usr/lib/libpython3.13.so.1.0)",
+    "7f0b1 JS:*fib /app/x.js:3:13+0x9d (/tmp/perf-9.map)",
+    "7f0b2 [unknown] (/tmp/perf-9.map)",
+    "1 a->b (/tmp/perf-9.map)",
+    "ffff1 [unknown] ([unknown])",
+    "401000 main+0x10 (/usr/bin/prog)",
+  );
+  for (const options of [{ kernel: true, jit: true }, { lineByLine: true }]) {
+    const r = new PerfCollapser(options);
+    r.push(text);
+    const { frames, stacks } = r.finish();
+    const k = options.kernel ? "_[k]" : "";
+    const j = options.kernel ? "_[j]" : "";
+    assert.deepEqual(frames.get("python3.13"), { kind: "root" });
+    assert.deepEqual(frames.get(`do_syscall_64${k}`), {
+      kind: "kernel",
+      module: "[kernel.kallsyms]",
+    });
+    assert.deepEqual(frames.get(`py::fib:/tmp/demo/work.py${j}`), {
+      kind: "python",
+      file: "/tmp/demo/work.py",
+    });
+    assert.deepEqual(frames.get(`JS:*fib /app/x.js:3:13${j}`), {
+      kind: "js",
+      file: "/app/x.js",
+      line: 3,
+    });
+    assert.deepEqual(frames.get(`[perf-9.map]${j}`), { kind: "jit", module: "/tmp/perf-9.map" });
+    assert.deepEqual(frames.get(`a${j}`), { kind: "jit", module: "/tmp/perf-9.map" });
+    assert.deepEqual(frames.get("b_[i]"), { kind: "jit", module: "/tmp/perf-9.map" });
+    assert.deepEqual(frames.get("[unknown]"), { kind: "unknown" });
+    assert.deepEqual(frames.get("main"), { kind: "native", module: "/usr/bin/prog" });
+    // Every frame of every stack is described.
+    for (const stack of stacks.keys()) {
+      for (const name of stack.split(";")) assert.ok(frames.has(name), name);
+    }
+  }
+});
+
+Deno.test("perf: --srcline and --context give frames their file and line", () => {
+  const text = `${H}\n\t1 a (/x)\n  a.c:12\n\t2 b (/x)\n  ??:0\n\n`;
+  const r = new PerfCollapser({ srcline: true });
+  r.push(text);
+  const { frames } = r.finish();
+  assert.deepEqual(frames.get("a:a.c:12"), { kind: "native", module: "/x", file: "a.c", line: 12 });
+  assert.deepEqual(frames.get("b:??:0"), { kind: "native", module: "/x" });
+  const exe = Deno.execPath(); // any existing file stands for the module
+  const runTool = () => "0x40\ninner\ninl.h:3 (discriminator 2)\nouter\nmain.c:9\n";
+  const c = new PerfCollapser({ inline: true, context: true, runTool });
+  c.push(sample(H, `0x40 leaf+0x4 (${exe})`));
+  const inlined = c.finish().frames;
+  assert.deepEqual(inlined.get("inner:inl.h:3"), {
+    kind: "native",
+    module: exe,
+    file: "inl.h",
+    line: 3,
+  });
+  assert.deepEqual(inlined.get("outer:main.c:9"), {
+    kind: "native",
+    module: exe,
+    file: "main.c",
+    line: 9,
+  });
+});
+
+Deno.test("perf: profileOf makes the result a profile without copying its stacks", () => {
+  const r = new PerfCollapser();
+  r.push(sample(H, "401200 leaf+0x5 (/usr/bin/prog)", MAIN));
+  const result = r.finish();
+  const profile = profileOf(result, "nanoseconds", { producer: "perf" });
+  assert.equal(profile.stacks, result.stacks);
+  assert.equal(profile.unit, "nanoseconds");
+  assert.deepEqual(profile.meta, { producer: "perf" });
+  assert.deepEqual(frameInfo(profile, "leaf"), { kind: "native", module: "/usr/bin/prog" });
+  assert.deepEqual(frameInfo(profile, "prog"), { kind: "root" });
 });
 
 // ---------------------------------------------------------------- recorded fixtures

@@ -3,7 +3,7 @@
  * output, or stacks that are already folded. Also the collapser for folded input, which merges
  * equal stacks so the output is sorted and unique like any other.
  */
-import { LineSplitter } from "../io/input.ts";
+import { LineSplitter, skippedLinesWarning } from "../io/input.ts";
 import { parseFoldedLine } from "../folded/parse.ts";
 import { addStack, type FoldedStacks } from "../folded/stacks.ts";
 import { type Collapser, type CollapseResult, InputFormatError } from "./types.ts";
@@ -115,6 +115,8 @@ export class FoldedCollapser implements Collapser {
           `the first at line ${this.#firstInvalid.lineNo}`,
       );
     }
+    const long = skippedLinesWarning(this.#splitter);
+    if (long !== undefined) warnings.push(long);
     if (this.#differential !== 0) {
       warnings.push(
         `${this.#differential} lines have two counts (a differential file): kept the second`,

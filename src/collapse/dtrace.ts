@@ -11,7 +11,7 @@
 import type { FrameInfo } from "../profile/profile.ts";
 import { describeDtraceFrame } from "./frames.ts";
 import { repairRustSymbol } from "./rust.ts";
-import { LineSplitter } from "../io/input.ts";
+import { LineSplitter, skippedLinesWarning } from "../io/input.ts";
 import { addStack, type FoldedStacks } from "../folded/stacks.ts";
 import { type Collapser, type CollapseResult, InputFormatError } from "./types.ts";
 
@@ -172,11 +172,16 @@ export class DtraceCollapser implements Collapser {
       );
       this.#frames = [];
     }
+    const long = skippedLinesWarning(this.#splitter);
+    if (long !== undefined) this.#warnings.push(long);
     if (this.#emptyStacks > 0) {
       this.#warnings.push(
         `${this.#emptyStacks} stack${this.#emptyStacks === 1 ? "" : "s"} with no frames ` +
           `(a count with nothing above it) left out`,
       );
+    }
+    if (this.#samples === 0 && this.#warnings.length === 0) {
+      this.#warnings.push("no stacks in the input: the output is empty");
     }
     return {
       stacks: this.#stacks,

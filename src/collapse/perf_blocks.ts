@@ -23,7 +23,7 @@ import {
   periodValue,
 } from "./perf_lines.ts";
 import { type Frame, type LineText, newFrame, type StackNode } from "./perf_stacks.ts";
-import { FrameReader } from "./perf_perl.ts";
+import { FrameReader, isBlank } from "./perf_perl.ts";
 import type { PerfState } from "./perf_state.ts";
 
 /**
@@ -70,6 +70,8 @@ interface SrclineBlock {
 const NOT_A_FRAME = newFrame("", "", "", "");
 /** What a line that is a whole one-line sample is cached as (the block is read line by line). */
 const ONE_LINE = newFrame("", "", "", "");
+/** What a line of spaces only is cached as: no frame, and nothing wrong. */
+const BLANK = newFrame("", "", "", "");
 
 /** What the block reader needs besides the shared state. */
 export interface BlockReadOptions {
@@ -233,6 +235,7 @@ export class BlockReader {
       }
       const line = this.#lineOf(text, p, q, at, key);
       if (line.frame === ONE_LINE) return undefined;
+      if (line.frame === BLANK) continue;
       if (line.frame === NOT_A_FRAME) {
         walked.bad++;
         walked.firstBad = i;
@@ -274,7 +277,9 @@ export class BlockReader {
       return { text: line, tail: undefined, frame: ONE_LINE };
     }
     const parsed = parseFrameLine(line);
-    if (parsed === undefined) return { text: line, tail: undefined, frame: NOT_A_FRAME };
+    if (parsed === undefined) {
+      return { text: line, tail: undefined, frame: isBlank(line) ? BLANK : NOT_A_FRAME };
+    }
     const frame = this.state.frames.frameOf(parsed.pc, parsed.sym, parsed.module);
     if (at < 0) return { text: line, tail: undefined, frame };
     const tail = line.slice(at);

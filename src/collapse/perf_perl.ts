@@ -35,6 +35,12 @@ export interface FrameRecord extends FrameLine {
   java: boolean;
 }
 
+/** True for a line of whitespace only (Perl's `\s`). */
+export function isBlank(line: string): boolean {
+  for (let i = 0; i < line.length; i++) if (!isPerlSpace(line.charCodeAt(i))) return false;
+  return true;
+}
+
 /** A `--srcline` source line: indented, and neither a frame nor a module-less frame. */
 function looksLikeSrcline(line: string): boolean {
   return line.length > 0 && isPerlSpace(line.charCodeAt(0)) && line.trim() !== "" &&
@@ -90,6 +96,7 @@ export class FrameReader {
 
   /** Reads a frame line; `keep` is false while the sample is being skipped. */
   frameLine(line: string, lineNo: number, keep: boolean): void {
+    if (isBlank(line)) return; // spaces only: no frame, nothing wrong (and no sample's end)
     const frame = parseFrameLine(line);
     if (frame !== undefined) {
       if (!this.sawFrame && /^[0-9a-fA-F]+$/.test(frame.pc)) this.sawFrame = true;
@@ -188,7 +195,9 @@ export class LineReader {
       this.#endSample();
       return;
     }
-    this.firstContent ??= { lineNo, text: detached(text) };
+    if (this.firstContent === undefined && !isBlank(text)) {
+      this.firstContent = { lineNo, text: detached(text) };
+    }
     if (this.#reader.takeSrcline(text)) return;
     if (!isPerlSpace(c)) {
       const head = parseEventHead(text);

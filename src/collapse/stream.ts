@@ -4,9 +4,9 @@
  * progress line with the bytes processed on a terminal.
  */
 import { formatBytes } from "../format.ts";
-import type { Input } from "../io/input.ts";
+import { BinarySniffer, type Input } from "../io/input.ts";
 import { Progress } from "../log.ts";
-import type { Collapser, CollapseResult } from "./types.ts";
+import { type Collapser, type CollapseResult, InputFormatError } from "./types.ts";
 
 /** Characters of input first shown to `choose`; doubled each time it asks for more. */
 export const DETECT_CHARS = 8192;
@@ -70,7 +70,7 @@ export type ChooseCollapser = (head: string, complete: boolean) => Collapser | u
 /**
  * Collapses `input`: its first DETECT_CHARS characters (or all, if fewer) are given to `choose`,
  * which returns the collapser for them (or asks for twice as much); then every chunk is pushed
- * to it as it arrives.
+ * to it as it arrives. Throws InputFormatError when the input is binary data, not text.
  */
 export async function collapseInput(
   input: Input,
@@ -113,12 +113,19 @@ export async function collapseInput(
     head = [];
     return chosen;
   };
+  // Binary data (a perf.data, a compressed file) is told before any of it is read as text.
+  const sniffer = new BinarySniffer(input.name);
+  const notText = (binary: string | undefined) => {
+    if (binary !== undefined) throw new InputFormatError(binary);
+  };
   try {
     for await (const chunk of readChunks(input.readable)) {
       bytes += chunk.byteLength;
+      notText(sniffer.push(chunk));
       feed(decoder.decode(chunk, { stream: true }));
       progress.update(label);
     }
+    notText(sniffer.end());
     feed(decoder.decode());
     collapser ??= start(true)!;
     return collapser.finish();

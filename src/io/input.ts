@@ -148,3 +148,150 @@ export function skippedLinesWarning(splitter: LineSplitter): string | undefined 
   return `${n === 1 ? "1 line" : `${n} lines`} longer than ${splitter.limit} characters ` +
     `skipped, the first at line ${splitter.firstSkippedLine}`;
 }
+
+/** Bytes of an input's start looked at to tell text from binary data. */
+export const SNIFF_BYTES = 4096;
+
+/** Binary formats a profile's text is mistaken for, by their first bytes. */
+const SIGNATURES: { magic: number[]; what: string; advice?: (name: string) => string }[] = [
+  {
+    magic: [...new TextEncoder().encode("PERFILE2")],
+    what: "a perf.data recording",
+    advice: (name) => `draw it with 'flame report ${name}'`,
+  },
+  {
+    magic: [...new TextEncoder().encode("2ELIFREP")],
+    what: "a perf.data recording",
+    advice: (name) => `draw it with 'flame report ${name}'`,
+  },
+  { magic: [0x1f, 0x8b], what: "gzip data", advice: (name) => `unpack it first: zcat ${name}` },
+  {
+    magic: [0x28, 0xb5, 0x2f, 0xfd],
+    what: "zstd data",
+    advice: (name) => `unpack it first: zstdcat ${name}`,
+  },
+  {
+    magic: [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00],
+    what: "xz data",
+    advice: (name) => `unpack it first: xzcat ${name}`,
+  },
+  {
+    magic: [0x42, 0x5a, 0x68],
+    what: "bzip2 data",
+    advice: (name) => `unpack it first: bzcat ${name}`,
+  },
+  { magic: [0x50, 0x4b, 0x03, 0x04], what: "a zip archive" },
+  { magic: [0x7f, 0x45, 0x4c, 0x46], what: "an executable or library (ELF)" },
+  { magic: [0x89, 0x50, 0x4e, 0x47], what: "a PNG image" },
+  {
+    magic: [0xff, 0xfe],
+    what: "UTF-16 text",
+    advice: (name) => `convert it to UTF-8 first: iconv -f UTF-16 -t UTF-8 ${name}`,
+  },
+  {
+    magic: [0xfe, 0xff],
+    what: "UTF-16 text",
+    advice: (name) => `convert it to UTF-8 first: iconv -f UTF-16 -t UTF-8 ${name}`,
+  },
+];
+
+/** Invalid UTF-8 bytes in a head, as a share of it, above which it is not text. */
+const MAX_INVALID_SHARE = 0.1;
+
+/** Bytes in `head` that are not part of valid UTF-8 (an incomplete last character aside). */
+function invalidUtf8Bytes(head: Uint8Array, complete: boolean): number {
+  let bad = 0;
+  for (let i = 0; i < head.length;) {
+    const b = head[i];
+    const need = b < 0x80
+      ? 0
+      : b >= 0xc2 && b <= 0xdf
+      ? 1
+      : b >= 0xe0 && b <= 0xef
+      ? 2
+      : b >= 0xf0 && b <= 0xf4
+      ? 3
+      : -1;
+    if (need === -1) {
+      bad++;
+      i++;
+      continue;
+    }
+    if (!complete && i + need >= head.length) break; // cut in the middle of a character
+    let ok = true;
+    for (let k = 1; k <= need; k++) {
+      const c = head[i + k];
+      if (c === undefined || (c & 0xc0) !== 0x80) {
+        ok = false;
+        break;
+      }
+    }
+    if (ok) {
+      i += need + 1;
+    } else {
+      bad++;
+      i++;
+    }
+  }
+  return bad;
+}
+
+/**
+ * What the start of an input (`head`, its first SNIFF_BYTES bytes or all of it when
+ * `complete`) is when it is no text (a known binary format, or binary data: NUL bytes, mostly
+ * invalid UTF-8), said for a message after the input's name, with advice where there is one:
+ * `looks like a perf.data recording, not UTF-8 text: draw it with 'flame report perf.data'`.
+ * Undefined for text. `name` is the input's, for the advice.
+ */
+export function describeBinary(
+  head: Uint8Array,
+  name: string,
+  complete = false,
+): string | undefined {
+  const file = name === "<stdin>" ? "FILE" : name;
+  for (const { magic, what, advice } of SIGNATURES) {
+    if (head.length >= magic.length && magic.every((b, i) => head[i] === b)) {
+      const text = `looks like ${what}, not UTF-8 text`;
+      return advice === undefined ? text : `${text}: ${advice(file)}`;
+    }
+  }
+  if (head.includes(0)) return "looks like binary data (it has NUL bytes), not UTF-8 text";
+  if (invalidUtf8Bytes(head, complete) > head.length * MAX_INVALID_SHARE) {
+    return "looks like binary data (mostly invalid UTF-8), not UTF-8 text";
+  }
+  return undefined;
+}
+
+/**
+ * Watches the first bytes of an input go by and tells, once it has seen SNIFF_BYTES of them
+ * (or the input ended), whether they are binary data rather than text.
+ */
+export class BinarySniffer {
+  readonly #head = new Uint8Array(SNIFF_BYTES);
+  #filled = 0;
+  #decided = false;
+
+  /** `name`: the input's, for the advice. */
+  constructor(private readonly name: string) {}
+
+  /**
+   * Looks at the next bytes of the input. Returns what the input is when these bytes showed it
+   * to be binary; undefined while undecided or for text.
+   */
+  push(bytes: Uint8Array): string | undefined {
+    if (this.#decided) return undefined;
+    const n = Math.min(bytes.length, SNIFF_BYTES - this.#filled);
+    this.#head.set(bytes.subarray(0, n), this.#filled);
+    this.#filled += n;
+    if (this.#filled < SNIFF_BYTES) return undefined;
+    this.#decided = true;
+    return describeBinary(this.#head, this.name);
+  }
+
+  /** The input has ended: what it is if binary (when fewer than SNIFF_BYTES came). */
+  end(): string | undefined {
+    if (this.#decided) return undefined;
+    this.#decided = true;
+    return describeBinary(this.#head.subarray(0, this.#filled), this.name, true);
+  }
+}
