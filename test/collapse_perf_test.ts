@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { PerfCollapser, type PerfOptions, type RawFrame } from "../src/collapse/perf.ts";
 import { InputFormatError, profileOf } from "../src/collapse/types.ts";
+import { eventMatches } from "../src/collapse/perf_events.ts";
 import { frameInfo } from "../src/profile/profile.ts";
 import { formatCount, sortedStacks, totalCount } from "../src/folded/stacks.ts";
 import { repoPath } from "./helpers.ts";
@@ -182,13 +183,49 @@ Deno.test("perf: the first event is the default filter, with a note", () => {
   assert.match(r.warnings[0], /^Filtering for events of type: instructions .*cycles/);
 });
 
-Deno.test("perf: --event-filter picks an event; event names keep their modifiers", () => {
+Deno.test("perf: --event-filter picks an event; modifiers that change what counts are named", () => {
   assert.equal(collapse(TWO_EVENTS, { eventFilter: "cycles" }).folded, "cmd;cyc 20\n");
   const mod = sample("cmd 1 1.0: 5 cycles:u:", "1 f (/x)");
   assert.equal(collapse(mod, { eventFilter: "cycles:u" }).folded, "cmd;f 5\n");
+  // `:u` (user time only) is part of the event, as in stackcollapse-perf.pl.
   const none = collapse(mod, { eventFilter: "cycles" });
   assert.equal(none.folded, "");
   assert.match(none.warnings.join("\n"), /no samples of event 'cycles'; the input has cycles:u/);
+});
+
+Deno.test("perf: --event-filter matches the event without the precision perf adds itself", () => {
+  for (const event of ["cpu-clock:ppp", "cpu-clock:pppH", "cpu-clock:uhppp", "cpu-clock:P"]) {
+    const text = sample(`cmd 1 1.0: 5 ${event}:`, "1 f (/x)") +
+      sample("cmd 1 1.1: 7 task-clock:ppp:", "1 g (/x)") +
+      `  cmd 1 1.2: 3 ${event}:  ffff h (/x)\n`;
+    for (const lineByLine of [false, true]) {
+      const r = collapse(text, { eventFilter: "cpu-clock", lineByLine });
+      assert.equal(r.folded, "cmd;f 5\ncmd;h 3\n", `${event}, lineByLine ${lineByLine}`);
+      assert.deepEqual(r.warnings, []);
+    }
+  }
+  assert.ok(eventMatches("cpu-clock", "cpu-clock"));
+  assert.ok(!eventMatches("cpu-clock", "cpu-clock-x:ppp"));
+  assert.ok(!eventMatches("cpu", "cpu-clock:ppp"));
+  assert.ok(!eventMatches("cpu-clock", "cpu-clock:zz"));
+  assert.ok(!eventMatches("sched", "sched:sched_switch"));
+  assert.ok(eventMatches("sched:sched_switch", "sched:sched_switch"));
+});
+
+Deno.test("perf: real recordings of perf's default event (cpu-clock:ppp) match cpu-clock", () => {
+  for (
+    const [name, samples] of [["default-event.perf.txt", 46], [
+      "default-event.one-line.perf.txt",
+      70,
+    ]] as const
+  ) {
+    const text = Deno.readTextFileSync(repoPath(`fixtures/collapse/${name}`));
+    const r = collapse(text, { eventFilter: "cpu-clock" });
+    assert.equal(r.samples, samples, name);
+    assert.equal(totalCount(r.stacks), samples * 2004008, name);
+    assert.deepEqual(r.warnings, [], name);
+    assert.equal(collapse(text, { eventFilter: "cpu-clock:ppp" }).folded, r.folded, name);
+  }
 });
 
 Deno.test("perf: one-line samples (no call chain) are folded", () => {

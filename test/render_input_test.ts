@@ -25,6 +25,7 @@ const TEXT = [
   " 5",
   "main;z 1.5",
   "main;w 1.2.3",
+  `main;huge ${"9".repeat(400)}`,
   "last 4",
 ].join("\n");
 
@@ -36,7 +37,14 @@ const LINES: FoldedLine[] = [
   { stack: "last", count: 4 },
 ];
 
-const STATS: FoldedReadStats = { lines: 11, invalid: 3, firstInvalidLine: 6, differential: true };
+const STATS: FoldedReadStats = {
+  lines: 12,
+  invalid: 4,
+  firstInvalidLine: 6,
+  differential: true,
+  tooLong: 0,
+  tooLarge: 1,
+};
 
 /** An input whose stream (not a byte stream) hands out `bytes` in chunks of `size`. */
 function chunked(bytes: Uint8Array, size: number): Input {
@@ -84,7 +92,7 @@ Deno.test("a file is read in blocks: a character, a line and a CRLF straddle the
 Deno.test("columns keep what the tree needs and notice unsorted input", async () => {
   const columns = new StackColumns();
   const stats = await readFoldedInto(chunked(new TextEncoder().encode(TEXT), 7), columns);
-  assert.equal(stats.lines, 11);
+  assert.equal(stats.lines, STATS.lines);
   assert.equal(columns.lines, 5);
   assert.deepEqual(columns.stacks, LINES.map((l) => l.stack));
   assert.deepEqual(columns.befores, [0, 0, 2, 0, 0], "lines before the first BEFORE count get 0");

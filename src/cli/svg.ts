@@ -1,5 +1,10 @@
 /** `flame svg`: folded stacks in (files or stdin), an interactive SVG flame graph out. */
-import { type FoldedReadStats, readFoldedInto, readFoldedSync } from "../folded/parse.ts";
+import {
+  CountTotals,
+  type FoldedReadStats,
+  readFoldedInto,
+  readFoldedSync,
+} from "../folded/parse.ts";
 import { asCollapseInput, HEAD_BYTES, isGzip, openFormatInput } from "../formats/input.ts";
 import { detectReader } from "../formats/registry.ts";
 import { renderOptionsFor } from "../formats/svg.ts";
@@ -52,6 +57,7 @@ async function readInput(
   path: string,
   lines: StackColumns,
   render: Partial<RenderOptions>,
+  totals: CountTotals,
 ): Promise<FoldedReadStats> {
   if (path !== "-") {
     let file: Deno.FsFile;
@@ -70,7 +76,7 @@ async function readInput(
       const reader = detectReader(head.subarray(0, n));
       if (!isGzip(head.subarray(0, n)) && (!reader || reader.name === "folded")) {
         file.seekSync(0, Deno.SeekMode.Start);
-        return readFoldedSync(file, lines);
+        return readFoldedSync(file, lines, { name: path, totals });
       }
     } finally {
       file.close();
@@ -79,7 +85,7 @@ async function readInput(
   const input = await openFormatInput(path);
   const reader = detectReader(input.head);
   if (!reader || reader.name === "folded") {
-    return await readFoldedInto(asCollapseInput(input), lines);
+    return await readFoldedInto(asCollapseInput(input), lines, { totals });
   }
   const { profile, warnings } = await reader.read(input, {});
   for (const w of warnings) warn(w);
@@ -92,7 +98,14 @@ async function readInput(
   for (const [stack, before] of profile.before ?? []) {
     if (!profile.stacks.has(stack)) lines.add(stack, 0, before);
   }
-  return { lines: n, invalid: 0, firstInvalidLine: 0, differential: profile.before !== undefined };
+  return {
+    lines: n,
+    invalid: 0,
+    firstInvalidLine: 0,
+    differential: profile.before !== undefined,
+    tooLong: 0,
+    tooLarge: 0,
+  };
 }
 
 /** The `flame svg` subcommand. */
@@ -109,11 +122,12 @@ export const svgCommand: Command = {
     }
 
     const lines = new StackColumns();
+    const totals = new CountTotals(); // the inputs' counts are summed into one graph
     let invalid = 0;
     let firstInvalid = "";
     for (const file of files) {
       const stdin = file === "-";
-      const stats = await readInput(file, lines, options);
+      const stats = await readInput(file, lines, options, totals);
       if (stats.invalid > 0) {
         if (invalid === 0) firstInvalid = `${stdin ? "<stdin>" : file}:${stats.firstInvalidLine}`;
         invalid += stats.invalid;

@@ -4,7 +4,7 @@
  * equal stacks so the output is sorted and unique like any other.
  */
 import { LineSplitter, skippedLinesWarning } from "../io/input.ts";
-import { parseFoldedLine } from "../folded/parse.ts";
+import { hasCountTooLarge, parseFoldedLine } from "../folded/parse.ts";
 import { addStack, type FoldedStacks } from "../folded/stacks.ts";
 import { type Collapser, type CollapseResult, InputFormatError } from "./types.ts";
 import { parseEventHead, parseFrameLine, parseOneLineSample } from "./perf_lines.ts";
@@ -91,6 +91,11 @@ export class FoldedCollapser implements Collapser {
   #invalid = 0;
   #firstInvalid: { lineNo: number; text: string } | undefined;
   #differential = 0;
+  /** Lines whose count (or the sum with it) is too large for a number, and the first. */
+  #tooLarge = 0;
+  #firstTooLarge = 0;
+  /** The sum of the counts read (kept finite). */
+  #total = 0;
   readonly #splitter = new LineSplitter((line, lineNo) => this.#line(line, lineNo));
 
   /** Feeds decoded text. */
@@ -115,6 +120,12 @@ export class FoldedCollapser implements Collapser {
           `the first at line ${this.#firstInvalid.lineNo}`,
       );
     }
+    if (this.#tooLarge !== 0) {
+      warnings.push(
+        `${this.#tooLarge} line${this.#tooLarge === 1 ? "" : "s"} with a count too large for a ` +
+          `number skipped, the first at line ${this.#firstTooLarge}`,
+      );
+    }
     const long = skippedLinesWarning(this.#splitter);
     if (long !== undefined) warnings.push(long);
     if (this.#differential !== 0) {
@@ -131,11 +142,22 @@ export class FoldedCollapser implements Collapser {
     if (text === "" || text.startsWith("#") || text.trim() === "") return;
     const parsed = parseFoldedLine(text);
     if (parsed === undefined) {
-      if (this.#invalid++ === 0) this.#firstInvalid = { lineNo, text };
+      if (hasCountTooLarge(text)) this.#large(lineNo);
+      else if (this.#invalid++ === 0) this.#firstInvalid = { lineNo, text: text.slice(0, 100) };
       return;
     }
+    const total = this.#total + parsed.count;
+    if (total === Infinity) {
+      this.#large(lineNo);
+      return;
+    }
+    this.#total = total;
     if (parsed.before !== undefined) this.#differential++;
     addStack(this.#stacks, parsed.stack, parsed.count);
     this.#samples++;
+  }
+
+  #large(lineNo: number): void {
+    if (this.#tooLarge++ === 0) this.#firstTooLarge = lineNo;
   }
 }

@@ -145,6 +145,10 @@ export class DtraceCollapser implements Collapser {
   #samples = 0;
   #sawFrameLike = false;
   #emptyStacks = 0;
+  /** Stacks left out because their count (or the sum with it) is too large for a number. */
+  #tooLarge = 0;
+  /** The sum of the counts (kept finite). */
+  #total = 0;
   #nonDtraceLine = "";
   readonly #cache = new Map<string, string[]>();
   /** What each folded frame name is. */
@@ -178,6 +182,12 @@ export class DtraceCollapser implements Collapser {
       this.#warnings.push(
         `${this.#emptyStacks} stack${this.#emptyStacks === 1 ? "" : "s"} with no frames ` +
           `(a count with nothing above it) left out`,
+      );
+    }
+    if (this.#tooLarge > 0) {
+      this.#warnings.push(
+        `${this.#tooLarge} stack${this.#tooLarge === 1 ? "" : "s"} with a count too large for ` +
+          "a number left out",
       );
     }
     if (this.#samples === 0 && this.#warnings.length === 0) {
@@ -269,6 +279,12 @@ export class DtraceCollapser implements Collapser {
       this.#emptyStacks++;
       return;
     }
+    const total = this.#total + count;
+    if (total === Infinity) {
+      this.#tooLarge++; // a count of hundreds of digits: no number holds it
+      return;
+    }
+    this.#total = total;
     if (this.#includeOffset) frames[0] = trimLeafOffset(frames[0]);
     frames.reverse();
     addStack(this.#stacks, frames.join(";"), count);

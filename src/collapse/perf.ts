@@ -135,6 +135,8 @@ export class PerfCollapser implements Collapser {
           `line ${scanner.lineNo}): that sample was dropped`,
       );
     }
+    const large = state.tooLargeMessage();
+    if (large !== undefined) out.push(large);
     out.push(...state.events.messages());
     if (state.samples === 0) {
       out.push(state.events.whyNoSamples() ?? "no samples in the input: the output is empty");

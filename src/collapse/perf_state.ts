@@ -35,6 +35,9 @@ export class PerfState {
   /** Some header or one-line sample named an event (the input is perf script's). */
   sawEvent = false;
   #unrecognized = 0;
+  /** The sum of the periods counted (kept finite), and the samples left out to keep it so. */
+  #total = 0;
+  #tooLarge = 0;
   #firstBad: { lineNo: number; text: string } | undefined;
 
   constructor(private readonly options: ReadOptions, readonly frames: FrameTable) {
@@ -54,11 +57,27 @@ export class PerfState {
     return this.tree.root(name, detached);
   }
 
-  /** Counts a sample whose stack ends at `node`. */
+  /**
+   * Counts a sample whose stack ends at `node`, unless its period (or the sum of periods with
+   * it) is too large for a number: perf's periods are 64-bit, but text can say anything.
+   */
   count(node: StackNode, period: number): void {
+    const total = this.#total + period;
+    if (total === Infinity) {
+      this.#tooLarge++;
+      return;
+    }
+    this.#total = total;
     node.period += period;
     node.samples++;
     this.samples++;
+  }
+
+  /** The message on samples left out for their period, if any. */
+  tooLargeMessage(): string | undefined {
+    const n = this.#tooLarge;
+    if (n === 0) return undefined;
+    return `${n} sample${n === 1 ? "" : "s"} with a period too large for a number left out`;
   }
 
   /** A sample's header line was read. */

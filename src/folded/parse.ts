@@ -5,8 +5,13 @@
  * Speed matters here: `flame svg` runs once, with cold code, so the input is read in a few large
  * blocks, each decoded once, and lines are parsed in place (native searches, no per-line
  * strings other than the stack itself).
+ *
+ * Hostile input is read in linear time and bounded memory: a line longer than MAX_LINE_CHARS is
+ * skipped without being held, a count that is no finite number (`1` and 400 zeros) or that would
+ * make the sum of counts overflow makes its line invalid, and binary data is refused at once.
  */
-import type { Input } from "../io/input.ts";
+import { FlameError } from "../errors.ts";
+import { BinarySniffer, type Input, MAX_LINE_CHARS } from "../io/input.ts";
 
 /** One parsed folded line. `before` is set for two-count (differential) lines. */
 export interface FoldedLine {
@@ -48,21 +53,59 @@ const NONE = 0;
 const PLAIN = 1;
 const DIFFERENTIAL = 2;
 
+/** A line whose count, or the sum of counts with it, is too large for a number. */
+const TOO_LARGE = 3;
+/** A line longer than MAX_LINE_CHARS (not parsed). */
+const TOO_LONG = 4;
+
+/**
+ * The sums of the counts read into one sink (from one input or several): a line whose count
+ * would make a sum overflow is invalid, so every sum the sink makes stays a finite number.
+ */
+export class CountTotals {
+  /** The sum of the counts (AFTER counts of differential lines). */
+  count = 0;
+  /** The sum of the BEFORE counts of differential lines. */
+  before = 0;
+}
+
 /**
  * Parses the folded line `text[start, end)` into `sink`, unless it has no trailing count. A
- * second trailing number makes it differential: `stack BEFORE AFTER`.
+ * second trailing number makes it differential: `stack BEFORE AFTER`. With `totals`, counts
+ * are summed there, and a line that would make a sum overflow is not passed on.
  */
-function parseRange(text: string, start: number, end: number, sink: FoldedSink): number {
+function parseRange(
+  text: string,
+  start: number,
+  end: number,
+  sink: FoldedSink,
+  totals?: CountTotals,
+): number {
   const c = countStart(text, start, end);
   // The whitespace before the count ends the stack, which is not empty.
   if (c <= start + 1) return NONE;
   const count = Number(text.slice(c, end));
+  if (count === Infinity) return TOO_LARGE;
   // A second count is rare: look for one only after a digit or dot.
   const p = text.charCodeAt(c - 2);
   const b = (p >= 48 && p <= 57) || p === 46 ? countStart(text, start, c - 1) : -1;
   if (b > start + 1) {
-    sink.add(text.slice(start, b - 1), count, Number(text.slice(b, c - 1)));
+    const before = Number(text.slice(b, c - 1));
+    if (before === Infinity) return TOO_LARGE;
+    if (totals !== undefined) {
+      const sum = totals.count + count;
+      const sumBefore = totals.before + before;
+      if (sum === Infinity || sumBefore === Infinity) return TOO_LARGE;
+      totals.count = sum;
+      totals.before = sumBefore;
+    }
+    sink.add(text.slice(start, b - 1), count, before);
     return DIFFERENTIAL;
+  }
+  if (totals !== undefined) {
+    const sum = totals.count + count;
+    if (sum === Infinity) return TOO_LARGE;
+    totals.count = sum;
   }
   sink.add(text.slice(start, c - 1), count, undefined);
   return PLAIN;
@@ -86,6 +129,11 @@ export function parseFoldedLine(line: string): FoldedLine | undefined {
   return parsed;
 }
 
+/** True for a line that ends in a count (or two) too large for a number (`1` and 400 zeros). */
+export function hasCountTooLarge(line: string): boolean {
+  return parseRange(line, 0, line.length, new LineSink(() => {})) === TOO_LARGE;
+}
+
 /** What reading a folded input found besides its lines. */
 export interface FoldedReadStats {
   lines: number;
@@ -95,6 +143,18 @@ export interface FoldedReadStats {
   firstInvalidLine: number;
   /** True when some line had two counts. */
   differential: boolean;
+  /** Of the invalid lines: those longer than MAX_LINE_CHARS (skipped unread). */
+  tooLong: number;
+  /** Of the invalid lines: those whose count (or the sum with it) is too large for a number. */
+  tooLarge: number;
+}
+
+/** How a folded input is read besides its text. */
+export interface ReadFoldedOptions {
+  /** The input's name, for the error that binary data gives (default: "the input"). */
+  name?: string;
+  /** Sums shared by every input read into one sink (by default, this input's own). */
+  totals?: CountTotals;
 }
 
 /**
@@ -138,13 +198,21 @@ async function* byteBlocks(readable: ReadableStream<Uint8Array>): AsyncGenerator
 export function readFolded(
   input: Input,
   onLine: (line: FoldedLine) => void,
+  options: ReadFoldedOptions = {},
 ): Promise<FoldedReadStats> {
-  return readFoldedInto(input, new LineSink(onLine));
+  return readFoldedInto(input, new LineSink(onLine), options);
 }
 
-/** Reads `input` as `readFolded` does, passing each line's parts to `sink` (no object per line). */
-export async function readFoldedInto(input: Input, sink: FoldedSink): Promise<FoldedReadStats> {
-  const parser = new FoldedParser(sink);
+/**
+ * Reads `input` as `readFolded` does, passing each line's parts to `sink` (no object per line).
+ * Throws a FlameError naming the input when it is binary data.
+ */
+export async function readFoldedInto(
+  input: Input,
+  sink: FoldedSink,
+  options: ReadFoldedOptions = {},
+): Promise<FoldedReadStats> {
+  const parser = new FoldedParser(sink, { name: input.name, ...options });
   for await (const bytes of byteBlocks(input.readable)) parser.push(bytes);
   return parser.end();
 }
@@ -153,8 +221,12 @@ export async function readFoldedInto(input: Input, sink: FoldedSink): Promise<Fo
  * Reads an opened file as `readFoldedInto` reads an input, but synchronously: for a command that
  * runs once, the streams machinery costs more than the reading.
  */
-export function readFoldedSync(file: Deno.FsFile, sink: FoldedSink): FoldedReadStats {
-  const parser = new FoldedParser(sink);
+export function readFoldedSync(
+  file: Deno.FsFile,
+  sink: FoldedSink,
+  options: ReadFoldedOptions = {},
+): FoldedReadStats {
+  const parser = new FoldedParser(sink, options);
   const block = new Uint8Array(BLOCK);
   for (let n = file.readSync(block); n !== null; n = file.readSync(block)) {
     parser.push(block.subarray(0, n));
@@ -168,47 +240,104 @@ export function readFoldedSync(file: Deno.FsFile, sink: FoldedSink): FoldedReadS
  */
 class FoldedParser {
   readonly #sink: FoldedSink;
+  readonly #totals: CountTotals;
+  readonly #sniffer: BinarySniffer;
+  readonly #name: string;
   readonly #stats: FoldedReadStats = {
     lines: 0,
     invalid: 0,
     firstInvalidLine: 0,
     differential: false,
+    tooLong: 0,
+    tooLarge: 0,
   };
   readonly #decoder = new TextDecoder("utf-8", { fatal: false, ignoreBOM: false });
-  #rest = ""; // the unfinished last line of the text so far
+  /** The unfinished last line of the text so far, in pieces (joined once, when it ends). */
+  #rest: string[] = [];
+  #restLength = 0;
+  /** The unfinished line is longer than MAX_LINE_CHARS: it is dropped up to its end. */
+  #skipping = false;
 
-  constructor(sink: FoldedSink) {
+  constructor(sink: FoldedSink, options: ReadFoldedOptions) {
     this.#sink = sink;
+    this.#totals = options.totals ?? new CountTotals();
+    this.#name = options.name ?? "the input";
+    this.#sniffer = new BinarySniffer(this.#name);
   }
 
   /** Parses the lines `bytes` completes; the bytes may be reused once this returns. */
   push(bytes: Uint8Array): void {
+    this.#notText(this.#sniffer.push(bytes));
     const text = this.#decoder.decode(bytes, { stream: true });
     const first = text.indexOf("\n");
     if (first === -1) {
-      this.#rest += text;
+      this.#keep(text);
       return;
     }
-    // The line that straddles two blocks is joined on its own: joining whole blocks would copy.
-    const head = this.#rest + text.slice(0, first + 1);
-    this.#lines(head, 0, head.length);
+    let from = 0;
+    if (this.#restLength !== 0 || this.#skipping) {
+      // The line that straddles two blocks is joined on its own: joining whole blocks would copy.
+      this.#keep(text.slice(0, first + 1));
+      this.#endRest();
+      from = first + 1;
+    }
     const last = text.lastIndexOf("\n");
-    this.#lines(text, first + 1, last + 1);
-    this.#rest = text.slice(last + 1);
+    this.#lines(text, from, last + 1);
+    this.#keep(text.slice(last + 1));
   }
 
   /** Parses the last line, if unterminated, and returns what was found. */
   end(): FoldedReadStats {
-    const tail = this.#rest + this.#decoder.decode();
-    this.#rest = "";
-    if (tail !== "") this.#lines(tail, 0, tail.length);
+    this.#notText(this.#sniffer.end());
+    this.#keep(this.#decoder.decode());
+    if (this.#restLength !== 0 || this.#skipping) this.#endRest();
     return this.#stats;
+  }
+
+  #notText(binary: string | undefined): void {
+    if (binary !== undefined) throw new FlameError(`${this.#name}: ${binary}`);
+  }
+
+  /** Keeps the start of a line that has not ended yet, unless it is too long already. */
+  #keep(text: string): void {
+    if (this.#skipping || text === "") return;
+    // The limit, and room for the line's `\r\n`.
+    if (this.#restLength + text.length > MAX_LINE_CHARS + 2) {
+      this.#rest = [];
+      this.#restLength = 0;
+      this.#skipping = true;
+      return;
+    }
+    this.#rest.push(text);
+    this.#restLength += text.length;
+  }
+
+  /** The line kept in pieces has ended (or the input has): parses it. */
+  #endRest(): void {
+    if (this.#skipping) {
+      this.#skipping = false;
+      this.#tooLong();
+      return;
+    }
+    const line = this.#rest.length === 1 ? this.#rest[0] : this.#rest.join("");
+    this.#rest = [];
+    this.#restLength = 0;
+    this.#lines(line, 0, line.length);
+  }
+
+  /** Counts a line too long to read as invalid. */
+  #tooLong(): void {
+    const stats = this.#stats;
+    stats.lines++;
+    stats.tooLong++;
+    if (stats.invalid++ === 0) stats.firstInvalidLine = stats.lines;
   }
 
   /** Parses the lines of `text[from, end)` (the last one may lack its `\n`). */
   #lines(text: string, from: number, end: number): void {
     const stats = this.#stats;
     const sink = this.#sink;
+    const totals = this.#totals;
     let lineNo = stats.lines;
     for (let start = from; start < end;) {
       let nl = text.indexOf("\n", start);
@@ -216,9 +345,15 @@ class FoldedParser {
       const stop = nl > start && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
       lineNo++;
       // A `#` comment is skipped even when it ends in a number.
-      const parsed = text.charCodeAt(start) === 35 ? NONE : parseRange(text, start, stop, sink);
+      const parsed = text.charCodeAt(start) === 35
+        ? NONE
+        : stop - start > MAX_LINE_CHARS
+        ? TOO_LONG
+        : parseRange(text, start, stop, sink, totals);
       if (parsed === DIFFERENTIAL) stats.differential = true;
-      else if (parsed === NONE && !isBlankOrComment(text, start, stop)) {
+      else if (parsed !== PLAIN && (parsed !== NONE || !isBlankOrComment(text, start, stop))) {
+        if (parsed === TOO_LONG) stats.tooLong++;
+        if (parsed === TOO_LARGE) stats.tooLarge++;
         if (stats.invalid++ === 0) stats.firstInvalidLine = lineNo;
       }
       start = nl + 1;

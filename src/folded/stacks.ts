@@ -13,17 +13,31 @@ export function addStack(stacks: FoldedStacks, stack: string, count: number): vo
 }
 
 /**
- * Formats a count as the Perl scripts print numbers: integers plainly, fractions with at most
- * 15 significant digits (Perl's `%.15g`).
+ * Formats a count as a plain decimal, the only form the folded readers (flame's and the Perl
+ * scripts': `\d+(?:\.\d*)?`) take, never with an exponent: integers exactly (`1e20` is
+ * `100000000000000000000`), fractions with at most 15 significant digits as Perl prints them
+ * (`%.15g`), written out (`1e-7` is `0.0000001`). What flame writes, it reads back as the same
+ * integers. Counts are finite and not negative (the readers take no other).
  */
 export function formatCount(n: number): string {
-  if (Number.isInteger(n) && Math.abs(n) < 1e15) return String(n);
-  const p = n.toPrecision(15);
-  if (p.includes("e")) {
-    const [mantissa, exponent] = p.split("e");
-    return `${trimZeros(mantissa)}e${exponent[0]}${exponent.slice(1).padStart(2, "0")}`;
-  }
-  return trimZeros(p);
+  if (Number.isInteger(n)) return Math.abs(n) < 1e21 ? String(n) : BigInt(n).toString();
+  return trimZeros(plainDecimal(n.toPrecision(15)));
+}
+
+/** `1.5e-7` → `0.00000015`, `1.2e+21` → `1200000000000000000000`; other numbers unchanged. */
+function plainDecimal(s: string): string {
+  const e = s.indexOf("e");
+  if (e === -1) return s;
+  const sign = s.startsWith("-") ? "-" : "";
+  const mantissa = s.slice(sign.length, e);
+  const exponent = Number(s.slice(e + 1));
+  const dot = mantissa.indexOf(".");
+  const digits = dot === -1 ? mantissa : mantissa.slice(0, dot) + mantissa.slice(dot + 1);
+  // Where the decimal point goes in `digits`.
+  const point = (dot === -1 ? mantissa.length : dot) + exponent;
+  if (point <= 0) return `${sign}0.${"0".repeat(-point)}${digits}`;
+  if (point >= digits.length) return sign + digits + "0".repeat(point - digits.length);
+  return `${sign}${digits.slice(0, point)}.${digits.slice(point)}`;
 }
 
 function trimZeros(s: string): string {
