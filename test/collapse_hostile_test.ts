@@ -13,6 +13,8 @@ import { type Collapser, InputFormatError } from "../src/collapse/types.ts";
 import { CountTotals, type FoldedLine, readFolded, readFoldedSync } from "../src/folded/parse.ts";
 import { formatCount, totalCount, writeFolded } from "../src/folded/stacks.ts";
 import { FlameError } from "../src/errors.ts";
+import { cleanSrcline, cutArguments } from "../src/collapse/perf_symbols.ts";
+import { InlineResolver } from "../src/collapse/perf_inline.ts";
 import { runFlame, withTempDir } from "./helpers.ts";
 
 const MiB = 1 << 20;
@@ -421,4 +423,48 @@ Deno.test({
       }
     });
   },
+});
+
+// ---------------------------------------------------------------- long names
+
+Deno.test("hostile: long lines of brackets, colons and parentheses take linear time", () => {
+  const n = 1 << 20;
+  const seconds = (f: () => unknown) => {
+    const start = performance.now();
+    f();
+    return (performance.now() - start) / 1000;
+  };
+  // Each of these made a regular expression rescan the rest of the line from every position.
+  const cases: [string, () => unknown][] = [
+    ["srcline of [", () => cleanSrcline("  " + "[".repeat(n))],
+    ["name of .(", () => cutArguments(".(".repeat(n / 2))],
+    ["module of [", () => new InlineResolver(false, { exists: () => true }).applies("[".repeat(n))],
+    ["DTrace line of ;", () => {
+      const d = new DtraceCollapser();
+      d.push(`\n  ${";".repeat(n)}\n  3\n`);
+      return d.finish();
+    }],
+    ["perf frame of :", () => {
+      const p = new PerfCollapser();
+      p.push(`prog 1 1.0: 1 cycles:\n\t1 ${": 1 x:".repeat(n / 6)} (/x)\n\n`);
+      return p.finish();
+    }],
+  ];
+  for (const [what, f] of cases) {
+    const s = seconds(f);
+    assert.ok(s < SECONDS, `${what}: ${s.toFixed(1)} s`);
+  }
+  // The linear versions mean what the expressions meant.
+  assert.equal(cleanSrcline("  a[x]b[y]c[z"), "abc[z");
+  assert.equal(cutArguments("net/http.(*Client).Do(x)"), "net/http.(*Client).Do(x)");
+  assert.equal(cutArguments("f.(x)(y)"), "f.(x)");
+  const resolver = new InlineResolver(false, { exists: () => true });
+  for (
+    const [module, file] of [["[vdso]", false], ["/x/[]", true], ["/x/[]]", true], [
+      "/a[b]",
+      false,
+    ]] as const
+  ) {
+    assert.equal(resolver.applies(module), file, module);
+  }
 });

@@ -13,6 +13,7 @@ import { describeDtraceFrame } from "./frames.ts";
 import { repairRustSymbol } from "./rust.ts";
 import { LineSplitter, skippedLinesWarning } from "../io/input.ts";
 import { addStack, type FoldedStacks } from "../folded/stacks.ts";
+import { parseFoldedLine } from "../folded/parse.ts";
 import { type Collapser, type CollapseResult, InputFormatError } from "./types.ts";
 
 /** Options of the DTrace collapser. */
@@ -38,8 +39,15 @@ const MAX_FRAMES = 1 << 20;
 const CACHE_LIMIT = 1 << 16;
 
 const DIGITS = /^\d+$/;
-/** A folded line (`a;b;c 12`): already collapsed, no DTrace frame ends in a count. */
-const FOLDED = /;.*\s\d+(?:\.\d*)?$/;
+/**
+ * True for a folded line (`a;b;c 12`): already collapsed, no DTrace frame ends in a count.
+ * (Scanned, not matched with a regular expression: `;.*\s\d+$` takes quadratic time on a long
+ * line of `;`.)
+ */
+function isFoldedLine(line: string): boolean {
+  const parsed = line.includes(";") ? parseFoldedLine(line) : undefined;
+  return parsed !== undefined && parsed.stack.includes(";");
+}
 
 /** A line holding only a count: the end of a stack. */
 export function isCountLine(line: string): boolean {
@@ -221,7 +229,7 @@ export class DtraceCollapser implements Collapser {
   #skipHeader(line: string, lineNo: number): boolean {
     if (lineNo === 1) {
       this.#firstLine = line;
-      if (FOLDED.test(line.trim())) this.#foldedAlready(lineNo);
+      if (isFoldedLine(line.trim())) this.#foldedAlready(lineNo);
       if (looksLikeFrame(line) || isCountLine(line)) {
         this.#inHeader = false;
         return true;
@@ -253,7 +261,7 @@ export class DtraceCollapser implements Collapser {
     }
     this.#blankSinceFrame = false;
     if (this.#samples === 0) {
-      if (FOLDED.test(text)) this.#foldedAlready(lineNo);
+      if (isFoldedLine(text)) this.#foldedAlready(lineNo);
       if (looksLikeFrame(text)) this.#sawFrameLike = true;
       else if (this.#nonDtraceLine === "") this.#nonDtraceLine = text;
     }

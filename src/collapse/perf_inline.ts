@@ -27,8 +27,28 @@ function isFile(path: string): boolean {
   }
 }
 
-/** Modules addr2line cannot read: perf maps, the kernel, `[vdso]`-style pseudo modules. */
-const NOT_A_FILE = /perf-\d+.map|kernel\.|\[[^\]]+\]/;
+/** perf maps and the kernel: modules addr2line cannot read. */
+const NOT_A_FILE = /perf-\d+.map|kernel\./;
+
+/**
+ * True for a module with a `[name]` in it (`[vdso]`, `[kernel.kallsyms]`): perf's pseudo
+ * modules. Perl's `\[[^\]]+\]`, scanned once (the expression is quadratic on many `[`).
+ */
+function hasBracketedName(module: string): boolean {
+  let open = module.indexOf("[");
+  let close = module.indexOf("]");
+  // Both only move forward: one pass.
+  while (open !== -1 && close !== -1) {
+    if (close < open) {
+      close = module.indexOf("]", open);
+    } else if (close > open + 1) {
+      return true; // `close` is the first `]` after `open`, with a name between
+    } else {
+      open = module.indexOf("[", open + 1); // `[]`
+    }
+  }
+  return false;
+}
 
 /** Entries kept in each cache before it is cleared (memory stays bounded). */
 const CACHE_LIMIT = 50_000;
@@ -78,7 +98,8 @@ export class InlineResolver {
 
   /** True when `module` may be given to addr2line. */
   applies(module: string): boolean {
-    return !NOT_A_FILE.test(module) && module !== "inlined" && this.#isFile(module);
+    return !NOT_A_FILE.test(module) && !hasBracketedName(module) && module !== "inlined" &&
+      this.#isFile(module);
   }
 
   /**

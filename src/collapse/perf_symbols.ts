@@ -41,7 +41,15 @@ export function deleteQuotes(func: string): string {
   return func.replace(/["']/g, "");
 }
 
-const GO_METHOD = /\.\([^]*\)\./;
+/**
+ * True for a name that looks like a Go method, `.(` and later `).` (`net/http.(*Client).Do`):
+ * Perl's `\.\(.*\)\.`, found with two searches (the expression is quadratic on a long name of
+ * `.(`).
+ */
+function isGoMethod(func: string): boolean {
+  const open = func.indexOf(".(");
+  return open !== -1 && func.lastIndexOf(").") >= open + 2;
+}
 
 /**
  * Cuts the argument list off a function name: everything from the first `(` that is not inside
@@ -52,7 +60,7 @@ const GO_METHOD = /\.\([^]*\)\./;
  */
 export function cutArguments(func: string): string {
   // Perl leaves names that look like Go methods (`.(...).`) whole; so does flame.
-  if (GO_METHOD.test(func)) return func;
+  if (isGoMethod(func)) return func;
   let depth = 0;
   for (let i = 0; i < func.length; i++) {
     switch (func.charCodeAt(i)) {
@@ -150,8 +158,26 @@ export function finalName(display: string, module: string, options: TidyOptions)
  * source line of an inlined frame.
  */
 export function cleanSrcline(line: string): string {
-  let s = line.replace(/\[[^]*?\]/g, "").trim();
+  let s = dropBracketed(line).trim();
   if (s.endsWith(" (inlined)")) s = s.slice(0, -10).trimEnd();
   else if (s === "(inlined)") s = "";
   return s;
+}
+
+/**
+ * Removes every `[...]` (from a `[` to the first `]` after it), as Perl's `s/\[.*?\]//g` does,
+ * in one pass (the expression rescans the rest of the line from every `[` that has no `]`).
+ */
+function dropBracketed(line: string): string {
+  let out = "";
+  let from = 0;
+  for (;;) {
+    const open = line.indexOf("[", from);
+    if (open === -1) break;
+    const close = line.indexOf("]", open + 1);
+    if (close === -1) break;
+    out += line.slice(from, open);
+    from = close + 1;
+  }
+  return from === 0 ? line : out + line.slice(from);
 }
