@@ -69,7 +69,7 @@ Deno.test("samples: V8 frames lose their tier marks", () => {
 `;
   const { result } = fold(text, false);
   assert.deepEqual([...result.stacks.keys()], [
-    "node;node::Start;(anonymous) node:internal/main/run_main_module:1:1;fib /app/x.js:3:13;fib /app/x.js:3:13",
+    "node;node::Start;(anonymous) (node:internal/main/run_main_module:1);fib (x.js:3);fib (x.js:3)",
   ]);
 });
 

@@ -1,5 +1,16 @@
 import assert from "node:assert/strict";
 import { repoPath, runFlame, withTempDir } from "./helpers.ts";
+import { SampleLog } from "../src/capture/samples.ts";
+import { PerfCollapser, type PerfOptions } from "../src/collapse/perf.ts";
+import { formatCount, sortedStacks } from "../src/folded/stacks.ts";
+
+/** Folds `path` in this process as the capture commands (run, record, report) fold perf script. */
+function foldAsReport(path: string, raw: boolean, options: Partial<PerfOptions> = {}): string {
+  const collapser = new PerfCollapser({ ...options, ...new SampleLog(127).hooks(raw) });
+  collapser.push(Deno.readTextFileSync(path));
+  return sortedStacks(collapser.finish().stacks).map(([s, n]) => `${s} ${formatCount(n)}\n`)
+    .join("");
+}
 
 const C_FP = repoPath("fixtures/perf/c-fp.perf.txt");
 const SAMPLE = "prog 1234 100.000001:    1000 cpu-clock: \n\t401200 leaf+0x5 (/usr/bin/prog)\n" +
@@ -32,6 +43,8 @@ Deno.test("collapse --help: usage, every option, examples", async () => {
       "--context",
       "--srcline",
       "--includeoffset",
+      "--js-frames",
+      "--raw-frames",
       "-o, --output FILE",
     ]
   ) {
@@ -172,9 +185,47 @@ Deno.test("collapse: invalid UTF-8, CRLF and binary noise never crash", async ()
   const noise = new Uint8Array(300_000);
   let seed = 1;
   for (let i = 0; i < noise.length; i++) noise[i] = (seed = (seed * 48271) % 2147483647) & 0xff;
-  const mixed = new Uint8Array([...new TextEncoder().encode(SAMPLE), ...noise]);
+  // Noise after a text start (more than the head that is looked at): what can be read is.
+  const text = new TextEncoder().encode(SAMPLE.repeat(100));
+  const mixed = new Uint8Array([...text, ...noise]);
   const n = await runFlame(["collapse", "perf"], { stdin: mixed });
   assert.ok(n.code === 0 || n.code === 1, `exit ${n.code}: ${n.stderr}`);
   assert.doesNotMatch(n.stderr, /internal error|at .*\.ts:\d+/);
-  assert.match(n.stdout, /^prog;main;leaf 1000$/m);
+  assert.match(n.stdout, /^prog;main;leaf 100000$/m);
+  // Noise from the start is binary data: one line, naming the input.
+  await withTempDir(async (dir) => {
+    Deno.writeFileSync(
+      `${dir}/noise`,
+      new Uint8Array([...new TextEncoder().encode(SAMPLE), ...noise]),
+    );
+    const b = await runFlame(["collapse", "perf", `${dir}/noise`]);
+    assert.equal(b.code, 1);
+    assert.equal(
+      b.stderr,
+      `flame: error: ${dir}/noise: looks like binary data (it has NUL bytes), not UTF-8 text\n`,
+    );
+  });
+});
+
+Deno.test("collapse perf: Python frames as 'flame report' gives them; JS with --js-frames", async () => {
+  const python = repoPath("fixtures/perf/python313-perfjit.perf.txt");
+  const node = repoPath("fixtures/perf/node-basic-prof.perf.txt");
+  const byDefault = await runFlame(["collapse", "perf", python]);
+  assert.equal(byDefault.code, 0, byDefault.stderr);
+  assert.equal(byDefault.stdout, foldAsReport(python, false));
+  assert.match(byDefault.stdout, /;inner_loop \(work\.py\)[; ]/);
+  assert.doesNotMatch(byDefault.stdout, /py::|\(work\.py\);py_trampoline_evaluator/);
+  const raw = await runFlame(["collapse", "perf", "--raw-frames", "--all", python]);
+  assert.equal(raw.stdout, foldAsReport(python, true, { kernel: true, jit: true }));
+  assert.match(raw.stdout, /;py::inner_loop:\/tmp\/flame-fixtures\/work\.py_\[j\][; ]/);
+  // V8's names are stackcollapse-perf.pl's output: kept unless asked.
+  const js = await runFlame(["collapse", node]);
+  assert.match(js.stdout, /;JS:~fib \/tmp\/flame-fixtures\/work\.js:\d+:\d+[; ]/);
+  assert.equal(js.stdout, (await runFlame(["collapse", "--raw-frames", node])).stdout);
+  const readable = await runFlame(["collapse", "--js-frames", "--tid", node]);
+  assert.equal(readable.stdout, foldAsReport(node, false, { tid: true }));
+  assert.match(readable.stdout, /;fib \(work\.js:\d+\);fib \(work\.js:\d+\)/);
+  const both = await runFlame(["collapse", "--js-frames", "--raw-frames", node]);
+  assert.equal(both.code, 2);
+  assert.match(both.stderr, /--raw-frames and --js-frames contradict each other/);
 });

@@ -2,6 +2,11 @@ import assert from "node:assert/strict";
 import { PerfCollapser, type PerfOptions, type RawFrame } from "../src/collapse/perf.ts";
 import { InputFormatError, profileOf } from "../src/collapse/types.ts";
 import { eventMatches } from "../src/collapse/perf_events.ts";
+import { readableFrameOptions, readableFrames } from "../src/collapse/readable.ts";
+import { isPythonSymbol, isV8Symbol } from "../src/collapse/frames.ts";
+
+/** The frames the readable transform may change. */
+const readableTouches = (sym: string) => isPythonSymbol(sym) || isV8Symbol(sym);
 import { frameInfo } from "../src/profile/profile.ts";
 import { formatCount, sortedStacks, totalCount } from "../src/folded/stacks.ts";
 import { repoPath } from "./helpers.ts";
@@ -514,6 +519,35 @@ Deno.test("perf: onStack sees each distinct raw stack with its samples; onHeader
     ["main@/usr/bin/prog", 1],
   ]);
   assert.deepEqual(headers, [H, "prog 1234 100.5: 1000 cpu-clock:", H]);
+});
+
+Deno.test("perf: a transform that says which frames it touches skips the other stacks alike", () => {
+  for (
+    const name of ["python313-perfjit.perf.txt", "node-basic-prof.perf.txt", "c-dwarf.perf.txt"]
+  ) {
+    const text = fixture(name);
+    let seen = 0;
+    const everyStack = (frames: RawFrame[]) => {
+      seen++;
+      return readableFrames(frames);
+    };
+    const all = collapse(text, { transform: everyStack });
+    const every = seen;
+    seen = 0;
+    const some = collapse(text, {
+      transform: everyStack,
+      transformTouches: (sym) => readableTouches(sym),
+    });
+    assert.equal(some.folded, all.folded, name);
+    assert.deepEqual([...some.stacks], [...all.stacks], name);
+    if (name.startsWith("c-")) assert.equal(seen, 0, name);
+    else assert.ok(seen > 0 && seen < every, `${name}: ${seen} of ${every}`);
+    // The options the commands use give the same.
+    assert.equal(
+      collapse(text, readableFrameOptions({ python: true, js: true })).folded,
+      all.folded,
+    );
+  }
 });
 
 // ---------------------------------------------------------------- what frames are

@@ -147,20 +147,31 @@ Deno.test("python: frame names, interpreter modules and glue", () => {
   assert.ok(!isGlueSymbol("_Py_RunGC"));
 });
 
-Deno.test("v8: tier markers and prefixes go, so one function is one frame", () => {
-  assert.equal(v8FrameName("JS:*fib /tmp/x.js:3:13"), "fib /tmp/x.js:3:13");
-  assert.equal(v8FrameName("JS:~fib /tmp/x.js:3:13"), "fib /tmp/x.js:3:13");
-  assert.equal(v8FrameName("JS:^fib /tmp/x.js:3:13"), "fib /tmp/x.js:3:13");
-  assert.equal(v8FrameName("LazyCompile:*fib /tmp/x.js:3"), "fib /tmp/x.js:3");
-  assert.equal(v8FrameName("JS:*'fib file:///tmp/d.js:1:13"), "fib /tmp/d.js:1:13");
+Deno.test("v8: tier markers and prefixes go, so one function is one frame, named like Python's", () => {
+  assert.equal(v8FrameName("JS:*fib /tmp/x.js:3:13"), "fib (x.js:3)");
+  assert.equal(v8FrameName("JS:~fib /tmp/x.js:3:13"), "fib (x.js:3)");
+  assert.equal(v8FrameName("JS:^fib /tmp/x.js:3:13"), "fib (x.js:3)");
+  assert.equal(v8FrameName("JS:+fib /tmp/x.js:3:13"), "fib (x.js:3)");
+  assert.equal(v8FrameName("LazyCompile:*fib /tmp/x.js:3"), "fib (x.js:3)");
+  assert.equal(v8FrameName("JS:*'fib file:///tmp/d.js:1:13"), "fib (d.js:1)");
   assert.equal(
     v8FrameName("JS:~ node:internal/main/run_main_module:1:1"),
-    "(anonymous) node:internal/main/run_main_module:1:1",
+    "(anonymous) (node:internal/main/run_main_module:1)",
   );
+  assert.equal(
+    v8FrameName("JS:~initializeCJS node:internal/modules/cjs/loader:430:23"),
+    "initializeCJS (node:internal/modules/cjs/loader:430)",
+  );
+  assert.equal(
+    v8FrameName("LazyCompile:~body_0 evalmachine.<anonymous>:1"),
+    "body_0 (evalmachine.<anonymous>:1)",
+  );
+  assert.equal(v8FrameName("JS:~get size /app/m.js:7:2"), "get size (m.js:7)");
+  assert.equal(v8FrameName("JS:*fib"), "fib");
   assert.equal(v8FrameName("Builtin:ArrayPrototypeSort"), "Builtin:ArrayPrototypeSort");
   assert.equal(v8FrameName("v8::internal::Execution::Call"), "v8::internal::Execution::Call");
   const frames = [f("JS:*fib /x.js:1:1", "/tmp/perf-1.map"), f("main", "/usr/bin/node")];
-  assert.deepEqual(names(tidyV8Frames(frames)), ["fib /x.js:1:1", "main"]);
+  assert.deepEqual(names(tidyV8Frames(frames)), ["fib (x.js:1)", "main"]);
   const plain = [f("main", "/usr/bin/node")];
   assert.equal(tidyV8Frames(plain), plain);
 });

@@ -2,19 +2,13 @@
  * What capture learns from the samples while the perf collapser reads them, through its hooks:
  * each sample's PID (to clean up after the runtimes that wrote perf maps and jitdumps) and time
  * (the recording's span), and what each distinct stack says about truncation (the diagnosis).
- * It also names the frame transform that makes CPython and V8 frames readable. Nothing here
+ * It also picks the frame transform that makes CPython and V8 frames readable. Nothing here
  * reads perf's text: the collapser hands over each header, and each distinct stack once.
  */
 import type { PerfOptions, RawFrame } from "../collapse/perf.ts";
-import { collapsePythonFrames } from "../collapse/python.ts";
-import { tidyV8Frames } from "../collapse/node.ts";
+import { readableFrameOptions } from "../collapse/readable.ts";
 import { StackStats, summarizeStack } from "./diagnose.ts";
 import { parseHeaderLine } from "./pids.ts";
-
-/** The frame transform of `flame run`: readable CPython and V8 frames (capture.md §2e). */
-export function readableFrames(frames: RawFrame[]): RawFrame[] {
-  return collapsePythonFrames(tidyV8Frames(frames));
-}
 
 /** The PIDs, times and stack statistics of the samples one perf collapser reads. */
 export class SampleLog {
@@ -36,7 +30,7 @@ export class SampleLog {
    */
   hooks(rawFrames: boolean): Partial<PerfOptions> {
     return {
-      transform: rawFrames ? undefined : readableFrames,
+      ...readableFrameOptions({ python: !rawFrames, js: !rawFrames }),
       onHeader: (line) => this.header(line),
       onStack: (frames, samples) => this.stack(frames, samples),
     };

@@ -24,10 +24,13 @@ import {
   type InputFormat,
 } from "../collapse/detect.ts";
 import { collapseInput } from "../collapse/stream.ts";
+import { readableFrameOptions } from "../collapse/readable.ts";
 import { type Collapser, InputFormatError } from "../collapse/types.ts";
 
 const OPTIONS = {
   ...PERF_COLLAPSE_OPTIONS,
+  "raw-frames": { type: "boolean" },
+  "js-frames": { type: "boolean" },
   includeoffset: { type: "boolean" },
   output: { type: "string", short: "o" },
   quiet: { type: "boolean", short: "q" },
@@ -49,6 +52,14 @@ Options:
 perf script options (stackcollapse-perf.pl's):
 ${perfCollapseHelp({}, 22)}
 
+Frames of runtimes in perf script input (as in 'flame report'):
+  By default CPython's frames read 'fib (work.py)' and the interpreter's glue between them
+  is dropped, as 'flame report' shows them. JavaScript frames stay as V8 names them
+  ('JS:*fib /app/x.js:3:13'): that is stackcollapse-perf.pl's output, which 'flame collapse'
+  keeps for every frame that is not Python's.
+  --js-frames             also name V8's frames as 'flame report' does: 'fib (x.js:3)'
+  --raw-frames            every frame as perf printed it, Python's too
+
 DTrace options:
   --includeoffset         keep each frame's +0xoffset (the leaf's is removed)
 
@@ -56,6 +67,7 @@ Examples:
   perf script | flame collapse > out.folded
   perf script -i perf.data | flame collapse perf --pid --all -o out.folded
   flame collapse perf --event-filter=cycles perf.txt > cycles.folded
+  perf script -i node.data | flame collapse --js-frames > node.folded
   flame collapse dtrace out.stacks > out.folded
   cat a.folded b.folded | flame collapse > merged.folded`;
 
@@ -78,7 +90,16 @@ async function run(argv: string[]): Promise<number> {
       "merge several folded files with: cat a.folded b.folded | flame collapse",
     );
   }
-  const perfGiven = hasPerfOptions(values);
+  const perfGiven = hasPerfOptions(values) || values["raw-frames"] !== undefined ||
+    values["js-frames"] !== undefined;
+  const rawFrames = flagValue(values, "raw-frames");
+  const jsFrames = flagValue(values, "js-frames");
+  if (rawFrames && jsFrames) {
+    throw new UsageError(
+      "collapse: --raw-frames and --js-frames contradict each other",
+      "run 'flame collapse --help' for the options",
+    );
+  }
   const includeOffset = flagValue(values, "includeoffset");
   if (named === "dtrace" && perfGiven) {
     throw new UsageError(
@@ -100,7 +121,10 @@ async function run(argv: string[]): Promise<number> {
       "run 'flame collapse --help' for examples",
     );
   }
-  const perfOptions = perfOptionsFromValues(values);
+  const perfOptions: Partial<PerfOptions> = {
+    ...perfOptionsFromValues(values),
+    ...readableFrameOptions({ python: !rawFrames, js: jsFrames }),
+  };
   const input = await openInput(path);
   let format: InputFormat | undefined = named;
   const choose = (head: string, complete: boolean): Collapser | undefined => {

@@ -79,7 +79,7 @@ export function perfCollapseHelp(given: PerfOptionNames = {}, flagWidth = 0): st
     ["--jit", "mark JIT frames (/tmp/perf-PID.map, jitted-*.so) with _[j]"],
     ["--all", "both --kernel and --jit"],
     ["--addrs", "show the address of unknown symbols: [libc.so.6 <7f12a4>]"],
-    ["--event-filter=EVENT", "keep samples of EVENT only (default: the first event seen)"],
+    ["--event-filter=EVENT", "keep samples of EVENT only, perf's :ppp aside (default: the first)"],
     ["--inline", "expand inlined functions with addr2line (slow on big binaries)"],
     ["--context", "with --inline, add :file:line to each frame"],
     ["--srcline", "the input is 'perf script -F+srcline': add each frame's source line"],

@@ -1,31 +1,33 @@
 /**
  * V8 frames made readable: a frame transform for the perf collapser (PerfOptions.transform) for
  * Node.js and Deno recorded with `--perf-basic-prof`. V8 names JIT code in the perf map as
- * `JS:*fib /app/x.js:3:13`; the prefix and the tier marker (`~` interpreted, `^` baseline,
- * `+` Maglev, `*` TurboFan, and V8 15's extra `'`) change as code warms up, so the same
- * function would show as several frames. Stripping them merges them. Older V8 wrote
- * `LazyCompile:*fib`, `Function:`, `Script:`; those go too. Deno's `file://` URLs become paths.
+ * `JS:*fib /app/x.js:3:13`; the prefix and the tier marker change as code warms up (`~`
+ * interpreted, `^` baseline, `+` Maglev, `*` TurboFan), so the same function would show as
+ * several frames. Named like Python's frames instead, `fib (x.js:3)`, they merge: the function,
+ * and where it is, its file's base name and its first line (a runtime's pseudo-path such as
+ * `node:internal/modules/cjs/loader` is kept whole). The whole path stays in the frame's
+ * description (frames.ts: `describeFrame`).
  */
+import { parseV8Symbol } from "./frames.ts";
 import type { FrameLike } from "./python.ts";
 
-const TIER_PREFIX = /^(?:JS|LazyCompile|Function|Script|Eval|InterpretedFunction):[~^+*']*/;
-
 /**
- * `JS:*fib /app/x.js:3:13` → `fib /app/x.js:3:13`; an anonymous function
- * (`JS:~ node:internal/main/run_main_module:1:1`) becomes `(anonymous) node:internal/...`.
- * Other names (`Builtin:ArrayPrototypeSort`, C++ frames) are returned unchanged.
+ * `JS:*fib /app/x.js:3:13` → `fib (x.js:3)`; `JS:~ node:internal/main/run_main_module:1:1` →
+ * `(anonymous) (node:internal/main/run_main_module:1)`; a function without a position keeps its
+ * name alone. Other names (`Builtin:ArrayPrototypeSort`, C++ frames) are returned unchanged.
  */
 export function v8FrameName(sym: string): string {
-  const m = TIER_PREFIX.exec(sym);
-  if (!m) return sym;
-  let name = sym.slice(m[0].length);
-  if (name === "" || name.startsWith(" ")) name = `(anonymous)${name}`;
-  return name.replace(" file:///", " /");
+  const js = parseV8Symbol(sym);
+  if (js === undefined) return sym;
+  if (js.file === undefined) return js.func;
+  // Absolute paths (and Deno's file URLs, made paths) shorten to the file's name.
+  const where = js.file.startsWith("/") ? js.file.slice(js.file.lastIndexOf("/") + 1) : js.file;
+  return js.line === undefined ? `${js.func} (${where})` : `${js.func} (${where}:${js.line})`;
 }
 
 /**
- * Gives the V8 frames of one stack (leaf first) their final names (`display`: a name like
- * `(anonymous) node:internal/...` is no argument list); other frames pass through untouched.
+ * Gives the V8 frames of one stack (leaf first) their final names (`display`: its parentheses
+ * are no argument list); other frames pass through untouched.
  */
 export function tidyV8Frames<F extends FrameLike>(frames: F[]): F[] {
   let out: F[] | undefined;

@@ -47,6 +47,12 @@ export interface FoldOptions extends TidyOptions {
    * many samples had it. The frames are only valid during the call.
    */
   onStack?: (frames: readonly RawFrame[], samples: number) => void;
+  /**
+   * The frames (symbol as in RawFrame, and module) the transform may change, when it leaves
+   * every stack without one as it is: such stacks are then folded without it (faster). Unset:
+   * the transform sees every stack.
+   */
+  transformTouches?: (sym: string, module: string) => boolean;
 }
 
 /** A frame of a stack on its way to the hooks: its distinct frame and its stack's process. */
@@ -119,25 +125,40 @@ export class StackFolder {
 
   /** Adds the stacks that samples ended at in `tree` to `stacks`, each distinct stack once. */
   foldTree(tree: StackTree, stacks: FoldedStacks): void {
-    if (this.#o.transform === undefined && this.#o.onStack === undefined) {
-      tree.fold(
-        (frame, root) => this.folded(frame, javaFor(frame, root)),
-        (stack, node, root) => {
-          addStack(stacks, stack, node.period);
-          this.#describe(root, ROOT);
-        },
-      );
+    const { transform, onStack, transformTouches: touches } = this.#o;
+    if (onStack !== undefined || (transform !== undefined && touches === undefined)) {
+      // Every stack goes through the hooks.
+      tree.forEach((root, node: StackNode) => this.#foldNode(stacks, root, node));
       return;
     }
-    tree.forEach((root, node: StackNode) => {
-      this.#describe(root, ROOT);
-      const frames = node.frames().map((frame): SampleFrame => ({
-        frame,
-        java: javaFor(frame, root),
-      }));
-      const suffix = this.#foldHooked(frames, node.samples);
-      addStack(stacks, suffix === null ? root : `${root};${suffix}`, node.period);
-    });
+    // Stacks are folded from their parent's text, one frame more; only those with a frame
+    // the transform may change go through it.
+    const mark = transform === undefined
+      ? undefined
+      : (frame: Frame) => frame.touched ??= touches!(frame.sym, frame.module);
+    tree.fold(
+      (frame, root) => this.folded(frame, javaFor(frame, root)),
+      (stack, node, root, marked) => {
+        if (marked) {
+          this.#foldNode(stacks, root, node);
+          return;
+        }
+        addStack(stacks, stack, node.period);
+        this.#describe(root, ROOT);
+      },
+      mark,
+    );
+  }
+
+  /** Folds the stack that ends at `node` under `root` through the hooks. */
+  #foldNode(stacks: FoldedStacks, root: string, node: StackNode): void {
+    this.#describe(root, ROOT);
+    const frames = node.frames().map((frame): SampleFrame => ({
+      frame,
+      java: javaFor(frame, root),
+    }));
+    const suffix = this.#foldHooked(frames, node.samples);
+    addStack(stacks, suffix === null ? root : `${root};${suffix}`, node.period);
   }
 
   /** A distinct frame's folded form (worked out once for each kind of process). */
