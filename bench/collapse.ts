@@ -1,6 +1,7 @@
 /**
  * Throughput and memory of the perf collapser (the work of `flame collapse perf FILE`: read,
- * decode, fold, format the sorted output).
+ * decode, fold with its default options (Python frames made readable), format the sorted
+ * output). `--raw-frames` folds as `flame collapse perf --raw-frames` does.
  *
  *   deno run -A bench/collapse.ts FILE          fold FILE in this process and print one line:
  *                                               MB/s, lines/s, peak RSS (VmHWM)
@@ -12,7 +13,8 @@
  *
  * Times cover the collapse only, not Deno's start-up. Exit status 1 when the memory check fails.
  */
-import { PerfCollapser } from "../src/collapse/perf.ts";
+import { PerfCollapser, type PerfOptions } from "../src/collapse/perf.ts";
+import { readableFrameOptions } from "../src/collapse/readable.ts";
 import { collapseInput } from "../src/collapse/stream.ts";
 import { writeFolded } from "../src/folded/stacks.ts";
 import { openInput } from "../src/io/input.ts";
@@ -44,10 +46,10 @@ interface Measurement {
 }
 
 /** Folds `path` in this process. */
-async function measure(path: string): Promise<Measurement> {
+async function measure(path: string, options: Partial<PerfOptions>): Promise<Measurement> {
   const start = performance.now();
   const input = await openInput(path);
-  const collapser = new PerfCollapser();
+  const collapser = new PerfCollapser(options);
   const result = await collapseInput(input, () => collapser, new Progress(false));
   let outputChars = 0;
   await writeFolded(result.stacks, {
@@ -79,9 +81,9 @@ function describe(m: Measurement): string {
 }
 
 /** Runs this script on `path` in a child process and returns its measurement. */
-async function measureInChild(path: string): Promise<Measurement> {
+async function measureInChild(path: string, flags: string[]): Promise<Measurement> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", new URL(import.meta.url).pathname, "--json", path],
+    args: ["run", "-A", "--quiet", new URL(import.meta.url).pathname, "--json", ...flags, path],
     stdout: "piped",
     stderr: "inherit",
   }).output();
@@ -103,19 +105,22 @@ async function measurePerl(dir: string, path: string): Promise<string> {
 
 async function main(args: string[]): Promise<number> {
   const json = args.includes("--json");
+  const raw = args.includes("--raw-frames");
+  const flags = raw ? ["--raw-frames"] : [];
+  const options = readableFrameOptions({ python: !raw, js: false });
   const perlAt = args.indexOf("--perl");
   const perlDir = perlAt === -1 ? undefined : args[perlAt + 1];
   const files = args.filter((a, i) => !a.startsWith("--") && (perlAt === -1 || i !== perlAt + 1));
   if (files.length === 1) {
-    const m = await measure(files[0]);
+    const m = await measure(files[0], options);
     console.log(json ? JSON.stringify(m) : describe(m));
     return 0;
   }
   const data = await ensureData();
-  const small = await measureInChild(data.files["perf-50mb"].path);
+  const small = await measureInChild(data.files["perf-50mb"].path, flags);
   console.log(describe(small));
-  console.log(describe(await measureInChild(data.files["perf-varied-50mb"].path)));
-  const large = await measureInChild(data.files["perf-500mb"].path);
+  console.log(describe(await measureInChild(data.files["perf-varied-50mb"].path, flags)));
+  const large = await measureInChild(data.files["perf-500mb"].path, flags);
   console.log(describe(large));
   const ratio = large.peakKiB / small.peakKiB;
   const ok = ratio <= MEMORY_LIMIT;

@@ -55,11 +55,54 @@ export interface FoldOptions extends TidyOptions {
   transformTouches?: (sym: string, module: string) => boolean;
 }
 
-/** A frame of a stack on its way to the hooks: its distinct frame and its stack's process. */
-interface SampleFrame {
-  frame: Frame;
+/**
+ * A frame handed to the hooks: a RawFrame that also knows, privately, which frame of the stack
+ * it was given as and what it was given (a transform may rename it in place). Objects the
+ * transform makes (spread copies too) carry none of this: they are new frames.
+ */
+class HookFrame implements RawFrame {
+  // Declared only: a transform that copies the frame gets exactly its symbol and module.
+  declare display?: string;
+  readonly #frame: Frame;
+  readonly #java: boolean;
+  readonly #sym: string;
+  readonly #module: string;
+
+  constructor(frame: Frame, module: string, java: boolean) {
+    this.sym = frame.sym;
+    this.module = module;
+    this.#frame = frame;
+    this.#java = java;
+    this.#sym = frame.sym;
+    this.#module = module;
+  }
+
+  sym: string;
+  module: string;
+
+  /** The stack's frame this was given as. */
+  get frame(): Frame {
+    return this.#frame;
+  }
+
   /** Tidied as a Java process's frame. */
-  java: boolean;
+  get java(): boolean {
+    return this.#java;
+  }
+
+  /** The symbol and module it was given with (a transform may have changed its own). */
+  get givenSym(): string {
+    return this.#sym;
+  }
+
+  get givenModule(): string {
+    return this.#module;
+  }
+
+  /** `f` if the hooks were given it; undefined for a frame the transform made. */
+  static given(f: RawFrame): HookFrame | undefined {
+    return #frame in f ? f as HookFrame : undefined;
+  }
 }
 
 /** True for a root frame (process name) whose frames are tidied as Java's. */
@@ -72,14 +115,18 @@ function javaFor(frame: Frame, root: string): boolean {
   return frame.java ?? isJava(root);
 }
 
-/** The frames the hooks see (leaf first): an inlined frame gets the module of its caller. */
-function rawFrames(frames: readonly SampleFrame[]): RawFrame[] {
-  const out: RawFrame[] = new Array(frames.length);
+/**
+ * The frames the hooks see of a stack (`frames`, leaf first): an inlined frame gets the module
+ * of its caller.
+ */
+function hookFrames(frames: readonly Frame[], root: string): HookFrame[] {
+  const out: HookFrame[] = new Array(frames.length);
   let outer = "inlined";
   for (let i = frames.length - 1; i >= 0; i--) {
-    const { sym, module } = frames[i].frame;
+    const frame = frames[i];
+    const module = frame.module;
     if (module !== "inlined") outer = module;
-    out[i] = { sym, module: module === "inlined" ? outer : module };
+    out[i] = new HookFrame(frame, module === "inlined" ? outer : module, javaFor(frame, root));
   }
   return out;
 }
@@ -153,11 +200,7 @@ export class StackFolder {
   /** Folds the stack that ends at `node` under `root` through the hooks. */
   #foldNode(stacks: FoldedStacks, root: string, node: StackNode): void {
     this.#describe(root, ROOT);
-    const frames = node.frames().map((frame): SampleFrame => ({
-      frame,
-      java: javaFor(frame, root),
-    }));
-    const suffix = this.#foldHooked(frames, node.samples);
+    const suffix = this.#foldHooked(node.frames(), root, node.samples);
     addStack(stacks, suffix === null ? root : `${root};${suffix}`, node.period);
   }
 
@@ -222,41 +265,28 @@ export class StackFolder {
   }
 
   /**
-   * Folds one stack (leaf first) through the hooks: `onStack` sees its raw frames, then the
-   * transform rewrites them and what it returns is folded.
+   * Folds one stack (leaf first) under `root` through the hooks: `onStack` sees its raw frames,
+   * then the transform rewrites them and what it returns is folded.
    */
-  #foldHooked(frames: readonly SampleFrame[], samples: number): string | null {
-    const raw = rawFrames(frames);
+  #foldHooked(frames: readonly Frame[], root: string, samples: number): string | null {
+    const raw = hookFrames(frames, root);
     this.#o.onStack?.(raw, samples);
     const transform = this.#o.transform;
     if (transform === undefined) {
-      return joinFolded(frames.map((f) => this.folded(f.frame, f.java)));
+      return joinFolded(frames.map((frame) => this.folded(frame, javaFor(frame, root))));
     }
-    const given = raw.map(({ sym, module }) => ({ sym, module }));
-    const index = new Map(raw.map((f, i) => [f, i]));
     // Frames the transform makes up are tidied as the leaf is.
-    const java = frames.length !== 0 && frames[0].java;
-    return joinFolded(
-      transform(raw).map((f) => {
-        const at = index.get(f);
-        return at === undefined
-          ? this.#foldReturned(f, undefined, java)
-          : this.#foldReturned(f, { ...frames[at], given: given[at] }, java);
-      }),
-    );
+    const java = frames.length !== 0 && javaFor(frames[0], root);
+    return joinFolded(transform(raw).map((f) => this.#foldReturned(f, java)));
   }
 
   /**
-   * Folds a frame the transform returned. `origin` is the sample's frame it was given as, and
-   * what it was given: a frame left as it was folds as perf printed it (offset, `inlined`
-   * module).
+   * Folds a frame the transform returned. One it was given folds as perf printed it (offset,
+   * `inlined` module) unless renamed; a new one (or one with a final name) as it says.
    */
-  #foldReturned(
-    f: RawFrame,
-    origin: SampleFrame & { given: { sym: string; module: string } } | undefined,
-    java: boolean,
-  ): string | null {
-    const module = origin !== undefined && f.module === origin.given.module
+  #foldReturned(f: RawFrame, java: boolean): string | null {
+    const origin = HookFrame.given(f);
+    const module = origin !== undefined && f.module === origin.givenModule
       ? origin.frame.module
       : f.module;
     const srcline = origin?.frame.srcline;
@@ -268,7 +298,7 @@ export class StackFolder {
       }
       return folded;
     }
-    if (origin !== undefined && f.sym === origin.given.sym && module === origin.frame.module) {
+    if (origin !== undefined && f.sym === origin.givenSym && module === origin.frame.module) {
       return this.folded(origin.frame, origin.java);
     }
     const renamed = newFrame(origin?.frame.pc ?? "", f.sym, f.sym, module, srcline);

@@ -1,6 +1,6 @@
 /**
- * The samples of a perf recording as a tree: each distinct frame is one object ({@link Frame}),
- * and each distinct stack is one path from a root (the process name) through its frames, root
+ * The samples of a perf recording as a tree: each distinct frame is one object ({@link Frame},
+ * made once by the {@link FrameTable}), and each distinct stack is one path from a root (the process name) through its frames, root
  * first. A sample walks down from its root, one child per frame, and adds its period to the node
  * where its stack ends; no text is built until the end, when each distinct stack is folded once.
  * Samples whose stacks differ only in what folding drops (addresses, `+0x` offsets) share their
@@ -11,7 +11,6 @@
  * hint, or the same frame at another address or offset, is a step down without looking the
  * line up.
  */
-
 import { detached } from "./cache.ts";
 import { stripOffset } from "./perf_symbols.ts";
 
