@@ -53,6 +53,12 @@ function memo(test: (s: string) => boolean): (s: string) => boolean {
   };
 }
 
+/**
+ * True when `module` is the CPython interpreter: frames.ts's `isPythonInterpreter`, under the
+ * name the Python frame code has used (capture/splice.ts).
+ */
+export const isInterpreterModule: (module: string) => boolean = isPythonInterpreter;
+
 /** True for an interpreter function that only passes control between Python frames. */
 export const isGlueSymbol: (sym: string) => boolean = memo((s) => GLUE.test(s));
 
