@@ -217,7 +217,7 @@ e2e("Node: JavaScript functions without V8 tier marks", [NO_NODE], async () => {
     ], { cwd: dir });
     assert.equal(r.code, 0, r.stderr);
     const folded = Deno.readTextFileSync(`${dir}/js.folded`);
-    assert.match(folded, /;main [^;]*work\.js:\d+:\d+;(?:[^;]+;)*fib [^;]*work\.js:\d+:\d+/);
+    assert.match(folded, /;main \(work\.js:\d+\);(?:[^;]+;)*fib \(work\.js:\d+\)/);
     assert.doesNotMatch(folded, /JS:[~^+*]/);
     assert.ok(Deno.readTextFileSync(`${dir}/js.svg`).includes("fib "));
 
