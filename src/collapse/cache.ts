@@ -61,3 +61,21 @@ export class CacheUse {
 export function detached(s: string): string {
   return (" " + s).slice(1);
 }
+
+/**
+ * `f` with its answers kept per argument, at most `limit` of them (then forgotten at once):
+ * for functions of names and modules, which repeat endlessly across stacks. An answer kept is
+ * the same string each time, so maps keyed by it do not hash it again.
+ */
+export function memoize<T>(f: (s: string) => T, limit = 100_000): (s: string) => T {
+  const cache = new Map<string, T>();
+  return (s) => {
+    let v = cache.get(s);
+    if (v === undefined) {
+      v = f(s);
+      if (cache.size >= limit) cache.clear();
+      cache.set(s, v);
+    }
+    return v;
+  };
+}

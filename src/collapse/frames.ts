@@ -13,6 +13,7 @@
  * Every function here is pure and looks at one frame.
  */
 import type { FrameInfo, FrameKind } from "../profile/profile.ts";
+import { memoize } from "./cache.ts";
 
 /** True for a module perf could not name (`[unknown]`, or nothing printed). */
 export function isUnknownModule(module: string): boolean {
@@ -72,19 +73,11 @@ export function isJitModule(module: string): boolean {
 /** The CPython interpreter: libpython3.13.so.1.0, or a static python3.13 binary. */
 const PYTHON_INTERPRETER = /(?:^|\/)(?:lib)?python\d(?:\.\d+)?[a-z]*(?:\.so(?:\.[\d.]+)?)?$/;
 
-const interpreterCache = new Map<string, boolean>();
-
 /** True when `module` is the CPython interpreter (libpython or a static python binary). */
-export function isPythonInterpreter(module: string): boolean {
-  // Modules repeat endlessly across stacks: the answer is kept (a bounded cache).
-  let v = interpreterCache.get(module);
-  if (v === undefined) {
-    v = PYTHON_INTERPRETER.test(module);
-    if (interpreterCache.size >= 10_000) interpreterCache.clear();
-    interpreterCache.set(module, v);
-  }
-  return v;
-}
+export const isPythonInterpreter: (module: string) => boolean = memoize(
+  (module) => PYTHON_INTERPRETER.test(module),
+  10_000,
+);
 
 /** True for a CPython perf-trampoline frame: `py::QUALNAME:FILE` (3.12+ `-X perf`/`perf_jit`). */
 export function isPythonSymbol(sym: string): boolean {

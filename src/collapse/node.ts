@@ -8,6 +8,7 @@
  * `node:internal/modules/cjs/loader` is kept whole). The whole path stays in the frame's
  * description (frames.ts: `describeFrame`).
  */
+import { memoize } from "./cache.ts";
 import { parseV8Symbol } from "./frames.ts";
 import type { FrameLike } from "./python.ts";
 
@@ -16,14 +17,14 @@ import type { FrameLike } from "./python.ts";
  * `(anonymous) (node:internal/main/run_main_module:1)`; a function without a position keeps its
  * name alone. Other names (`Builtin:ArrayPrototypeSort`, C++ frames) are returned unchanged.
  */
-export function v8FrameName(sym: string): string {
+export const v8FrameName: (sym: string) => string = memoize((sym) => {
   const js = parseV8Symbol(sym);
   if (js === undefined) return sym;
   if (js.file === undefined) return js.func;
   // Absolute paths (and Deno's file URLs, made paths) shorten to the file's name.
   const where = js.file.startsWith("/") ? js.file.slice(js.file.lastIndexOf("/") + 1) : js.file;
   return js.line === undefined ? `${js.func} (${where})` : `${js.func} (${where}:${js.line})`;
-}
+});
 
 /**
  * Gives the V8 frames of one stack (leaf first) their final names (`display`: its parentheses

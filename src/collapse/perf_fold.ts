@@ -61,6 +61,8 @@ export interface FoldOptions extends TidyOptions {
  * transform makes (spread copies too) carry none of this: they are new frames.
  */
 class HookFrame implements RawFrame {
+  sym: string;
+  module: string;
   // Declared only: a transform that copies the frame gets exactly its symbol and module.
   declare display?: string;
   readonly #frame: Frame;
@@ -77,9 +79,6 @@ class HookFrame implements RawFrame {
     this.#module = module;
   }
 
-  sym: string;
-  module: string;
-
   /** The stack's frame this was given as. */
   get frame(): Frame {
     return this.#frame;
@@ -90,11 +89,12 @@ class HookFrame implements RawFrame {
     return this.#java;
   }
 
-  /** The symbol and module it was given with (a transform may have changed its own). */
+  /** The symbol it was given with (a transform may have changed its own). */
   get givenSym(): string {
     return this.#sym;
   }
 
+  /** The module it was given with. */
   get givenModule(): string {
     return this.#module;
   }

@@ -13,6 +13,7 @@ import {
   isStartupSymbol,
   parsePythonSymbol,
 } from "./frames.ts";
+import { memoize } from "./cache.ts";
 
 /**
  * The part of a perf frame the transforms read and write: symbol (offset stripped), module
@@ -39,20 +40,6 @@ const GLUE = new RegExp(
     "(?:\\.cold|\\.isra\\.\\d+|\\.part\\.\\d+|\\.constprop\\.\\d+)*$",
 );
 
-/** Memoizes a string predicate (modules and symbols repeat endlessly across samples). */
-function memo(test: (s: string) => boolean): (s: string) => boolean {
-  const cache = new Map<string, boolean>();
-  return (s) => {
-    let v = cache.get(s);
-    if (v === undefined) {
-      v = test(s);
-      if (cache.size >= 100_000) cache.clear();
-      cache.set(s, v);
-    }
-    return v;
-  };
-}
-
 /**
  * True when `module` is the CPython interpreter: frames.ts's `isPythonInterpreter`, under the
  * name the Python frame code has used (capture/splice.ts).
@@ -60,20 +47,20 @@ function memo(test: (s: string) => boolean): (s: string) => boolean {
 export const isInterpreterModule: (module: string) => boolean = isPythonInterpreter;
 
 /** True for an interpreter function that only passes control between Python frames. */
-export const isGlueSymbol: (sym: string) => boolean = memo((s) => GLUE.test(s));
+export const isGlueSymbol: (sym: string) => boolean = memoize((s) => GLUE.test(s));
 
 /**
  * `py::QUALNAME:FILE` → `QUALNAME (file.py)`: the file's base name, or the whole pseudo-file
  * (`<frozen importlib._bootstrap>`, `<string>`) when it has no path.
  */
-export function pythonFrameName(sym: string): string {
+export const pythonFrameName: (sym: string) => string = memoize((sym) => {
   const py = parsePythonSymbol(sym);
   if (py === undefined) return sym;
   const { func, file } = py;
   if (file === "") return func;
   const base = file.startsWith("<") ? file : file.slice(file.lastIndexOf("/") + 1);
   return `${func} (${base})`;
-}
+});
 
 /**
  * Collapses one stack (leaf first). Without Python frames it is returned unchanged. Otherwise,
