@@ -56,52 +56,26 @@ export interface FoldOptions extends TidyOptions {
 }
 
 /**
- * A frame handed to the hooks: a RawFrame that also knows, privately, which frame of the stack
- * it was given as and what it was given (a transform may rename it in place). Objects the
- * transform makes (spread copies too) carry none of this: they are new frames.
+ * A frame handed to the hooks: a RawFrame that also knows, privately, where in the stack it was
+ * given (the stack's frame and what it was given are kept beside the stack). Objects the
+ * transform makes (spread copies too) carry no such place: they are new frames.
  */
 class HookFrame implements RawFrame {
   sym: string;
   module: string;
   // Declared only: a transform that copies the frame gets exactly its symbol and module.
   declare display?: string;
-  readonly #frame: Frame;
-  readonly #java: boolean;
-  readonly #sym: string;
-  readonly #module: string;
+  readonly #at: number;
 
-  constructor(frame: Frame, module: string, java: boolean) {
-    this.sym = frame.sym;
+  constructor(sym: string, module: string, at: number) {
+    this.sym = sym;
     this.module = module;
-    this.#frame = frame;
-    this.#java = java;
-    this.#sym = frame.sym;
-    this.#module = module;
+    this.#at = at;
   }
 
-  /** The stack's frame this was given as. */
-  get frame(): Frame {
-    return this.#frame;
-  }
-
-  /** Tidied as a Java process's frame. */
-  get java(): boolean {
-    return this.#java;
-  }
-
-  /** The symbol it was given with (a transform may have changed its own). */
-  get givenSym(): string {
-    return this.#sym;
-  }
-
-  /** The module it was given with. */
-  get givenModule(): string {
-    return this.#module;
-  }
-
-  /** `f` if the hooks were given it; undefined for a frame the transform made. */
-  static given(f: RawFrame): HookFrame | undefined {
-    return #frame in f ? f as HookFrame : undefined;
+  /** Where in its stack `f` was given, or -1 for a frame the transform made. */
+  static at(f: RawFrame): number {
+    return #at in f ? (f as HookFrame).#at : -1;
   }
 }
 
@@ -115,20 +89,29 @@ function javaFor(frame: Frame, root: string): boolean {
   return frame.java ?? isJava(root);
 }
 
-/**
- * The frames the hooks see of a stack (`frames`, leaf first): an inlined frame gets the module
- * of its caller.
- */
-function hookFrames(frames: readonly Frame[], root: string): HookFrame[] {
-  const out: HookFrame[] = new Array(frames.length);
+/** A stack on its way through the hooks: its frames, leaf first, and what the hooks see. */
+interface HookedStack {
+  frames: readonly Frame[];
+  /** The module each frame was given with: an inlined frame gets the module of its caller. */
+  modules: string[];
+  raw: HookFrame[];
+}
+
+/** The frames the hooks see of a stack (`frames`, leaf first). */
+function hookStack(frames: readonly Frame[]): HookedStack {
+  const n = frames.length;
+  const modules: string[] = new Array(n);
+  const raw: HookFrame[] = new Array(n);
   let outer = "inlined";
-  for (let i = frames.length - 1; i >= 0; i--) {
+  for (let i = n - 1; i >= 0; i--) {
     const frame = frames[i];
-    const module = frame.module;
+    let module = frame.module;
     if (module !== "inlined") outer = module;
-    out[i] = new HookFrame(frame, module === "inlined" ? outer : module, javaFor(frame, root));
+    else module = outer;
+    modules[i] = module;
+    raw[i] = new HookFrame(frame.sym, module, i);
   }
-  return out;
+  return { frames, modules, raw };
 }
 
 /** Folded frames, leaf first, joined root first; null when none gives a frame. */
@@ -269,39 +252,41 @@ export class StackFolder {
    * then the transform rewrites them and what it returns is folded.
    */
   #foldHooked(frames: readonly Frame[], root: string, samples: number): string | null {
-    const raw = hookFrames(frames, root);
-    this.#o.onStack?.(raw, samples);
+    const stack = hookStack(frames);
+    this.#o.onStack?.(stack.raw, samples);
     const transform = this.#o.transform;
     if (transform === undefined) {
       return joinFolded(frames.map((frame) => this.folded(frame, javaFor(frame, root))));
     }
     // Frames the transform makes up are tidied as the leaf is.
     const java = frames.length !== 0 && javaFor(frames[0], root);
-    return joinFolded(transform(raw).map((f) => this.#foldReturned(f, java)));
+    return joinFolded(transform(stack.raw).map((f) => this.#foldReturned(f, stack, root, java)));
   }
 
   /**
    * Folds a frame the transform returned. One it was given folds as perf printed it (offset,
    * `inlined` module) unless renamed; a new one (or one with a final name) as it says.
    */
-  #foldReturned(f: RawFrame, java: boolean): string | null {
-    const origin = HookFrame.given(f);
-    const module = origin !== undefined && f.module === origin.givenModule
-      ? origin.frame.module
+  #foldReturned(f: RawFrame, stack: HookedStack, root: string, java: boolean): string | null {
+    const at = HookFrame.at(f);
+    const origin = at === -1 ? undefined : stack.frames[at];
+    const originJava = origin === undefined ? java : javaFor(origin, root);
+    const module = origin !== undefined && f.module === stack.modules[at]
+      ? origin.module
       : f.module;
-    const srcline = origin?.frame.srcline;
+    const srcline = origin?.srcline;
     if (f.display !== undefined) {
       const name = finalName(f.display, module, this.#o);
       const folded = srcline ? `${name}:${srcline}` : name;
       if (!this.frames.has(folded)) {
-        this.#describe(folded, this.#info(f.sym, f.module, origin?.java ?? java, srcline));
+        this.#describe(folded, this.#info(f.sym, f.module, originJava, srcline));
       }
       return folded;
     }
-    if (origin !== undefined && f.sym === origin.givenSym && module === origin.frame.module) {
-      return this.folded(origin.frame, origin.java);
+    if (origin !== undefined && f.sym === origin.sym && module === origin.module) {
+      return this.folded(origin, originJava);
     }
-    const renamed = newFrame(origin?.frame.pc ?? "", f.sym, f.sym, module, srcline);
-    return this.#foldFrame(renamed, origin?.java ?? java);
+    const renamed = newFrame(origin?.pc ?? "", f.sym, f.sym, module, srcline);
+    return this.#foldFrame(renamed, originJava);
   }
 }
