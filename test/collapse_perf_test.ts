@@ -3,10 +3,7 @@ import { PerfCollapser, type PerfOptions, type RawFrame } from "../src/collapse/
 import { InputFormatError, profileOf } from "../src/collapse/types.ts";
 import { eventMatches } from "../src/collapse/perf_events.ts";
 import { readableFrameOptions, readableFrames } from "../src/collapse/readable.ts";
-import { isPythonSymbol, isV8Symbol } from "../src/collapse/frames.ts";
 
-/** The frames the readable transform may change. */
-const readableTouches = (sym: string) => isPythonSymbol(sym) || isV8Symbol(sym);
 import { frameInfo } from "../src/profile/profile.ts";
 import { formatCount, sortedStacks, totalCount } from "../src/folded/stacks.ts";
 import { repoPath } from "./helpers.ts";
@@ -521,32 +518,70 @@ Deno.test("perf: onStack sees each distinct raw stack with its samples; onHeader
   assert.deepEqual(headers, [H, "prog 1234 100.5: 1000 cpu-clock:", H]);
 });
 
-Deno.test("perf: a transform that says which frames it touches skips the other stacks alike", () => {
+Deno.test("perf: the readable rewriter folds recordings exactly as the readable transforms", () => {
   for (
     const name of ["python313-perfjit.perf.txt", "node-basic-prof.perf.txt", "c-dwarf.perf.txt"]
   ) {
     const text = fixture(name);
-    let seen = 0;
-    const everyStack = (frames: RawFrame[]) => {
-      seen++;
-      return readableFrames(frames);
-    };
-    const all = collapse(text, { transform: everyStack });
-    const every = seen;
-    seen = 0;
-    const some = collapse(text, {
-      transform: everyStack,
-      transformTouches: (sym) => readableTouches(sym),
-    });
-    assert.equal(some.folded, all.folded, name);
-    assert.deepEqual([...some.stacks], [...all.stacks], name);
-    if (name.startsWith("c-")) assert.equal(seen, 0, name);
-    else assert.ok(seen > 0 && seen < every, `${name}: ${seen} of ${every}`);
-    // The options the commands use give the same.
-    assert.equal(
-      collapse(text, readableFrameOptions({ python: true, js: true })).folded,
-      all.folded,
-    );
+    const everyStack = collapse(text, { transform: readableFrames });
+    const rewritten = collapse(text, readableFrameOptions({ python: true, js: true }));
+    assert.equal(rewritten.folded, everyStack.folded, name);
+    assert.deepEqual([...rewritten.stacks], [...everyStack.stacks], name);
+    if (!name.startsWith("c-")) assert.notEqual(rewritten.folded, collapse(text).folded, name);
+  }
+});
+
+Deno.test("perf: the readable rewriter folds random stacks exactly as the readable transforms", () => {
+  let seed = 7;
+  const next = (n: number) => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n;
+  const LIB = "/usr/lib/libpython3.13.so.1.0";
+  const palette = [
+    `py::f:/a/work.py (/tmp/jitted-1-${1}.so)`,
+    "py::g:<frozen importlib._bootstrap> (/tmp/jitted-1-2.so)",
+    "py::h:/b/x.py (/tmp/perf-3.map)",
+    `_PyEval_EvalFrameDefault (${LIB})`,
+    `py_trampoline_evaluator (${LIB})`,
+    `PyObject_Vectorcall (${LIB})`,
+    `_Py_RunGC (${LIB})`,
+    `_PyEval_EvalFrameDefault (inlined)`,
+    "JS:*fib /app/x.js:3:13 (/tmp/perf-9.map)",
+    "JS:~ node:internal/main/run_main_module:1:1 (/tmp/perf-9.map)",
+    "LazyCompile:~body_0 evalmachine.<anonymous>:1 (/tmp/perf-9.map)",
+    "Builtin:ArrayPrototypeSort (/tmp/perf-9.map)",
+    "[unknown] (/tmp/perf-9.map)",
+    "_start (/usr/bin/python3.13)",
+    "__libc_start_call_main (/usr/lib/libc.so.6)",
+    "start_thread (/usr/lib/libc.so.6)",
+    "main (/usr/bin/app)",
+    "zlib_compress (/usr/lib/zlib.so)",
+    "inl(int) (inlined)",
+    "(anon) (/usr/bin/app)",
+    "a;b (/usr/bin/app)",
+    "do_syscall_64 ([kernel.kallsyms])",
+  ];
+  const lines: string[] = [];
+  for (let i = 0; i < 3000; i++) {
+    lines.push(`${["python3", "node", "java"][next(3)]} 1 1.${i}: ${1 + next(9)} cpu-clock:`);
+    for (let j = next(14); j > 0; j--) {
+      lines.push(`\t${(1 + next(4096)).toString(16)} ${palette[next(palette.length)]}`);
+    }
+    lines.push("");
+  }
+  const text = lines.join("\n") + "\n";
+  for (
+    const which of [{ python: true, js: false }, { python: false, js: true }, {
+      python: true,
+      js: true,
+    }]
+  ) {
+    for (const marks of [{}, { kernel: true, jit: true, tid: true }]) {
+      const options = { ...readableFrameOptions(which), ...marks };
+      const fast = collapse(text, options, 4096);
+      const { rewriter: _, ...everyStack } = options;
+      const slow = collapse(text, everyStack, 4096);
+      assert.equal(fast.folded, slow.folded, JSON.stringify([which, marks]));
+      assert.ok(fast.stacks.size > 100);
+    }
   }
 });
 

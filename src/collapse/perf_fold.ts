@@ -48,11 +48,67 @@ export interface FoldOptions extends TidyOptions {
    */
   onStack?: (frames: readonly RawFrame[], samples: number) => void;
   /**
-   * The frames (symbol as in RawFrame, and module) the transform may change, when it leaves
-   * every stack without one as it is: such stacks are then folded without it (faster). Unset:
-   * the transform sees every stack.
+   * The transform, frame by frame from the root (folds every stack exactly as `transform`
+   * does, faster: stacks share the work on their common root-most frames). Used when set,
+   * unless `onStack` makes every stack go through the hooks anyway.
    */
-  transformTouches?: (sym: string, module: string) => boolean;
+  rewriter?: StackRewriter;
+}
+
+/** A frame as a {@link StackRewriter} sees it: valid only during the call it is given to. */
+export interface RewriteFrame {
+  /** The symbol as perf printed it without its offset (as RawFrame's). */
+  readonly sym: string;
+  /** The module; an inlined frame's is its caller's (as RawFrame's). */
+  readonly module: string;
+  /** The frame folded as it is; null when it gives no frame. */
+  readonly folded: string | null;
+  /** The frame folded under the final name `display` (as RawFrame's `display`). */
+  named(display: string): string;
+  /** The frames before this one, root first (a rewriter needs them where it starts). */
+  path(): RewriteFrame[];
+}
+
+/**
+ * A frame transform that works frame by frame from the root. A stack's state starts undefined
+ * (nothing to rewrite: the stack folds as it is) and each frame, root first, steps it.
+ */
+export interface StackRewriter<S = unknown> {
+  /** The state after `frame`, from the state before it. */
+  step(state: S | undefined, frame: RewriteFrame): S | undefined;
+  /** The folded frames of a stack in `state` (not undefined); `plain`: as they fold unchanged. */
+  text(state: S, plain: string | null): string | null;
+}
+
+/** A frame for a rewriter: the folder reuses one for each step, and makes new ones for paths. */
+class StepFrame implements RewriteFrame {
+  sym = "";
+  module = "";
+  folded: string | null = null;
+  java = false;
+  /** The frame's node in the tree and its root, for `path`. */
+  node: StackNode | undefined;
+  root = "";
+
+  constructor(private readonly folder: StackFolder) {}
+
+  /** Makes this the frame `sym` in `module`, folded as `folded`. */
+  set(sym: string, module: string, folded: string | null, java: boolean): this {
+    this.sym = sym;
+    this.module = module;
+    this.folded = folded;
+    this.java = java;
+    return this;
+  }
+
+  named(display: string): string {
+    return this.folder.named(display, this.sym, this.module, this.java);
+  }
+
+  path(): RewriteFrame[] {
+    const parent = this.node?.parent;
+    return parent === undefined ? [] : this.folder.path(parent, this.root);
+  }
 }
 
 /**
@@ -155,29 +211,84 @@ export class StackFolder {
 
   /** Adds the stacks that samples ended at in `tree` to `stacks`, each distinct stack once. */
   foldTree(tree: StackTree, stacks: FoldedStacks): void {
-    const { transform, onStack, transformTouches: touches } = this.#o;
-    if (onStack !== undefined || (transform !== undefined && touches === undefined)) {
+    const { transform, onStack, rewriter } = this.#o;
+    if (rewriter !== undefined && onStack === undefined) {
+      this.#foldRewritten(tree, stacks, rewriter);
+    } else if (transform !== undefined || onStack !== undefined) {
       // Every stack goes through the hooks.
       tree.forEach((root, node: StackNode) => this.#foldNode(stacks, root, node));
-      return;
+    } else {
+      // Each stack is folded from its parent's text, one frame more.
+      tree.fold(
+        (frame, root) => this.folded(frame, javaFor(frame, root)),
+        (stack, node, root) => {
+          addStack(stacks, stack, node.period);
+          this.#describe(root, ROOT);
+        },
+      );
     }
-    // Stacks are folded from their parent's text, one frame more; only those with a frame
-    // the transform may change go through it.
-    const mark = transform === undefined
-      ? undefined
-      : (frame: Frame) => frame.touched ??= touches!(frame.sym, frame.module);
-    tree.fold(
-      (frame, root) => this.folded(frame, javaFor(frame, root)),
-      (stack, node, root, marked) => {
-        if (marked) {
-          this.#foldNode(stacks, root, node);
-          return;
+  }
+
+  /**
+   * Folds the stacks of `tree` with a rewriter, walking each path from its root once. Beside
+   * each node waiting to be walked: its stack folded as it is (after the root), the module of
+   * its last frame that is not inlined, and the rewriter's state.
+   */
+  #foldRewritten(tree: StackTree, stacks: FoldedStacks, rewriter: StackRewriter): void {
+    const step = new StepFrame(this);
+    for (const [root, top] of tree.roots()) {
+      step.root = root;
+      const nodes = [top];
+      const plains: (string | null)[] = [null];
+      const outers = ["inlined"];
+      const states: unknown[] = [undefined];
+      while (nodes.length !== 0) {
+        const node = nodes.pop()!;
+        const plain = plains.pop()!;
+        const outer = outers.pop()!;
+        const state = states.pop();
+        if (node.samples !== 0) {
+          this.#describe(root, ROOT);
+          const text = state === undefined ? plain : rewriter.text(state, plain);
+          addStack(stacks, text === null ? root : `${root};${text}`, node.period);
         }
-        addStack(stacks, stack, node.period);
-        this.#describe(root, ROOT);
-      },
-      mark,
-    );
+        for (const child of node.children()) {
+          const frame = child.frame!;
+          const java = javaFor(frame, root);
+          const folded = this.folded(frame, java);
+          const module = frame.module === "inlined" ? outer : frame.module;
+          step.node = child;
+          nodes.push(child);
+          plains.push(folded === null ? plain : plain === null ? folded : `${plain};${folded}`);
+          outers.push(module);
+          states.push(rewriter.step(state, step.set(frame.sym, module, folded, java)));
+        }
+      }
+    }
+  }
+
+  /** The frames from the root to `node` (included), root first, as a rewriter sees them. */
+  path(node: StackNode, root: string): RewriteFrame[] {
+    const frames: Frame[] = [];
+    for (let n: StackNode | undefined = node; n?.frame !== undefined; n = n.parent) {
+      frames.push(n.frame);
+    }
+    const out: RewriteFrame[] = [];
+    let outer = "inlined";
+    for (let i = frames.length - 1; i >= 0; i--) {
+      const frame = frames[i];
+      if (frame.module !== "inlined") outer = frame.module;
+      const java = javaFor(frame, root);
+      out.push(new StepFrame(this).set(frame.sym, outer, this.folded(frame, java), java));
+    }
+    return out;
+  }
+
+  /** A final name folded (and described) for the frame `sym` in `module`. */
+  named(display: string, sym: string, module: string, java: boolean): string {
+    const folded = finalName(display, module, this.#o);
+    if (!this.frames.has(folded)) this.#describe(folded, this.#info(sym, module, java, undefined));
+    return folded;
   }
 
   /** Folds the stack that ends at `node` under `root` through the hooks. */

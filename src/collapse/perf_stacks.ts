@@ -35,8 +35,6 @@ export interface Frame {
   /** The folded form under a process whose name does not / does start with `java`. */
   folded: string | null | undefined;
   foldedJava: string | null | undefined;
-  /** Whether a frame transform may change the frame (worked out once, when asked). */
-  touched?: boolean;
 }
 
 /** A frame line as the hints keep it. */
@@ -255,32 +253,31 @@ export class StackTree {
 
   /**
    * Calls `visit` for each stack that samples ended at, with its folded text: the root, then
-   * each frame's `fold` (null leaves the frame out), joined by `;`. With `mark`, `visit` is also
-   * told whether a frame of the stack is marked.
+   * each frame's `fold` (null leaves the frame out), joined by `;`.
    */
   fold(
     fold: (frame: Frame, root: string) => string | null,
-    visit: (stack: string, node: StackNode, root: string, marked: boolean) => void,
-    mark?: (frame: Frame) => boolean,
+    visit: (stack: string, node: StackNode, root: string) => void,
   ): void {
     for (const [root, top] of this.#roots) {
       const nodes = [top];
       const texts = [root];
-      const marks = [false];
       while (nodes.length !== 0) {
         const node = nodes.pop()!;
         const text = texts.pop()!;
-        const marked = marks.pop()!;
-        if (node.samples !== 0) visit(text, node, root, marked);
+        if (node.samples !== 0) visit(text, node, root);
         for (const child of node.children()) {
-          const frame = child.frame!;
-          const folded = fold(frame, root);
+          const folded = fold(child.frame!, root);
           nodes.push(child);
           texts.push(folded === null ? text : `${text};${folded}`);
-          marks.push(marked || (mark !== undefined && mark(frame)));
         }
       }
     }
+  }
+
+  /** The root frames (process names) and their nodes. */
+  roots(): IterableIterator<[string, StackNode]> {
+    return this.#roots.entries();
   }
 
   /** Calls `visit` for each stack that samples ended at, with its root. */
