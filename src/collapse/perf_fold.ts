@@ -3,7 +3,8 @@
  * frame is folded once (tidied as stackcollapse-perf.pl does, expanded by addr2line with
  * `--inline`, given its source line with `--srcline`, marked `_[k]`/`_[j]` when asked), and each
  * distinct stack is joined once. Frame hooks (a transform that renames or drops frames, a
- * watcher that sees each raw stack) run once per distinct stack.
+ * watcher that sees each raw stack) run once per distinct stack; a transform given as a rewriter
+ * runs once per frame of the tree, from the root, so that stacks share their common part.
  *
  * Each folded frame name is also described once (its kind, file and line, or module: see
  * frames.ts), so that the result can become a profile without the names being parsed again.
