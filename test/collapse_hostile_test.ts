@@ -214,21 +214,27 @@ Deno.test("hostile: a count no number holds is an invalid line, and so is one th
   assert.deepEqual(seen, ["x"]);
 });
 
-Deno.test("hostile: DTrace counts and perf periods no number holds leave their stack out", () => {
+Deno.test("hostile: DTrace counts no number holds and perf periods past 64 bits are left out", () => {
   const huge = "9".repeat(400);
   const d = new DtraceCollapser();
   d.push(`\n  app\`main+0x1\n  ${huge}\n\n  app\`f+0x2\n  app\`main+0x1\n  4\n`);
   const dr = d.finish();
   assert.deepEqual([...dr.stacks], [["app`main;app`f", 4]]);
   assert.deepEqual(dr.warnings, ["1 stack with a count too large for a number left out"]);
-  const text =
-    `prog 1 1.0: ${huge} cpu-clock:\n\t1 f (/x)\n\nprog 1 1.1: 7 cpu-clock:\n\t1 g (/x)\n\n`;
+  // Periods past 64 bits (no perf period is), a number or not: their sums could overflow.
+  const big = "1" + "0".repeat(300);
+  const text = `prog 1 1.0: ${huge} cpu-clock:\n\t1 f (/x)\n\n` +
+    `prog 1 1.1: ${big} cpu-clock:\n\t1 f (/x)\n\n` +
+    `prog 1 1.2: ${big} cpu-clock:\n\t1 f (/x)\n\n` +
+    `prog 1 1.3: 18446744073709551615 cpu-clock:\n\t1 g (/x)\n\n`;
   for (const lineByLine of [false, true]) {
     const p = new PerfCollapser({ lineByLine });
     p.push(text);
     const pr = p.finish();
-    assert.deepEqual([...pr.stacks], [["prog;g", 7]]);
-    assert.deepEqual(pr.warnings, ["1 sample with a period too large for a number left out"]);
+    assert.deepEqual([...pr.stacks], [["prog;g", 2 ** 64]]);
+    assert.deepEqual(pr.warnings, [
+      "3 samples with a period over 2^64 (no perf period is) left out",
+    ]);
   }
 });
 

@@ -178,7 +178,8 @@ export class LineReader {
 
   /** Ends the frame lines read (a sample block is read elsewhere next). */
   endFrames(): void {
-    this.#reader.end();
+    // Only source lines (--srcline) leave a frame waiting for its next line.
+    if (this.options.srcline) this.#reader.end();
   }
 
   /** One line (without its newline). */

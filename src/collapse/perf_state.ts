@@ -20,6 +20,9 @@ export interface ReadOptions {
   onHeader?: (line: string) => void;
 }
 
+/** The largest period perf prints: its periods are unsigned 64-bit numbers. */
+const MAX_PERIOD = 2 ** 64;
+
 /** Shortens a line for a message. */
 export function excerpt(line: string): string {
   const s = line.trim();
@@ -35,8 +38,7 @@ export class PerfState {
   /** Some header or one-line sample named an event (the input is perf script's). */
   sawEvent = false;
   #unrecognized = 0;
-  /** The sum of the periods counted (kept finite), and the samples left out to keep it so. */
-  #total = 0;
+  /** Samples left out for a period larger than MAX_PERIOD. */
   #tooLarge = 0;
   #firstBad: { lineNo: number; text: string } | undefined;
 
@@ -58,16 +60,14 @@ export class PerfState {
   }
 
   /**
-   * Counts a sample whose stack ends at `node`, unless its period (or the sum of periods with
-   * it) is too large for a number: perf's periods are 64-bit, but text can say anything.
+   * Counts a sample whose stack ends at `node`, unless its period is larger than perf's periods
+   * can be (64 bits; text can say anything): then no sum of periods can overflow a number.
    */
   count(node: StackNode, period: number): void {
-    const total = this.#total + period;
-    if (total === Infinity) {
+    if (period > MAX_PERIOD) {
       this.#tooLarge++;
       return;
     }
-    this.#total = total;
     node.period += period;
     node.samples++;
     this.samples++;
@@ -77,7 +77,7 @@ export class PerfState {
   tooLargeMessage(): string | undefined {
     const n = this.#tooLarge;
     if (n === 0) return undefined;
-    return `${n} sample${n === 1 ? "" : "s"} with a period too large for a number left out`;
+    return `${n} sample${n === 1 ? "" : "s"} with a period over 2^64 (no perf period is) left out`;
   }
 
   /** A sample's header line was read. */
