@@ -16,6 +16,7 @@
  * - at the end perf_fold.ts folds each distinct frame once (perf_symbols.ts, perf_inline.ts)
  *   and each distinct stack once, and describes each folded name (frames.ts).
  */
+import type { FrameInfo } from "../profile/profile.ts";
 import { type Collapser, type CollapseResult, InputFormatError } from "./types.ts";
 import { MAX_LINE_CHARS } from "../io/input.ts";
 import { CACHE_CHARS } from "./cache.ts";
@@ -65,6 +66,7 @@ export class PerfCollapser implements Collapser {
   readonly #lines: LineReader;
   readonly #scanner: PerfScanner;
   readonly #folder: StackFolder;
+  readonly #frames: FrameTable;
 
   /** Creates a collapser; unset options take stackcollapse-perf.pl's defaults. */
   constructor(options: Partial<PerfOptions> = {}) {
@@ -84,6 +86,7 @@ export class PerfCollapser implements Collapser {
     });
     this.#scanner = new PerfScanner(this.#lines, blocks);
     this.#folder = new StackFolder(o, inline);
+    this.#frames = frames;
   }
 
   /** Lines read so far (all of them after finish()). */
@@ -101,7 +104,7 @@ export class PerfCollapser implements Collapser {
     this.#scanner.finish();
     const dropped = this.#lines.finish();
     const stacks = new Map<string, number>();
-    this.#folder.foldTree(this.#state.tree, stacks);
+    this.#folder.foldTree(this.#state.tree, stacks, this.#frames);
     const first = this.#lines.firstContent;
     if (!this.#state.sawEvent && !this.#lines.sawFrame && first !== undefined) {
       throw new InputFormatError(
@@ -109,11 +112,18 @@ export class PerfCollapser implements Collapser {
         first.lineNo,
       );
     }
+    // What the folded names are is worked out when asked for: `flame collapse` never asks.
+    const folder = this.#folder;
+    const tree = this.#state.tree;
+    const table = this.#frames;
+    let described: Map<string, FrameInfo> | undefined;
     return {
       stacks,
       samples: this.#state.samples,
       warnings: this.#messages(dropped),
-      frames: this.#folder.frames,
+      get frames() {
+        return described ??= folder.describe(tree, table);
+      },
     };
   }
 

@@ -6,8 +6,8 @@
  * watcher that sees each raw stack) run once per distinct stack; a transform given as a rewriter
  * runs once per frame of the tree, from the root, so that stacks share their common part.
  *
- * Each folded frame name is also described once (its kind, file and line, or module: see
- * frames.ts), so that the result can become a profile without the names being parsed again.
+ * Each folded frame name can also be described (its kind, file and line, or module: see
+ * frames.ts), once, when asked: the result becomes a profile without the names being parsed.
  */
 import type { FrameInfo } from "../profile/profile.ts";
 import type { FoldedStacks } from "../folded/stacks.ts";
@@ -15,7 +15,13 @@ import { addStack } from "../folded/stacks.ts";
 import { describeFrame } from "./frames.ts";
 import type { InlineResolver } from "./perf_inline.ts";
 import { finalName, splitInlineChain, tidyFunction, type TidyOptions } from "./perf_symbols.ts";
-import { type Frame, newFrame, type StackNode, type StackTree } from "./perf_stacks.ts";
+import {
+  type Frame,
+  type FrameTable,
+  newFrame,
+  type StackNode,
+  type StackTree,
+} from "./perf_stacks.ts";
 
 /** One frame handed to the {@link FoldOptions.transform} and {@link FoldOptions.onStack} hooks. */
 export interface RawFrame {
@@ -79,6 +85,11 @@ export interface StackRewriter<S = unknown> {
   step(state: S | undefined, frame: RewriteFrame): S | undefined;
   /** The folded frames of a stack in `state` (not undefined); `plain`: as they fold unchanged. */
   text(state: S, plain: string | null): string | null;
+  /**
+   * False for a frame (symbol and module, as a RewriteFrame's) that no stack changes for:
+   * when a collapse has no other frame, the rewriter is not run.
+   */
+  changes?(sym: string, module: string): boolean;
 }
 
 /** A frame for a rewriter: the folder reuses one for each step, and makes new ones for paths. */
@@ -171,6 +182,16 @@ function hookStack(frames: readonly Frame[]): HookedStack {
   return { frames, modules, raw };
 }
 
+/** True when `rewriter` may change a stack made of the frames of `table`. */
+function rewrites(rewriter: StackRewriter, table: FrameTable): boolean {
+  const changes = rewriter.changes;
+  if (changes === undefined) return true;
+  for (const frame of table.frames()) {
+    if (changes.call(rewriter, frame.sym, frame.module)) return true;
+  }
+  return false;
+}
+
 /** Folded frames, leaf first, joined root first; null when none gives a frame. */
 function joinFolded(folded: readonly (string | null)[]): string | null {
   let out: string | null = null;
@@ -210,10 +231,19 @@ export class StackFolder {
     this.#inline = inline;
   }
 
-  /** Adds the stacks that samples ended at in `tree` to `stacks`, each distinct stack once. */
-  foldTree(tree: StackTree, stacks: FoldedStacks): void {
+  /**
+   * Adds the stacks that samples ended at in `tree` to `stacks`, each distinct stack once.
+   * `table` holds the tree's distinct frames.
+   */
+  foldTree(tree: StackTree, stacks: FoldedStacks, table: FrameTable): void {
     const { transform, onStack, rewriter } = this.#o;
-    if (rewriter !== undefined && onStack === undefined) {
+    if (onStack === undefined && rewriter !== undefined && !rewrites(rewriter, table)) {
+      // No frame of the collapse is one the rewriter changes: every stack folds as it is.
+      tree.fold(
+        (frame, root) => this.folded(frame, javaFor(frame, root)),
+        (stack, node) => addStack(stacks, stack, node.period),
+      );
+    } else if (rewriter !== undefined && onStack === undefined) {
       this.#foldRewritten(tree, stacks, rewriter);
     } else if (transform !== undefined || onStack !== undefined) {
       // Every stack goes through the hooks.
@@ -222,10 +252,7 @@ export class StackFolder {
       // Each stack is folded from its parent's text, one frame more.
       tree.fold(
         (frame, root) => this.folded(frame, javaFor(frame, root)),
-        (stack, node, root) => {
-          addStack(stacks, stack, node.period);
-          this.#describe(root, ROOT);
-        },
+        (stack, node) => addStack(stacks, stack, node.period),
       );
     }
   }
@@ -249,7 +276,6 @@ export class StackFolder {
         const outer = outers.pop()!;
         const state = states.pop();
         if (node.samples !== 0) {
-          this.#describe(root, ROOT);
           const text = state === undefined ? plain : rewriter.text(state, plain);
           addStack(stacks, text === null ? root : `${root};${text}`, node.period);
         }
@@ -294,9 +320,24 @@ export class StackFolder {
 
   /** Folds the stack that ends at `node` under `root` through the hooks. */
   #foldNode(stacks: FoldedStacks, root: string, node: StackNode): void {
-    this.#describe(root, ROOT);
     const suffix = this.#foldHooked(node.frames(), root, node.samples);
     addStack(stacks, suffix === null ? root : `${root};${suffix}`, node.period);
+  }
+
+  /**
+   * What each folded name is: worked out when asked for (not every caller wants it), from the
+   * roots of `tree` and the distinct frames of `table` as they were folded. Names the hooks gave
+   * were described as they were folded.
+   */
+  describe(tree: StackTree, table: FrameTable): Map<string, FrameInfo> {
+    for (const [root] of tree.roots()) this.#describe(root, ROOT);
+    for (const frame of table.frames()) {
+      if (frame.folded !== undefined && frame.folded !== null) this.#foldFrame(frame, false, true);
+      if (frame.foldedJava !== undefined && frame.foldedJava !== null) {
+        this.#foldFrame(frame, true, true);
+      }
+    }
+    return this.frames;
   }
 
   /** A distinct frame's folded form (worked out once for each kind of process). */
@@ -313,13 +354,15 @@ export class StackFolder {
    * Folds one frame into its frames (several for a `->` chain or --inline), root first and
    * joined by `;`, or null when it gives none.
    */
-  #foldFrame(frame: Frame, java: boolean): string | null {
+  #foldFrame(frame: Frame, java: boolean, describe = false): string | null {
     const { pc, sym, module, srcline } = frame;
     if (this.#inline !== undefined && pc !== "" && this.#inline.applies(module)) {
       const inlined = this.#inline.resolve(pc, frame.rawSym, module);
       if (inlined !== "" && inlined !== "??" && inlined !== "??:??:0") {
-        for (const name of inlined.split(";")) {
-          this.#describe(name, this.#inlinedInfo(name, module));
+        if (describe) {
+          for (const name of inlined.split(";")) {
+            this.#describe(name, this.#inlinedInfo(name, module));
+          }
         }
         return inlined;
       }
@@ -334,7 +377,9 @@ export class StackFolder {
       let func = tidyFunction(pieces[i], pc, module, i > 0, java, this.#o);
       const last = i === pieces.length - 1;
       if (srcline && last) func += `:${srcline}`;
-      this.#describe(func, this.#info(pieces[i], module, java, last ? srcline : undefined));
+      if (describe) {
+        this.#describe(func, this.#info(pieces[i], module, java, last ? srcline : undefined));
+      }
       out = i === 0 ? func : `${out};${func}`;
     }
     return out;
@@ -398,7 +443,8 @@ export class StackFolder {
     if (origin !== undefined && f.sym === origin.sym && module === origin.module) {
       return this.folded(origin, originJava);
     }
+    // A frame the transform renamed is in no frame table: described now.
     const renamed = newFrame(origin?.pc ?? "", f.sym, f.sym, module, srcline);
-    return this.#foldFrame(renamed, originJava);
+    return this.#foldFrame(renamed, originJava, true);
   }
 }

@@ -126,6 +126,11 @@ export class FrameTable {
     return frame;
   }
 
+  /** The distinct frames made so far. */
+  frames(): IterableIterator<Frame> {
+    return this.#frames.values();
+  }
+
   /** {@link frameOf} for strings that may be slices of the input: copied when kept. */
   frameOfSlices(
     pc: string,

@@ -95,6 +95,9 @@ class ReadableRewriter implements StackRewriter<Rewritten> {
     }
     const interpreter = isPythonInterpreter(f.module);
     const skip = !state.afterStarted && interpreter && isGlueSymbol(f.sym);
+    // The interpreter's glue between Python frames (most frames of a Python stack) changes
+    // nothing: the same state goes on.
+    if (skip || (interpreter && state.afterStarted && folded === null)) return state;
     return {
       text: null,
       pre: null,
@@ -104,6 +107,11 @@ class ReadableRewriter implements StackRewriter<Rewritten> {
       afterStarted: state.afterStarted || !skip,
       python: true,
     };
+  }
+
+  /** Only stacks with a Python (or, when asked, V8) frame are rewritten. */
+  changes(sym: string): boolean {
+    return (this.which.python && isPythonSymbol(sym)) || (this.which.js && isV8Symbol(sym));
   }
 
   text(state: Rewritten): string | null {
