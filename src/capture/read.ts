@@ -9,7 +9,6 @@ import { FlameError } from "../errors.ts";
 import { info, Progress, warn } from "../log.ts";
 import { formatBytes, quote } from "../format.ts";
 import { emptyProfile, type Profile } from "../profile/profile.ts";
-import type { FoldedStacks } from "../folded/stacks.ts";
 import type { CaptureOptions, CaptureResult } from "./mod.ts";
 import { type CaptureCommand, diagnose, fewSamplesWarning, recordWith } from "./diagnose.ts";
 import {
@@ -34,6 +33,8 @@ import type { RuntimeKind } from "./runtime.ts";
 import { recentArtifactPids, removeArtifacts, runtimeFileDirs } from "./cleanup.ts";
 import { privilegeNotes, readSysctl } from "./permissions.ts";
 import { commandEcho, recordingState, requirePerf } from "./record.ts";
+import { PerfSplice, type PythonFrameLike } from "./splice.ts";
+import { samplesForSplice, type SamplingResult } from "../python/mod.ts";
 
 /** What the first Ctrl-C stops once the recording is being read. */
 const STOP_READING = "stopping: the graph shows what was read so far";
@@ -61,6 +62,10 @@ export interface Recorded {
   ending?: ProgramEnding;
   /** A system-wide recording: the idle task's samples are left out. */
   dropIdle?: boolean;
+  /** The interpreter reader's samples of the recorded Python processes, to splice in. */
+  python?: SamplingResult;
+  /** Name Python frames by the line running. */
+  lines?: boolean;
 }
 
 /**
@@ -84,9 +89,13 @@ export async function readRecording(
   const injected = script !== data;
   const command = recorded?.command ?? "report";
   const cleanRuntimeFiles = command === "run";
+  const splice = recorded?.python
+    ? new PerfSplice(samplesForSplice(recorded.python, { lines: recorded.lines }))
+    : undefined;
   let outcome: ScriptOutcome;
   try {
     outcome = await readStacks(perf, script, options, {
+      splice,
       callGraph: recorded?.spec.callGraph,
       header,
       interrupts: recorded?.interrupts,
@@ -105,6 +114,10 @@ export async function readRecording(
     await removeStrayFiles(perf, script, recorded.started, outcome);
   }
   if (options.keepData) await keepRecording(script, options.keepData, injected);
+  if (splice && recorded?.python) {
+    addUncovered(outcome, splice, recorded.python, options, recorded.spec.event);
+    reportSplice(splice);
+  }
   const callGraph = recorded?.spec.callGraph ?? headerCallGraph(await header);
   const maxStack = readSysctl("kernel.perf_event_max_stack") ?? 127;
   for (const w of outcome.warnings) warn(w);
@@ -114,7 +127,8 @@ export async function readRecording(
       callGraph,
       maxStack,
       kinds: recorded?.kinds ?? [],
-      pythonNoted: recorded?.notesPrinted,
+      // Spliced: the interpreter reader named the Python frames, perf had no need to.
+      pythonNoted: recorded?.notesPrinted || splice !== undefined,
       pythonJitAttach: recorded?.pythonJitAttach,
     })
   ) warn(h);
@@ -137,7 +151,7 @@ export async function readRecording(
       const t = recorded.spec.target;
       const span = "pids" in t && t.duration !== undefined ? t.duration : recorded.seconds;
       return {
-        profile: profileOf(new Map(), "samples", recorded.title),
+        profile: profileOf({ stacks: new Map(), frames: new Map() }, "samples", recorded.title),
         samples: 0,
         seconds: recorded.seconds,
         runtimes: recorded.kinds.filter((k) => k !== "native"),
@@ -158,7 +172,7 @@ export async function readRecording(
     (outcome.stats.pythonSamples > outcome.samples * 0.1 ? ["python" as const] : []);
   return {
     profile: profileOf(
-      outcome.stacks,
+      outcome,
       timeUnit(events, options.collapse.eventFilter),
       recorded?.title ?? `flame report: ${data}`,
     ),
@@ -190,11 +204,68 @@ export function timeUnit(events: string[], eventFilter?: string): Profile["unit"
   return base === "cpu-clock" || base === "task-clock" ? "nanoseconds" : "samples";
 }
 
-/** The folded stacks as a profile. */
-function profileOf(stacks: FoldedStacks, unit: Profile["unit"], name: string): Profile {
+/** The folded stacks as a profile, with what is known of their frames. */
+function profileOf(
+  outcome: Pick<ScriptOutcome, "stacks" | "frames">,
+  unit: Profile["unit"],
+  name: string,
+): Profile {
   const profile = emptyProfile(unit, { name, producer: "perf" });
-  profile.stacks = stacks;
+  profile.stacks = outcome.stacks;
+  profile.frames = outcome.frames;
   return profile;
+}
+
+/**
+ * Adds the reader's samples of running threads that no perf sample covers (threads shorter than
+ * perf's sampling period): their Python frames alone, one reader period each, under the root
+ * frame perf would give them. Only where perf's weights are time (a clock event) to add to.
+ */
+function addUncovered(
+  outcome: ScriptOutcome,
+  splice: PerfSplice<PythonFrameLike>,
+  python: SamplingResult,
+  options: CaptureOptions,
+  event: string,
+): void {
+  if (timeUnit([event]) !== "nanoseconds") return;
+  const uncovered = splice.uncovered(1e9 / options.freq);
+  if (uncovered.length === 0) return;
+  const period = Math.round(splice.readerPeriodNs);
+  const comm = new Map(python.processes.map((p) => [p.pid, p.comm || "python"]));
+  const pidOf = new Map(python.threads.map((t) => [t.tid, t.pid]));
+  const keys = new Map<string, string>();
+  for (const s of uncovered) {
+    const pid = pidOf.get(s.tid) ?? 0;
+    const id = `${s.tid}:${s.stack}`;
+    let key = keys.get(id);
+    if (key === undefined) {
+      let root = (comm.get(pid) ?? "python").replaceAll(" ", "_");
+      if (options.collapse.tid) root += `-${pid}/${s.tid}`;
+      else if (options.collapse.pid) root += `-${pid}`;
+      const frames = splice.splicer.stack(s.stack).map((f) => f.label);
+      key = [root, ...frames].join(";");
+      keys.set(id, key);
+      for (const f of splice.splicer.stack(s.stack)) {
+        if (!outcome.frames.has(f.label)) outcome.frames.set(f.label, { kind: "python" });
+      }
+    }
+    outcome.stacks.set(key, (outcome.stacks.get(key) ?? 0) + period);
+    outcome.samples++;
+  }
+}
+
+/** One line on how the splice went: how much of the Python samples hold Python frames. */
+function reportSplice(splice: PerfSplice<PythonFrameLike>): void {
+  const s = splice.splicer;
+  const python = s.pythonSamples;
+  if (python === 0) return;
+  const share = Math.round((100 * s.spliced) / python);
+  const missed = [...s.missed].map(([why, n]) => `${n} ${why}`).join(", ");
+  info(
+    `Python frames from the interpreter spliced into ${share}% of the samples running Python` +
+      (missed ? ` (kept native: ${missed})` : ""),
+  );
 }
 
 /** A failure after the program ended badly says how it ended, and exits with its status. */
@@ -211,6 +282,8 @@ interface ReadPlan {
   interrupts?: Interrupts;
   /** Runtime files to remove for the recorded PIDs (flame's own recordings only). */
   clean?: { runtimeFiles: boolean; jitted: boolean };
+  /** The reader's Python stacks to splice into perf's. */
+  splice?: PerfSplice<PythonFrameLike>;
 }
 
 /**
@@ -257,6 +330,7 @@ async function readStacks(
       maxStack: readSysctl("kernel.perf_event_max_stack") ?? 127,
       pids,
       interrupts: plan.interrupts,
+      splice: plan.splice,
       onProgress: (bytes, samples) =>
         progress.update(() =>
           `reading the recording: ${formatBytes(bytes)} of stacks, ${samples} samples`

@@ -247,17 +247,19 @@ export function pythonVersionNote(version: PythonVersion | undefined): string | 
 }
 
 /**
- * The setup for a target. Both CPython variables are set for every target: 3.12 reads the
- * first, 3.13+ the second, older versions neither, and a Python started by a native program
- * (make, a shell script) benefits too. Afterwards a `jit-PID.dump` means `perf inject --jit`.
+ * The setup for a target. Unless flame's interpreter reader gives the Python frames
+ * (`pythonReader`), both CPython variables are set for every target: 3.12 reads the first,
+ * 3.13+ the second, older versions neither, and a Python started by a native program (make, a
+ * shell script) benefits too. Afterwards a `jit-PID.dump` means `perf inject --jit`.
  */
 export function setupRuntime(
   target: Target,
   env: Record<string, string | undefined>,
+  { pythonReader = false }: { pythonReader?: boolean } = {},
 ): RuntimeSetup {
   const setup: RuntimeSetup = {
     argv: [...target.argv],
-    env: { PYTHONPERFSUPPORT: "1", PYTHON_PERF_JIT_SUPPORT: "1" },
+    env: pythonReader ? {} : { PYTHONPERFSUPPORT: "1", PYTHON_PERF_JIT_SUPPORT: "1" },
     callGraph: { mode: "dwarf", size: NATIVE_DWARF_SIZE },
     monotonicClock: true,
     notes: [],
@@ -268,7 +270,7 @@ export function setupRuntime(
   switch (target.kind) {
     case "python": {
       setup.callGraph = { mode: "dwarf", size: PYTHON_DWARF_SIZE };
-      const note = pythonVersionNote(target.python?.version);
+      const note = pythonReader ? undefined : pythonVersionNote(target.python?.version);
       if (note) setup.notes.push(note);
       break;
     }

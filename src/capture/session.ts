@@ -4,7 +4,9 @@
  * the perf collapser, in parallel time slices on big recordings. Each step can be interrupted;
  * what was read until then is still folded.
  */
-import { PerfCollapser, type PerfOptions } from "../collapse/perf.ts";
+import { PerfCollapser, type PerfOptions, rawFramesOf, type StackNode } from "../collapse/perf.ts";
+import type { FrameInfo } from "../profile/profile.ts";
+import type { PerfSplice, PythonFrameLike } from "./splice.ts";
 import { InputFormatError } from "../collapse/types.ts";
 import { addStack, type FoldedStacks } from "../folded/stacks.ts";
 import { readChunks } from "../collapse/stream.ts";
@@ -51,6 +53,7 @@ export async function runRecord(
   interrupts: Interrupts,
   echo?: CommandEcho,
   captureStderr = false,
+  onProgram?: (pid: number) => void,
 ): Promise<RecordOutcome> {
   echo?.(argv, env);
   const started = performance.now();
@@ -71,6 +74,19 @@ export async function runRecord(
     for (let i = 0; i < 200 && childPid === undefined && !exited; i++) {
       childPid = childPids(child.pid)[0];
       if (childPid === undefined) await new Promise((r) => setTimeout(r, 5));
+    }
+    // perf's child waits for perf before it runs the program: tell when it has (its
+    // executable is no longer perf's), for readers that look into the program.
+    if (onProgram === undefined || childPid === undefined) return;
+    const perfExe = exeOf(child.pid);
+    for (let i = 0; i < 1000 && !exited; i++) {
+      const exe = exeOf(childPid);
+      if (exe === undefined) return; // gone already
+      if (exe !== perfExe) {
+        onProgram(childPid);
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 2));
     }
   })();
   interrupts.target = {
@@ -105,6 +121,15 @@ export async function runRecord(
     };
   } finally {
     interrupts.target = undefined;
+  }
+}
+
+/** The executable of a process, or undefined when it is gone or not ours to look at. */
+function exeOf(pid: number): string | undefined {
+  try {
+    return Deno.readLinkSync(`/proc/${pid}/exe`);
+  } catch {
+    return undefined;
   }
 }
 
@@ -203,11 +228,35 @@ export interface ScriptJob {
   /** Called as data arrives: bytes of perf script text and samples so far. */
   onProgress?: (bytes: number, samples: number) => void;
   echo?: CommandEcho;
+  /** The interpreter reader's Python stacks to splice into each sample's native stack. */
+  splice?: PerfSplice<PythonFrameLike>;
+}
+
+/**
+ * One collapser's options: the job's, the sample log's hooks (PIDs, times, the diagnosis,
+ * readable frames) and, with a splice, its per-sample hooks.
+ */
+function collapseOptions(job: ScriptJob, log: SampleLog): Partial<PerfOptions> {
+  const hooks = log.hooks(job.rawFrames);
+  const options: Partial<PerfOptions> = { ...job.collapse, ...hooks };
+  if (job.splice === undefined) return options;
+  const splice = job.splice.hooks<StackNode>(rawFramesOf);
+  return {
+    ...options,
+    onHeader: (line) => {
+      hooks.onHeader?.(line);
+      splice.onHeader(line);
+    },
+    sampleVariant: splice.sampleVariant,
+    variant: splice.variant,
+  };
 }
 
 /** The folded recording, with what was learnt on the way. */
 export interface ScriptOutcome {
   stacks: FoldedStacks;
+  /** What is known of each folded frame name (kind, module, file). */
+  frames: Map<string, FrameInfo>;
   samples: number;
   warnings: string[];
   stats: StackStats;
@@ -257,7 +306,7 @@ export async function scriptAndCollapse(job: ScriptJob): Promise<ScriptOutcome> 
       children.push(child);
       const log = new SampleLog(job.maxStack, pids);
       logs.push(log);
-      const collapser = new PerfCollapser({ ...job.collapse, ...log.hooks(job.rawFrames) });
+      const collapser = new PerfCollapser(collapseOptions(job, log));
       const stderr = new Response(child.stderr).text();
       const decoder = new TextDecoder("utf-8", { fatal: false });
       for await (const bytesRead of readChunks(child.stdout)) {
@@ -273,6 +322,7 @@ export async function scriptAndCollapse(job: ScriptJob): Promise<ScriptOutcome> 
     const results = await Promise.all(runs);
     const out: ScriptOutcome = {
       stacks: new Map(),
+      frames: new Map(),
       samples: 0,
       warnings: [],
       stats: new StackStats(job.maxStack),
@@ -295,6 +345,9 @@ export async function scriptAndCollapse(job: ScriptJob): Promise<ScriptOutcome> 
       }
       const result = finishCollapser(r.collapser);
       for (const [stack, count] of result.stacks) addStack(out.stacks, stack, count);
+      for (const [name, info] of result.frames) {
+        if (!out.frames.has(name)) out.frames.set(name, info);
+      }
       out.samples += result.samples;
       for (const w of result.warnings) {
         if (!/^no samples in the input/.test(w)) addWarning(out.warnings, w);

@@ -55,6 +55,24 @@ export function evaluationCalls(native: readonly NativeFrame[]): number[] {
 }
 
 /**
+ * What a native stack (leaf first) says about the Python function running: the first frame
+ * leafward of the innermost evaluation call that is not the interpreter's glue (the C function
+ * the Python function called, or the interpreter operation it runs: `zlib_compress`,
+ * `PyNumber_Remainder`), or undefined when the leaf is the evaluation loop itself.
+ */
+export function calleeOf(
+  native: readonly NativeFrame[],
+  calls: readonly number[],
+): string | undefined {
+  if (calls.length === 0) return undefined;
+  let j = calls[0];
+  while (j > 0 && isInterpreterModule(native[j - 1].module) && isGlueSymbol(native[j - 1].sym)) {
+    j--;
+  }
+  return j > 0 ? native[j - 1].sym : undefined;
+}
+
+/**
  * Groups a Python stack (outermost first) by evaluation call: a group starts at each entry
  * frame (and at the outermost frame, which C entered whatever its mark says).
  */
@@ -80,6 +98,11 @@ export function spliceStack(
   native: readonly NativeFrame[],
   python: readonly PythonFrameLike[],
 ): NativeFrame[] | undefined {
+  // CPython's own perf trampolines (`py::f` frames of a process started with perf support)
+  // name what the reader names better: they go.
+  if (native.some((f) => f.sym.startsWith("py::"))) {
+    native = native.filter((f) => !f.sym.startsWith("py::"));
+  }
   const calls = evaluationCalls(native);
   const groups = evaluationGroups(python);
   if (calls.length !== groups.length) return undefined;
@@ -119,8 +142,11 @@ interface ThreadStacks {
 export interface PythonSamples<F extends PythonFrameLike> {
   /** Distinct stacks: frames outermost first. */
   stacks: F[][];
-  /** Samples in time order: CLOCK_MONOTONIC ns, the OS thread id, the stack's index. */
-  samples: { time: number; tid: number | undefined; stack: number }[];
+  /**
+   * Samples in time order: CLOCK_MONOTONIC ns, the OS thread id, the stack's index, and
+   * whether the thread was on a CPU (taken as running when not said).
+   */
+  samples: { time: number; tid: number | undefined; stack: number; running?: boolean }[];
   /** The reader's sampling period, ns. */
   periodNs: number;
 }
@@ -129,23 +155,41 @@ export interface PythonSamples<F extends PythonFrameLike> {
 export type SpliceMiss = "no Python sample near it" | "stacks disagree";
 
 /**
- * Finds, for a perf sample of thread `tid` at `timeNs`, the reader's Python stack of that
- * thread nearest in time, and splices it in. A sample on a thread the reader never saw (a
- * thread with no Python, the kernel) passes through unchanged.
+ * Finds, for a perf sample of thread `tid` at `timeNs`, the reader's Python stacks of that
+ * thread that may belong with the sample's native stack, and picks one. A sample with no
+ * evaluation call (no Python running: a C thread, start-up) passes through.
+ *
+ * The reader and perf sample at unrelated moments, and a program changes function in
+ * milliseconds, so the stack nearest in time is not always the one that ran. The native stack
+ * tells two things: it holds as many evaluation calls as the Python stack has groups, and it
+ * shows the C function (or interpreter operation) the innermost Python function was calling
+ * (`calleeOf`). The candidates are the reader's stacks of the thread within two reader periods
+ * that agree in groups, nearest first. Over a recording, the functions truly calling a callee
+ * turn up near its samples far more often than their share of the time: the candidate whose
+ * innermost function is the most over-represented near that callee's samples is taken, the
+ * nearest one where nothing is (`learn` first, then `choose`).
  */
 export class Splicer<F extends PythonFrameLike> {
   readonly #threads = new Map<number, ThreadStacks>();
   readonly #stacks: F[][];
+  /** Evaluation groups per stack, worked out when first needed. */
+  readonly #groups: number[] = [];
   readonly #tolerance: number;
-  /** Perf samples spliced, passed through (no Python thread), and kept native by reason. */
+  /** Per callee: how often each innermost function was among its samples' candidates. */
+  readonly #near = new Map<string, Map<string, number>>();
+  readonly #nearTotal = new Map<string, number>();
+  /** How often each innermost function was among any callee sample's candidates. */
+  readonly #all = new Map<string, number>();
+  #allTotal = 0;
+  /** Perf samples spliced, passed through (no Python running), and kept native by reason. */
   spliced = 0;
   passed = 0;
   readonly missed = new Map<SpliceMiss, number>();
 
   constructor(python: PythonSamples<F>) {
     this.#stacks = python.stacks;
-    // Two periods either way: one sample of the thread is always within reach while it runs.
-    this.#tolerance = 2 * python.periodNs;
+    // Two reader periods either way (and 4 ms at least): a stack of the thread is within reach.
+    this.#tolerance = Math.max(2 * python.periodNs, 4e6);
     for (const s of python.samples) {
       if (s.tid === undefined) continue;
       let t = this.#threads.get(s.tid);
@@ -155,32 +199,101 @@ export class Splicer<F extends PythonFrameLike> {
     }
   }
 
-  /** The spliced stack (leaf first) for one perf sample, or its native stack with the miss counted. */
-  splice(tid: number, timeNs: number, native: readonly NativeFrame[]): readonly NativeFrame[] {
-    if (evaluationCalls(native).length === 0) {
-      this.passed++; // no Python running in this sample
-      return native;
-    }
-    const thread = this.#threads.get(tid);
-    if (!thread) return this.#miss("no Python sample near it", native);
-    const at = nearest(thread.times, timeNs);
-    // The nearest sample first, then its neighbours: the stack may have changed in between.
-    for (const i of [at, at - 1, at + 1]) {
-      if (i < 0 || i >= thread.times.length) continue;
-      if (Math.abs(thread.times[i] - timeNs) > this.#tolerance) continue;
-      const spliced = spliceStack(native, this.#stacks[thread.stacks[i]]);
-      if (spliced) {
-        this.spliced++;
-        return spliced;
-      }
-    }
-    const near = Math.abs(thread.times[at] - timeNs) <= this.#tolerance;
-    return this.#miss(near ? "stacks disagree" : "no Python sample near it", native);
+  /** The Python stack of index `i`, outermost first. */
+  stack(i: number): readonly F[] {
+    return this.#stacks[i];
   }
 
-  #miss(reason: SpliceMiss, native: readonly NativeFrame[]): readonly NativeFrame[] {
+  /**
+   * The reader's stacks (indexes, nearest in time first, each once) that may go with a perf
+   * sample of `tid` at `timeNs` whose native stack holds `calls` evaluation calls; undefined
+   * when there is none (counted: passed through when `calls` is 0, else missed).
+   */
+  candidates(tid: number, timeNs: number, calls: number): number[] | undefined {
+    if (calls === 0) {
+      this.passed++; // no Python running in this sample
+      return undefined;
+    }
+    const thread = this.#threads.get(tid);
+    if (!thread) return this.#miss("no Python sample near it");
+    const { times, stacks } = thread;
+    const at = nearest(times, timeNs);
+    if (Math.abs(times[at] - timeNs) > this.#tolerance) {
+      return this.#miss("no Python sample near it");
+    }
+    const out: number[] = [];
+    for (let lo = at, hi = at + 1; lo >= 0 || hi < times.length;) {
+      const dl = lo >= 0 ? timeNs - times[lo] : Infinity;
+      const dh = hi < times.length ? times[hi] - timeNs : Infinity;
+      const i = dl <= dh ? lo-- : hi++;
+      if (Math.abs(times[i] - timeNs) > this.#tolerance) break;
+      const stack = stacks[i];
+      if (this.#groupsOf(stack) === calls && !out.includes(stack)) out.push(stack);
+    }
+    if (out.length === 0) return this.#miss("stacks disagree");
+    this.spliced++;
+    return out;
+  }
+
+  /** Counts which innermost functions were near a sample that called `callee`. */
+  learn(candidates: readonly number[], callee: string | undefined): void {
+    if (callee === undefined) return;
+    const labels = [...new Set(candidates.map((i) => this.#innermost(i)))];
+    let near = this.#near.get(callee);
+    if (near === undefined) this.#near.set(callee, near = new Map());
+    const w = 1 / labels.length;
+    for (const label of labels) {
+      near.set(label, (near.get(label) ?? 0) + w);
+      this.#all.set(label, (this.#all.get(label) ?? 0) + w);
+    }
+    this.#nearTotal.set(callee, (this.#nearTotal.get(callee) ?? 0) + 1);
+    this.#allTotal++;
+  }
+
+  /**
+   * The candidate whose innermost function is the most over-represented near the samples that
+   * called `callee` (as learnt), else the nearest.
+   */
+  choose(candidates: readonly number[], callee: string | undefined): number {
+    const near = callee === undefined ? undefined : this.#near.get(callee);
+    if (near === undefined || candidates.length === 1) return candidates[0];
+    const total = this.#nearTotal.get(callee!)!;
+    let best = candidates[0];
+    let bestScore = 1; // no better than chance: the nearest stays
+    for (const i of candidates) {
+      const label = this.#innermost(i);
+      const score = ((near.get(label) ?? 0) / total) /
+        ((this.#all.get(label) ?? 0) / this.#allTotal || Infinity);
+      if (score > bestScore) [best, bestScore] = [i, score];
+    }
+    return best;
+  }
+
+  /**
+   * The spliced stack (leaf first) for one perf sample, or its native stack (counted), with
+   * what was learnt so far.
+   */
+  splice(tid: number, timeNs: number, native: readonly NativeFrame[]): readonly NativeFrame[] {
+    const calls = evaluationCalls(native);
+    const found = this.candidates(tid, timeNs, calls.length);
+    if (found === undefined) return native;
+    const callee = calleeOf(native, calls);
+    this.learn(found, callee);
+    return spliceStack(native, this.#stacks[this.choose(found, callee)]) ?? native;
+  }
+
+  #groupsOf(stack: number): number {
+    return this.#groups[stack] ??= evaluationGroups(this.#stacks[stack]).length;
+  }
+
+  /** The label of a stack's innermost Python frame. */
+  #innermost(stack: number): string {
+    return this.#stacks[stack].at(-1)?.label ?? "";
+  }
+
+  #miss(reason: SpliceMiss): undefined {
     this.missed.set(reason, (this.missed.get(reason) ?? 0) + 1);
-    return native;
+    return undefined;
   }
 
   /** Perf samples that held interpreter frames: spliced plus missed. */
@@ -201,4 +314,116 @@ function nearest(times: number[], t: number): number {
     else hi = mid;
   }
   return lo > 0 && t - times[lo - 1] < times[lo] - t ? lo - 1 : lo;
+}
+
+/** A sample's thread and time, from a `perf script` header line. */
+const HEADER = / +\d+\/(\d+) +(?:\[\d+\] +)?(\d+)\.(\d+):/;
+
+/**
+ * The splice as perf collapser hooks: each sample's thread and time come from its header, its
+ * stack node's evaluation calls and callee are worked out once per node, and its candidates
+ * (the reader's stacks that may go with it) become the sample's variant. Which candidate a
+ * variant takes is decided when it is folded, at the end, when everything the recording teaches
+ * about callees is known. One `PerfSplice` serves every collapser of a recording (the slices of
+ * a parallel perf script), each with its own hooks.
+ */
+export class PerfSplice<F extends PythonFrameLike> {
+  readonly splicer: Splicer<F>;
+  readonly #native = new WeakMap<object, { calls: number; callee?: string }>();
+  /** Distinct candidate lists, and the variant number of each. */
+  readonly #sets: number[][] = [];
+  readonly #setIds = new Map<string, number>();
+  /** Times (ns) of the perf samples per thread, for the reader samples they cover. */
+  readonly #perfTimes = new Map<number, number[]>();
+  readonly #python: PythonSamples<F>;
+
+  constructor(python: PythonSamples<F>) {
+    this.#python = python;
+    this.splicer = new Splicer(python);
+  }
+
+  /** The reader's sampling period, ns. */
+  get readerPeriodNs(): number {
+    return this.#python.periodNs;
+  }
+
+  /**
+   * Hooks for one collapser: `onHeader` reads the sample's thread and time, `sampleVariant`
+   * finds its candidates, `variant` splices in the one chosen. `framesOf` gives a stack node's
+   * raw frames (the collapser's own).
+   */
+  hooks<N extends object>(framesOf: (node: N) => NativeFrame[]): {
+    onHeader: (line: string) => void;
+    sampleVariant: (node: N) => number | undefined;
+    variant: (frames: NativeFrame[], key: number) => NativeFrame[];
+  } {
+    let tid = -1;
+    let time = 0;
+    return {
+      onHeader: (line) => {
+        const m = HEADER.exec(line);
+        if (m === null) return;
+        tid = Number(m[1]);
+        time = Number(m[2]) * 1e9 + Number(m[3].padEnd(9, "0").slice(0, 9));
+        let times = this.#perfTimes.get(tid);
+        if (times === undefined) this.#perfTimes.set(tid, times = []);
+        times.push(time);
+      },
+      sampleVariant: (node) => {
+        let native = this.#native.get(node);
+        if (native === undefined) {
+          const frames = framesOf(node);
+          const calls = evaluationCalls(frames);
+          native = { calls: calls.length, callee: calleeOf(frames, calls) };
+          this.#native.set(node, native);
+        }
+        const found = this.splicer.candidates(tid, time, native.calls);
+        if (found === undefined) return undefined;
+        this.splicer.learn(found, native.callee);
+        const key = found.join(",");
+        let id = this.#setIds.get(key);
+        if (id === undefined) {
+          id = this.#sets.length;
+          this.#sets.push(found);
+          this.#setIds.set(key, id);
+        }
+        return id;
+      },
+      variant: (frames, key) => {
+        const calls = evaluationCalls(frames);
+        const chosen = this.splicer.choose(this.#sets[key], calleeOf(frames, calls));
+        return spliceStack(frames, this.splicer.stack(chosen)) ?? frames;
+      },
+    };
+  }
+
+  /**
+   * The reader's samples of threads on a CPU that no perf sample of the same thread is near
+   * (within `perfPeriodNs`, perf's sampling period): a thread that lives shorter than that is
+   * never sampled by perf (its per-thread counter starts afresh), but the reader sees it.
+   */
+  uncovered(perfPeriodNs: number): { time: number; tid: number; stack: number }[] {
+    const out: { time: number; tid: number; stack: number }[] = [];
+    const sorted = new Map<number, number[]>();
+    // Only while perf recorded: the reader may start before an attach and stop after it.
+    let first = Infinity;
+    let last = -Infinity;
+    for (const [tid, times] of this.#perfTimes) {
+      times.sort((a, b) => a - b);
+      sorted.set(tid, times);
+      first = Math.min(first, times[0]);
+      last = Math.max(last, times[times.length - 1]);
+    }
+    for (const s of this.#python.samples) {
+      if (s.tid === undefined || s.running === false) continue;
+      if (s.time < first - perfPeriodNs || s.time > last + perfPeriodNs) continue;
+      const times = sorted.get(s.tid);
+      const near = times === undefined
+        ? Infinity
+        : Math.abs(times[nearest(times, s.time)] - s.time);
+      if (near <= perfPeriodNs) continue;
+      out.push({ time: s.time, tid: s.tid, stack: s.stack });
+    }
+    return out;
+  }
 }

@@ -28,7 +28,8 @@ import { PerfScanner } from "./perf_scan.ts";
 import { FrameTable } from "./perf_stacks.ts";
 import { excerpt, PerfState, type ReadOptions } from "./perf_state.ts";
 
-export type { RawFrame } from "./perf_fold.ts";
+export { type RawFrame, rawFramesOf } from "./perf_fold.ts";
+export type { StackNode } from "./perf_stacks.ts";
 
 /** Options of the perf collapser: stackcollapse-perf.pl's, by the same names, and hooks. */
 export interface PerfOptions extends ReadOptions, FoldOptions {
@@ -105,6 +106,7 @@ export class PerfCollapser implements Collapser {
     const dropped = this.#lines.finish();
     const stacks = new Map<string, number>();
     this.#folder.foldTree(this.#state.tree, stacks, this.#frames);
+    this.#folder.foldVariants(this.#state.tree, this.#state.variants, stacks);
     const first = this.#lines.firstContent;
     if (!this.#state.sawEvent && !this.#lines.sawFrame && first !== undefined) {
       throw new InputFormatError(

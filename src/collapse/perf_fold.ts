@@ -60,6 +60,11 @@ export interface FoldOptions extends TidyOptions {
    * unless `onStack` makes every stack go through the hooks anyway.
    */
   rewriter?: StackRewriter;
+  /**
+   * Rewrites the frames (leaf first) of a stack's samples that ReadOptions.sampleVariant gave
+   * the variant `key`, as `transform` does; `onStack` sees them too. Once per stack and key.
+   */
+  variant?: (frames: RawFrame[], key: number) => RawFrame[];
 }
 
 /** A frame as a {@link StackRewriter} sees it: valid only during the call it is given to. */
@@ -182,6 +187,11 @@ function hookStack(frames: readonly Frame[]): HookedStack {
   return { frames, modules, raw };
 }
 
+/** The raw frames (leaf first) of the stack that ends at `node`, as the hooks would see them. */
+export function rawFramesOf(node: StackNode): RawFrame[] {
+  return hookStack(node.frames()).raw;
+}
+
 /** True when `rewriter` may change a stack made of the frames of `table`. */
 function rewrites(rewriter: StackRewriter, table: FrameTable): boolean {
   const changes = rewriter.changes;
@@ -290,6 +300,36 @@ export class StackFolder {
           outers.push(module);
           states.push(rewriter.step(state, step.set(frame.sym, module, folded, java)));
         }
+      }
+    }
+  }
+
+  /**
+   * Adds the samples that were given variants (see FoldOptions.variant) to `stacks`: each
+   * stack and variant is folded once through the variant transform.
+   */
+  foldVariants(
+    tree: StackTree,
+    variants: ReadonlyMap<StackNode, ReadonlyMap<number, { period: number; samples: number }>>,
+    stacks: FoldedStacks,
+  ): void {
+    if (variants.size === 0) return;
+    const roots = new Map<StackNode, string>();
+    for (const [root, top] of tree.roots()) roots.set(top, root);
+    const variant = this.#o.variant ?? ((frames: RawFrame[]) => frames);
+    for (const [node, byKey] of variants) {
+      let top = node;
+      while (top.parent !== undefined) top = top.parent;
+      const root = roots.get(top)!;
+      const frames = node.frames();
+      for (const [key, count] of byKey) {
+        const stack = hookStack(frames);
+        this.#o.onStack?.(stack.raw, count.samples);
+        const java = frames.length !== 0 && javaFor(frames[0], root);
+        const suffix = joinFolded(
+          variant(stack.raw, key).map((f) => this.#foldReturned(f, stack, root, java)),
+        );
+        addStack(stacks, suffix === null ? root : `${root};${suffix}`, count.period);
       }
     }
   }

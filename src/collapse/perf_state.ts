@@ -18,6 +18,20 @@ export interface ReadOptions {
   eventFilter?: string;
   /** Called with the header line of every sample read (also of samples filtered out). */
   onHeader?: (line: string) => void;
+  /**
+   * Gives a sample a variant of its stack. Called for each sample counted, after its header
+   * went to `onHeader`, with the node its stack ends at: a number routes the sample to
+   * FoldOptions.variant when it is folded; undefined counts it as usual. (The same native
+   * stack holds different Python frames at different times: the splice of the interpreter
+   * reader's frames into perf's stacks is per sample.)
+   */
+  sampleVariant?: (node: StackNode) => number | undefined;
+}
+
+/** Samples of one stack and variant: summed periods, and how many. */
+export interface VariantCount {
+  period: number;
+  samples: number;
 }
 
 /** The largest period perf prints: its periods are unsigned 64-bit numbers. */
@@ -32,6 +46,8 @@ export function excerpt(line: string): string {
 /** The samples read so far, and what else the input held. */
 export class PerfState {
   readonly tree = new StackTree();
+  /** Samples given a variant (`sampleVariant`): per node, per variant. */
+  readonly variants = new Map<StackNode, Map<number, VariantCount>>();
   readonly events: EventFilter;
   /** Samples counted (kept by the event filter). */
   samples = 0;
@@ -68,9 +84,21 @@ export class PerfState {
       this.#tooLarge++;
       return;
     }
+    this.samples++;
+    const variant = this.options.sampleVariant?.(node);
+    if (variant !== undefined) {
+      let byVariant = this.variants.get(node);
+      if (byVariant === undefined) this.variants.set(node, byVariant = new Map());
+      const c = byVariant.get(variant);
+      if (c === undefined) byVariant.set(variant, { period, samples: 1 });
+      else {
+        c.period += period;
+        c.samples++;
+      }
+      return;
+    }
     node.period += period;
     node.samples++;
-    this.samples++;
   }
 
   /** The message on samples left out for their period, if any. */

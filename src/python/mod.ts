@@ -17,7 +17,13 @@ export {
 } from "./discover.ts";
 export { type PyFrame, PythonReader, type PyThread, type ReadOptions } from "./reader.ts";
 export { dumpProcess, formatDump, type ProcessDump } from "./dump.ts";
-export { samplePython, type SamplerHandle, startSampler } from "./sampler.ts";
+export {
+  type PreparedSampler,
+  prepareSampler,
+  samplePython,
+  type SamplerHandle,
+  startSampler,
+} from "./sampler.ts";
 export type {
   Sample,
   SampledProcess,

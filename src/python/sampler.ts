@@ -36,54 +36,87 @@ function defaultCode(): WorkerCode {
   return import.meta.url.endsWith("/src/python/sampler.ts") ? "source" : "embedded";
 }
 
+/** A sampler whose worker is loaded and waits to be told what to sample. */
+export interface PreparedSampler {
+  /** Starts sampling (once); the worker is ready, so the first tick comes at once. */
+  start(options: SamplingOptions): SamplerHandle;
+  /** Ends the worker unused. */
+  discard(): void;
+}
+
+/**
+ * Loads the sampler's worker ahead of time: loading its code takes tens of milliseconds (a
+ * second from source), which a program that is about to start would spend unsampled.
+ */
+export function prepareSampler(
+  { code = defaultCode() }: { code?: WorkerCode } = {},
+): PreparedSampler {
+  const { url, revoke } = workerUrl(code);
+  const worker = new Worker(url, { type: "module", name: "flame-python-sampler" });
+  const end = () => {
+    worker.terminate();
+    if (revoke) URL.revokeObjectURL(url);
+  };
+  let started = false;
+  return {
+    discard: () => {
+      if (!started) end();
+    },
+    start(options) {
+      if (started) throw new Error("a prepared sampler starts once");
+      started = true;
+      const stop = new SharedArrayBuffer(4);
+      const flag = new Int32Array(stop);
+      const result = new Promise<SamplingResult>((resolve, reject) => {
+        worker.onmessage = (e: MessageEvent<WorkerReply>) => {
+          end();
+          const reply = e.data;
+          if (reply.ok) {
+            const r = reply.result;
+            if (r.fellBehind && !options.quietWhenBehind) {
+              warn(
+                `the Python sampler fell behind: ${r.missedTicks} of ${r.missedTicks + r.ticks} ` +
+                  `ticks at ${r.rate} Hz were skipped (try a lower rate)`,
+              );
+            }
+            resolve(r);
+          } else if (reply.error.flame) {
+            reject(new FlameError(reply.error.message, reply.error.exitCode, reply.error.hint));
+          } else {
+            reject(new Error(`the Python sampler failed: ${reply.error.message}`));
+          }
+        };
+        worker.onerror = (e) => {
+          e.preventDefault();
+          end();
+          reject(new Error(`the Python sampler failed: ${e.message}`));
+        };
+      });
+      // A caller may await the result only once it stops the sampler: an early failure
+      // (refused, not Python) must not count as unhandled meanwhile.
+      result.catch(() => {});
+      const request: WorkerRequest = { options, stop };
+      worker.postMessage(request);
+      return {
+        stop() {
+          Atomics.store(flag, 0, 1);
+          Atomics.notify(flag, 0);
+        },
+        result,
+      };
+    },
+  };
+}
+
 /**
  * Starts sampling `options.pids` in a worker. Attach errors (not Python, refused, ...) reject
  * `result` with the FlameError the reader threw. Warns when the sampler fell behind its rate.
  */
 export function startSampler(
   options: SamplingOptions,
-  { code = defaultCode() }: { code?: WorkerCode } = {},
+  worker: { code?: WorkerCode } = {},
 ): SamplerHandle {
-  const stop = new SharedArrayBuffer(4);
-  const flag = new Int32Array(stop);
-  const { url, revoke } = workerUrl(code);
-  const worker = new Worker(url, { type: "module", name: "flame-python-sampler" });
-  const result = new Promise<SamplingResult>((resolve, reject) => {
-    worker.onmessage = (e: MessageEvent<WorkerReply>) => {
-      worker.terminate();
-      if (revoke) URL.revokeObjectURL(url);
-      const reply = e.data;
-      if (reply.ok) {
-        const r = reply.result;
-        if (r.fellBehind) {
-          warn(
-            `the Python sampler fell behind: ${r.missedTicks} of ${r.missedTicks + r.ticks} ` +
-              `ticks at ${r.rate} Hz were skipped (try a lower rate)`,
-          );
-        }
-        resolve(r);
-      } else if (reply.error.flame) {
-        reject(new FlameError(reply.error.message, reply.error.exitCode, reply.error.hint));
-      } else {
-        reject(new Error(`the Python sampler failed: ${reply.error.message}`));
-      }
-    };
-    worker.onerror = (e) => {
-      e.preventDefault();
-      worker.terminate();
-      if (revoke) URL.revokeObjectURL(url);
-      reject(new Error(`the Python sampler failed: ${e.message}`));
-    };
-  });
-  const request: WorkerRequest = { options, stop };
-  worker.postMessage(request);
-  return {
-    stop() {
-      Atomics.store(flag, 0, 1);
-      Atomics.notify(flag, 0);
-    },
-    result,
-  };
+  return prepareSampler(worker).start(options);
 }
 
 /** Samples until the duration ends, `signal` aborts, or every process exits. */

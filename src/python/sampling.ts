@@ -29,6 +29,16 @@ export interface SamplingOptions {
   subprocesses?: boolean;
   /** Record the line running in each frame. */
   lines?: boolean;
+  /**
+   * Processes of `pids` not yet readable (a program just exec'd, before its interpreter is
+   * loaded and set up) are tried again at each tick for this long before their error counts.
+   */
+  startupGraceMs?: number;
+  /**
+   * Keep quiet when the rate cannot be kept (a sampler beside perf runs as fast as it can; its
+   * samples only help match perf's).
+   */
+  quietWhenBehind?: boolean;
 }
 
 /** A thread that samples were taken on. */
@@ -195,15 +205,36 @@ export function runSampling(options: SamplingOptions, stop?: StopFlag): Sampling
   const tracked: Tracked[] = [];
   /** Roots that are not Python (a shell running a script): watched for Python children. */
   const watched: number[] = [];
+  const graceEnd = monotonicNs() + (options.startupGraceMs ?? 0) * 1e6;
+  /** Roots still being waited for (see startupGraceMs). */
+  let starting: number[] = [];
   for (const pid of options.pids) {
     try {
       tracked.push(attach(pid));
     } catch (err) {
-      if (!(options.subprocesses && err instanceof NotPythonError)) throw err;
-      watched.push(pid);
+      if (monotonicNs() < graceEnd && processExists(pid)) starting.push(pid);
+      else if (!(options.subprocesses && err instanceof NotPythonError)) throw err;
+      else watched.push(pid);
     }
   }
   const processes = tracked.map((t) => t.info);
+  /** Tries the roots still starting again; past the grace, they fail as they would have. */
+  const retryStarting = (now: number) => {
+    const still: number[] = [];
+    for (const pid of starting) {
+      try {
+        const t = attach(pid);
+        tracked.push(t);
+        processes.push(t.info);
+      } catch (err) {
+        if (now < graceEnd && processExists(pid)) still.push(pid);
+        else if (!processExists(pid)) continue;
+        else if (!(options.subprocesses && err instanceof NotPythonError)) throw err;
+        else watched.push(pid);
+      }
+    }
+    starting = still;
+  };
   const interner = new Interner();
   const threads: SampledThread[] = [];
   const threadIds = new Map<string, number>();
@@ -262,11 +293,13 @@ export function runSampling(options: SamplingOptions, stop?: StopFlag): Sampling
   while (stop === undefined || Atomics.load(stop, 0) === 0) {
     const now = monotonicNs();
     if (now >= endAt) break;
+    if (starting.length > 0) retryStarting(now);
     if (options.subprocesses && now - lastScan >= CHILD_SCAN_NS) {
       lastScan = now;
       followChildren(tracked, watched, processes, pending, ignored, now);
     }
-    const waiting = pending.size > 0 || watched.some((pid) => processExists(pid));
+    const waiting = pending.size > 0 || starting.length > 0 ||
+      watched.some((pid) => processExists(pid));
     if (tracked.every((t) => t.info.exitedNs !== undefined) && !waiting) break;
     ticks++;
     for (const t of tracked) {

@@ -17,8 +17,11 @@ export interface SpliceFrame {
 export interface SpliceSamples {
   /** Distinct stacks: frames outermost first. */
   stacks: SpliceFrame[][];
-  /** In time order: CLOCK_MONOTONIC ns, the OS thread id, the index into `stacks`. */
-  samples: { time: number; tid: number | undefined; stack: number }[];
+  /**
+   * In time order: CLOCK_MONOTONIC ns, the OS thread id, the index into `stacks`, and whether
+   * the thread was on a CPU.
+   */
+  samples: { time: number; tid: number | undefined; stack: number; running: boolean }[];
   /** The sampling period, ns. */
   periodNs: number;
 }
@@ -43,6 +46,7 @@ export function samplesForSplice(
       time: s.time,
       tid: result.threads[s.thread].tid,
       stack: s.stack,
+      running: s.running,
     })),
     periodNs: 1e9 / result.rate,
   };
