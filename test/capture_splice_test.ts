@@ -133,3 +133,21 @@ Deno.test("splicer: when the nearest disagrees, a neighbour that agrees is taken
   assert.deepEqual(names(splicer.splice(1, 6e6, native310)), ["f (b.py)", "<module> (b.py)"]);
   assert.equal(splicer.missed.size, 0);
 });
+
+Deno.test("splicer: a callee's samples go to the function seen calling it, among the candidates", () => {
+  // Two sibling functions in one evaluation call: compress (calls zlib) and spin.
+  const module = py("<module> (m.py)", true);
+  const compress = [module, py("compress (m.py)")];
+  const spin = [module, py("spin (m.py)")];
+  const splicer = new Splicer({ stacks: [compress, spin], periodNs: 2e6, samples: [] });
+  // Nine zlib samples whose nearest stack was compress, one whose nearest was spin.
+  for (let i = 0; i < 9; i++) splicer.learn([0, 1], "zlib_compress");
+  splicer.learn([1, 0], "zlib_compress");
+  // A zlib sample nearest to spin, with compress a little further: compress.
+  assert.equal(splicer.choose([1, 0], "zlib_compress"), 0);
+  // A pure-Python sample (no callee), or a callee not learnt: the nearest.
+  assert.equal(splicer.choose([1, 0], undefined), 1);
+  assert.equal(splicer.choose([1, 0], "memcpy"), 1);
+  // No candidate is a known caller: the nearest.
+  assert.equal(splicer.choose([1], "zlib_compress"), 1);
+});
