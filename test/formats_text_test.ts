@@ -34,7 +34,10 @@ Deno.test("perf script: frames get kernel/native kinds and modules; cpu-clock pe
   assert.equal(profile.meta.sampleRate, Math.round(1e9 / 2004008));
   assert.ok(profile.meta.durationNs! > 0);
   assert.equal(totalWeight(profile.stacks), periodTotal(repoPath("fixtures/perf/c-fp.perf.txt")));
-  assert.deepEqual(profile.frames.get("leaf_compute"), { kind: "native", module: "prog" });
+  assert.deepEqual(profile.frames.get("leaf_compute"), {
+    kind: "native",
+    module: "/tmp/flame-fixtures/prog",
+  });
   const kernel = [...profile.frames].filter(([, i]) => i.kind === "kernel").map(([n]) => n);
   assert.ok(kernel.includes("vfs_write"), kernel.join(","));
 });
@@ -119,6 +122,13 @@ Deno.test("frame names: what each kind of name says", () => {
     kind: "js",
     file: "/app/x.js",
     line: 3,
+  });
+  // As flame's own captures name V8's frames (folded files of flame report read back).
+  assert.deepEqual(describeFrameName("fib (x.js:3)"), { kind: "js", file: "x.js", line: 3 });
+  assert.deepEqual(describeFrameName("(anonymous) (node:internal/main/run_main_module:1)"), {
+    kind: "js",
+    file: "node:internal/main/run_main_module",
+    line: 1,
   });
   assert.deepEqual(describeFrameName("main"), { kind: "unknown" });
   assert.deepEqual(describeFrameName("operator() (int)"), { kind: "unknown" });

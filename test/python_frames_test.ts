@@ -138,6 +138,12 @@ Deno.test("python: frame names, interpreter modules and glue", () => {
   );
   assert.equal(pythonFrameName("py::<lambda>:"), "<lambda>");
   assert.equal(pythonFrameName("main"), "main");
+  // The standard library's pool.py and the user's are told apart, as the reader tells them.
+  assert.equal(
+    pythonFrameName("py::Pool.map:/opt/py/lib/python3.12/multiprocessing/pool.py"),
+    "Pool.map (multiprocessing/pool.py)",
+  );
+  assert.equal(pythonFrameName("py::work:/home/u/app/pool.py"), "work (pool.py)");
   assert.ok(isInterpreterModule(LIB));
   assert.ok(isInterpreterModule("/usr/bin/python3.12"));
   assert.ok(isInterpreterModule("libpython3.12d.so"));
@@ -150,6 +156,11 @@ Deno.test("python: frame names, interpreter modules and glue", () => {
 Deno.test("v8: tier markers and prefixes go, so one function is one frame, named like Python's", () => {
   assert.equal(v8FrameName("JS:*fib /tmp/x.js:3:13"), "fib (x.js:3)");
   assert.equal(v8FrameName("JS:~fib /tmp/x.js:3:13"), "fib (x.js:3)");
+  // A package's file keeps its path below node_modules/.
+  assert.equal(
+    v8FrameName("JS:*handle /srv/app/node_modules/express/lib/router/layer.js:86:49"),
+    "handle (express/lib/router/layer.js:86)",
+  );
   assert.equal(v8FrameName("JS:^fib /tmp/x.js:3:13"), "fib (x.js:3)");
   assert.equal(v8FrameName("JS:+fib /tmp/x.js:3:13"), "fib (x.js:3)");
   assert.equal(v8FrameName("LazyCompile:*fib /tmp/x.js:3"), "fib (x.js:3)");

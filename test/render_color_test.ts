@@ -56,6 +56,10 @@ Deno.test("semantic palettes pick families by name", () => {
   assert.equal(familyFor("java", "malloc"), "red");
   assert.equal(familyFor("js", "node_modules/express/lib/router.js:10"), "purple");
   assert.equal(familyFor("js", "/app/server.js:12"), "green");
+  // The names flame's captures give V8's frames.
+  assert.equal(familyFor("js", "fib (server.js:12)"), "green");
+  assert.equal(familyFor("js", "handle (express/lib/router/layer.js:86)"), "purple");
+  assert.equal(familyFor("js", "(anonymous) (node:internal/main/run_main_module:1)"), "aqua");
   assert.equal(familyFor("perl", "Foo::bar"), "yellow");
   assert.equal(familyFor("python", "py::main:/app/x.py"), "green");
   assert.equal(familyFor("python", "/usr/lib/python3.13/json/decoder.py"), "yellow");

@@ -10,7 +10,8 @@
  * perf sample is spliced only when its evaluation calls and the reader's groups of frames agree
  * in number; otherwise it keeps its native stack and is counted.
  */
-import { isGlueSymbol, isInterpreterModule } from "../collapse/python.ts";
+import { isGlueSymbol } from "../collapse/python.ts";
+import { isPythonInterpreter as isInterpreterModule } from "../collapse/frames.ts";
 
 /** A native frame as perf printed it (symbol without offset, module). */
 export interface NativeFrame {

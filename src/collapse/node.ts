@@ -4,7 +4,8 @@
  * `JS:*fib /app/x.js:3:13`; the prefix and the tier marker change as code warms up (`~`
  * interpreted, `^` baseline, `+` Maglev, `*` TurboFan), so the same function would show as
  * several frames. Named like Python's frames instead, `fib (x.js:3)`, they merge: the function,
- * and where it is, its file's base name and its first line (a runtime's pseudo-path such as
+ * and where it is, its file's base name (a package's file by its path below node_modules/, as
+ * Python's by theirs below site-packages/) and its first line (a runtime's pseudo-path such as
  * `node:internal/modules/cjs/loader` is kept whole). The whole path stays in the frame's
  * description (frames.ts: `describeFrame`).
  */
@@ -21,8 +22,14 @@ export const v8FrameName: (sym: string) => string = memoize((sym) => {
   const js = parseV8Symbol(sym);
   if (js === undefined) return sym;
   if (js.file === undefined) return js.func;
-  // Absolute paths (and Deno's file URLs, made paths) shorten to the file's name.
-  const where = js.file.startsWith("/") ? js.file.slice(js.file.lastIndexOf("/") + 1) : js.file;
+  // Absolute paths (and Deno's file URLs, made paths) shorten to the file's name, or to its
+  // path below the last node_modules/ (a package's file: `lodash/index.js`).
+  const modules = js.file.lastIndexOf("/node_modules/");
+  const where = !js.file.startsWith("/")
+    ? js.file
+    : modules !== -1
+    ? js.file.slice(modules + "/node_modules/".length)
+    : js.file.slice(js.file.lastIndexOf("/") + 1);
   return js.line === undefined ? `${js.func} (${where})` : `${js.func} (${where}:${js.line})`;
 });
 

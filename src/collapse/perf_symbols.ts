@@ -10,7 +10,6 @@ import { isJitModule, isKernelModule } from "./frames.ts";
 
 // frames.ts decides what is kernel and JIT code; these names stay here for callers that knew
 // them here (formats/perf_script.ts).
-export { isJitModule, isKernelModule };
 
 /** Removes a trailing `+0x<lowercase hex>` (perf >= 4.8 prints symbol offsets). */
 export function stripOffset(sym: string): string {

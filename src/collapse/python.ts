@@ -13,6 +13,7 @@ import {
   isStartupSymbol,
   parsePythonSymbol,
 } from "./frames.ts";
+import { pythonFrameLabel } from "../python/names.ts";
 import { memoize } from "./cache.ts";
 
 /**
@@ -40,26 +41,17 @@ const GLUE = new RegExp(
     "(?:\\.cold|\\.isra\\.\\d+|\\.part\\.\\d+|\\.constprop\\.\\d+)*$",
 );
 
-/**
- * True when `module` is the CPython interpreter: frames.ts's `isPythonInterpreter`, under the
- * name the Python frame code has used (capture/splice.ts).
- */
-export const isInterpreterModule: (module: string) => boolean = isPythonInterpreter;
-
 /** True for an interpreter function that only passes control between Python frames. */
 export const isGlueSymbol: (sym: string) => boolean = memoize((s) => GLUE.test(s));
 
 /**
- * `py::QUALNAME:FILE` → `QUALNAME (file.py)`: the file's base name, or the whole pseudo-file
- * (`<frozen importlib._bootstrap>`, `<string>`) when it has no path.
+ * `py::QUALNAME:FILE` → `QUALNAME (file.py)`, named as the interpreter reader names frames
+ * (python/names.ts): the standard library's and installed packages' files by their path below
+ * the import root (`multiprocessing/pool.py`), others by base name, pseudo-files as they are.
  */
 export const pythonFrameName: (sym: string) => string = memoize((sym) => {
   const py = parsePythonSymbol(sym);
-  if (py === undefined) return sym;
-  const { func, file } = py;
-  if (file === "") return func;
-  const base = file.startsWith("<") ? file : file.slice(file.lastIndexOf("/") + 1);
-  return `${func} (${base})`;
+  return py === undefined ? sym : pythonFrameLabel(py.func, py.file);
 });
 
 /**

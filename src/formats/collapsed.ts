@@ -6,20 +6,19 @@
 import { FlameError } from "../errors.ts";
 import { collapseInput } from "../collapse/stream.ts";
 import { type Collapser, InputFormatError } from "../collapse/types.ts";
-import { emptyProfile, type FrameInfo, type Profile } from "../profile/profile.ts";
+import { emptyProfile, type Profile } from "../profile/profile.ts";
 import type { FormatInput, ReadResult } from "./format.ts";
 import { asCollapseInput } from "./input.ts";
 import { describeFrames } from "./frames.ts";
 
 /**
- * Streams `input` through `collapser` into a profile of samples. `known` are frames the reader
- * learnt more about while collapsing (their modules); the names describe the rest.
+ * Streams `input` through `collapser` into a profile of samples. What the collapser says of its
+ * frames is kept (perf's: kind, module, file and line); the names describe the rest.
  */
 export async function collapseToProfile(
   input: FormatInput,
   collapser: Collapser,
   producer: string,
-  known?: Map<string, FrameInfo>,
 ): Promise<ReadResult> {
   let result;
   try {
@@ -30,9 +29,7 @@ export async function collapseToProfile(
   }
   const profile: Profile = emptyProfile("samples", { name: input.name, producer });
   for (const [stack, count] of result.stacks) profile.stacks.set(stack, count);
-  if (known) {
-    for (const [name, info] of known) profile.frames.set(name, info);
-  }
+  for (const [name, info] of result.frames ?? []) profile.frames.set(name, info);
   describeFrames(profile);
   return { profile, warnings: result.warnings };
 }

@@ -10,7 +10,9 @@ import { stackFrames } from "../profile/profile.ts";
 const PYTHON_PAREN = /^(.*) \(((?:[^()]*\.pyw?)|<[^<>]*>)(?::(\d+))?\)$/;
 /** CPython's perf trampoline: `py::func:/path/file.py`. */
 const PYTHON_TRAMPOLINE = /^py::(.*?):(\/.*|<.*>)$/;
-/** A V8 frame as flame names it: `fib /app/x.js:3:13`, `(anonymous) node:internal/x:1:1`. */
+/** A V8 frame as flame names it: `fib (x.js:3)`, `(anonymous) (node:internal/x:1)`. */
+const JS_PAREN = /^(.*) \(((?:[^()]*\.(?:m?js|cjs|ts|tsx|jsx|mts))|node:[^()]*?)(?::(\d+))?\)$/;
+/** A V8 frame as perf maps name it: `fib /app/x.js:3:13`, `(anonymous) node:internal/x:1:1`. */
 const JS_LOCATION = /^(\S.*?) ((?:\/|node:|file:|https?:|ext:)\S*?\.?[^\s:]*):(\d+)(?::\d+)?$/;
 /** V8's perf map names before tidying: `JS:*fib`, `LazyCompile:~f`. */
 const V8_PREFIX = /^(?:JS|LazyCompile|Function|Script|InterpretedFunction):/;
@@ -30,6 +32,8 @@ export function describeFrameName(name: string): FrameInfo {
   if (m) return withLine({ kind: "python", file: m[2] }, m[3]);
   m = PYTHON_TRAMPOLINE.exec(name);
   if (m) return { kind: "python", file: m[2] };
+  m = JS_PAREN.exec(name);
+  if (m) return withLine({ kind: "js", file: m[2] }, m[3]);
   if (V8_PREFIX.test(name)) return { kind: "js" };
   m = JS_LOCATION.exec(name);
   if (m && /\.(?:m?js|cjs|ts|tsx|jsx|mts)$|^node:/.test(m[2])) {

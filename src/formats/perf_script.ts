@@ -1,36 +1,16 @@
 /**
  * `perf script` text in: folded by the perf collapser (stackcollapse-perf.pl's semantics, the
- * options of `flame collapse perf`). Frames learn their module from perf's `(dso)` column:
- * kernel code (`[kernel.kallsyms]`, vmlinux, `.ko`), JIT code (perf maps) or native code.
+ * options of `flame collapse perf`), which also says what each folded frame is (its kind from
+ * perf's `(dso)` column: kernel, JIT, CPython, V8, native; its module, file and line).
  * Weights are the summed sample periods, as the collapser sums them: nanoseconds when every
  * sample is of the cpu-clock or task-clock event (perf's default without hardware counters),
  * else a count of events.
  */
 import { detectFormat } from "../collapse/detect.ts";
-import { PerfCollapser, type RawFrame } from "../collapse/perf.ts";
-import { isJitModule, isKernelModule, moduleBasename } from "../collapse/perf_symbols.ts";
-import type { FrameInfo } from "../profile/profile.ts";
-import { describeFrameName } from "./frames.ts";
+import { PerfCollapser } from "../collapse/perf.ts";
 import { HEAD_BYTES } from "./input.ts";
 import { collapseToProfile } from "./collapsed.ts";
 import type { ProfileReader } from "./format.ts";
-
-/** Distinct symbols remembered with their module; past this, names alone describe frames. */
-const MAX_SYMBOLS = 200_000;
-
-/** What perf's module column says about a frame. */
-export function frameFromModule(sym: string, module: string): FrameInfo {
-  if (isKernelModule(module)) return { kind: "kernel", module };
-  const named = describeFrameName(sym);
-  if (isJitModule(module)) {
-    // Perf maps hold the JIT code of runtimes that name their frames: V8's, CPython's.
-    return named.kind === "js" || named.kind === "python" ? named : { kind: "jit" };
-  }
-  if (named.kind !== "unknown") return named;
-  return module === "" || module.includes("unknown")
-    ? { kind: "unknown" }
-    : { kind: "native", module: moduleBasename(module) };
-}
 
 /** A header's period and clock event (`  2004008 cpu-clock:` or `cpu-clock:ppp:`), at its end. */
 const CLOCK_TAIL = /\s(\d+)\s+(?:cpu|task)-clock(?::[^\s:]*)?:\s*$/;
@@ -91,20 +71,9 @@ export const perfScriptReader: ProfileReader = {
   description: "perf script output (perf record -g; perf script)",
   detect: (head, text) => detectFormat(text, head.length < HEAD_BYTES) === "perf",
   async read(input, options) {
-    const known = new Map<string, FrameInfo>();
-    const onStack = (frames: readonly RawFrame[]) => {
-      if (known.size >= MAX_SYMBOLS) return;
-      for (const f of frames) {
-        if (!known.has(f.sym)) known.set(f.sym, frameFromModule(f.sym, f.module));
-      }
-    };
     const clock = new HeaderClock();
-    const collapser = new PerfCollapser({
-      ...options.perf,
-      onStack,
-      onHeader: (line) => clock.see(line),
-    });
-    const result = await collapseToProfile(input, collapser, "perf", known);
+    const collapser = new PerfCollapser({ ...options.perf, onHeader: (line) => clock.see(line) });
+    const result = await collapseToProfile(input, collapser, "perf");
     const { profile } = result;
     if (clock.nanoseconds) profile.unit = "nanoseconds";
     if (clock.sampleRate !== undefined) profile.meta.sampleRate = clock.sampleRate;

@@ -144,6 +144,9 @@ export function familyColor(family: Family, v: [number, number, number]): Rgb {
   }
 }
 
+/** Where a JavaScript frame flame named is: `fib (x.js:3)` → `x.js`. */
+const JS_NAMED = /\((node:[^()]*|[^()]*\.(?:[cm]?[jt]sx?))(?::\d+)?\)$/;
+
 const JAVA_PACKAGE = /^L?(?:java|javax|jdk|net|org|com|io|sun)\//;
 const PY_STDLIB = /python\d+(?:\.\d+)?\/|<built-in|<frozen|<method/;
 
@@ -172,14 +175,20 @@ export function familyFor(palette: Palette, name: string): Family {
       if (JAVA_PACKAGE.test(name) || name.includes(":::")) return "green";
       if (name.includes("::") || /^[-+]\[/.test(name)) return "yellow";
       return "red";
-    case "js":
+    case "js": {
       if (name.endsWith("_[j]")) return name.includes("/") ? "green" : "aqua";
       if (name.endsWith("_[k]")) return "orange";
+      // flame's own names: `fib (x.js:3)`, a package's `f (lodash/index.js:9)`, `(node:...)`.
+      const where = JS_NAMED.exec(name)?.[1];
+      if (where !== undefined) {
+        return where.startsWith("node:") ? "aqua" : where.includes("/") ? "purple" : "green";
+      }
       if (name.includes("node_modules/")) return "purple";
       if (name.includes("::")) return "yellow";
       if (/\/.*\.[cm]?js\b/.test(name) || name === " ") return "green";
       if (name.includes(":")) return "aqua";
       return "red";
+    }
     case "perl":
       if (name.endsWith("_[k]")) return "orange";
       if (name.includes("::")) return "yellow";
