@@ -84,6 +84,7 @@ for (const python of pythons()) {
           let workerGil = 0;
           let mainRunning = 0;
           let workerIdle = 0;
+          let workerRunning = 0;
           for (let i = 0; i < 20; i++) {
             const ts = reader.threads();
             const m = ts.find((t) => t.tid === program.pid)!;
@@ -92,11 +93,14 @@ for (const python of pythons()) {
             if (w.gil) workerGil++;
             if (m.state === "running") mainRunning++;
             if (w.state === "idle") workerIdle++;
+            if (w.state === "running") workerRunning++;
           }
           assert.ok(mainGil >= 5, `main held the GIL in ${mainGil} of 20 reads`);
           assert.equal(workerGil, 0, "the sleeping worker never holds the GIL");
           assert.ok(mainRunning >= 10, `main was running in ${mainRunning} of 20 reads`);
-          assert.ok(workerIdle >= 15, `the worker was idle in ${workerIdle} of 20 reads`);
+          // (A loaded machine leaves some reads of the run state unknown: never "running".)
+          assert.ok(workerRunning <= 1, `the worker was running in ${workerRunning} of 20 reads`);
+          assert.ok(workerIdle >= 10, `the worker was idle in ${workerIdle} of 20 reads`);
 
           // Python's thread names, read from threading's registry.
           const byIdent = readThreadNames(reader);
