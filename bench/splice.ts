@@ -58,18 +58,35 @@ async function run(argv: string[], env?: Record<string, string>): Promise<string
   return new TextDecoder().decode(out.stdout);
 }
 
-/** Seconds on the wall clock since the epoch, as `date +%s.%N` prints them. */
-function now(): number {
-  return Date.now() / 1000;
+/**
+ * Runs `argv` (a profiler running mixed.py, whose output it passes through) and returns the
+ * seconds from mixed.py's last line (`rounds N`, printed as it ends) to the profiler's exit.
+ */
+async function tailAfterEnd(argv: string[]): Promise<number> {
+  const child = new Deno.Command(argv[0], {
+    args: argv.slice(1),
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stderr = new Response(child.stderr).text();
+  let ended = NaN;
+  let text = "";
+  const dec = new TextDecoder();
+  for await (const chunk of child.stdout) {
+    text += dec.decode(chunk);
+    if (Number.isNaN(ended) && /rounds \d+/.test(text)) ended = performance.now();
+  }
+  const status = await child.status;
+  const exited = performance.now();
+  if (!status.success) throw new Error(`${argv.join(" ")}: ${(await stderr).slice(-500)}`);
+  return (exited - ended) / 1000;
 }
 
 const pct = (a: number, b: number) => b === 0 ? "-" : `${(100 * a / b).toFixed(1)}%`;
 
 /** Launched: shares, and the tail from the program's end to flame's exit. */
 async function launched(python: string, dir: string) {
-  const end = `${dir}/end`;
-  const script = `'${python}' '${MIXED}' ${seconds} '${dir}/s' >/dev/null; date +%s.%N > '${end}'`;
-  await run([
+  const tail = await tailAfterEnd([
     FLAME,
     "run",
     "-q",
@@ -78,11 +95,11 @@ async function launched(python: string, dir: string) {
     "-o",
     `${dir}/run.folded`,
     "--",
-    "sh",
-    "-c",
-    script,
+    python,
+    MIXED,
+    String(seconds),
+    `${dir}/s`,
   ]);
-  const tail = now() - Number(Deno.readTextFileSync(end));
   const t0 = performance.now();
   await run([
     "sh",
@@ -176,12 +193,19 @@ function pySpy(): string | undefined {
   return pip.success ? exe : undefined;
 }
 
-/** py-spy's tail from the program's end to its written graph (it samples at 100 Hz). */
-async function pySpyTail(spy: string, python: string, dir: string): Promise<number> {
-  const end = `${dir}/end-spy`;
-  const script = `'${python}' '${MIXED}' ${seconds} '${dir}/p' >/dev/null; date +%s.%N > '${end}'`;
-  await run([spy, "record", "-o", `${dir}/spy.svg`, "--", "sh", "-c", script]);
-  return now() - Number(Deno.readTextFileSync(end));
+/**
+ * py-spy's tail from the program's end to its written graph (it samples at 100 Hz); undefined
+ * when py-spy failed (it sometimes looks at a program too early to find its interpreter).
+ */
+async function pySpyTail(spy: string, python: string, dir: string): Promise<number | undefined> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      return await tailAfterEnd(
+        [spy, "record", "-o", `${dir}/spy.svg`, "--", python, MIXED, String(seconds), `${dir}/p`],
+      );
+    } catch { /* again */ }
+  }
+  return undefined;
 }
 
 const spy = args.has("no-py-spy") ? undefined : pySpy();
@@ -202,7 +226,8 @@ try {
       l.push(await launched(python, dir));
       a.push(await attached(python, dir));
       t.push(await throughput(python, dir));
-      if (spy) spyTails.push(await pySpyTail(spy, python, dir));
+      const spyTail = spy ? await pySpyTail(spy, python, dir) : undefined;
+      if (spyTail !== undefined) spyTails.push(spyTail);
     }
     const share = (
       xs: ReturnType<typeof spliceShares>[],
