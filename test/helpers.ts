@@ -88,12 +88,32 @@ export async function runFlame(
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }
 
-/** Makes a temp dir, runs `fn` in it, removes it. */
+/**
+ * Kills every process whose command line or executable names `dir`: what a test started there
+ * and left running when it failed half-way (a program spinning for ever would load the machine
+ * for the rest of the run).
+ */
+export function killProcessesIn(dir: string): void {
+  for (const entry of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(entry.name) || Number(entry.name) === Deno.pid) continue;
+    try {
+      const cmdline = Deno.readTextFileSync(`/proc/${entry.name}/cmdline`);
+      let exe = "";
+      try {
+        exe = Deno.readLinkSync(`/proc/${entry.name}/exe`);
+      } catch { /* a kernel thread, or not ours */ }
+      if (cmdline.includes(dir) || exe.startsWith(dir)) Deno.kill(Number(entry.name), "SIGKILL");
+    } catch { /* gone already */ }
+  }
+}
+
+/** Makes a temp dir, runs `fn` in it, removes it (and stops what was left running there). */
 export async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
   const dir = await Deno.makeTempDir({ prefix: "flame-test-" });
   try {
     return await fn(dir);
   } finally {
+    killProcessesIn(dir);
     await Deno.remove(dir, { recursive: true });
   }
 }
