@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { samplePython, startSampler } from "../src/python/sampler.ts";
+import { prepareSampler, samplePython, startSampler } from "../src/python/sampler.ts";
 import type { SamplingResult } from "../src/python/sampling.ts";
 import { samplingToProfile } from "../src/python/profile.ts";
 import { samplesForSplice } from "../src/python/splice_input.ts";
@@ -315,6 +315,44 @@ Deno.test({
       // The splice's own reader of these: one perf evaluation call per group.
       const groups = evaluationGroups(stack);
       assert.equal(groups.length, stack.filter((f, i) => i === 0 || f.entry).length);
+    } finally {
+      await program.stop();
+    }
+  },
+});
+
+/** This process's CPU time so far, seconds (user and system, from /proc/self/stat). */
+function cpuSeconds(): number {
+  const stat = Deno.readTextFileSync("/proc/self/stat");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks
+}
+
+Deno.test({
+  name: "python sampler: maxCpuShare keeps the sampler within its share of a CPU",
+  ignore: !available.some((p) => p.label === "3.11.7"),
+  async fn() {
+    const python = available.find((p) => p.label === "3.11.7")!;
+    const program = await startFixture(python, "stacks.py");
+    try {
+      // The worker loads (and, run from source, compiles) first: that is not sampling.
+      const sampler = prepareSampler();
+      await new Promise((r) => setTimeout(r, 2000));
+      const cpu = cpuSeconds();
+      const start = performance.now();
+      const r = await sampler.start({
+        pids: [program.pid],
+        rate: 5000,
+        durationMs: 1500,
+        idle: true,
+        maxCpuShare: 0.1,
+        quietWhenBehind: true,
+      }).result;
+      const share = (cpuSeconds() - cpu) / ((performance.now() - start) / 1000);
+      // 5,000 ticks a second cannot be read in a tenth of a CPU: most are missed instead.
+      assert.ok(r.missedTicks > r.ticks, `${r.ticks} ticks, ${r.missedTicks} missed`);
+      assert.ok(r.samples.length > 0);
+      assert.ok(share < 0.3, `the sampler used ${(100 * share).toFixed(0)}% of a CPU`);
     } finally {
       await program.stop();
     }

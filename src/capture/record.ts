@@ -436,6 +436,9 @@ function spliceSampling(
     idle: true,
     subprocesses,
     lines: options.python.lines,
+    // Beside perf on the same CPUs, the reader must not slow the program: a quarter of a CPU
+    // at most (many threads are then read less often).
+    maxCpuShare: 0.25,
     quietWhenBehind: true,
   };
 }

@@ -35,6 +35,11 @@ export interface SamplingOptions {
    */
   startupGraceMs?: number;
   /**
+   * The most of one CPU the sampler may use (0 to 1): past it, ticks are skipped (counted as
+   * missed). Unlimited by default.
+   */
+  maxCpuShare?: number;
+  /**
    * Keep quiet when the rate cannot be kept (a sampler beside perf runs as fast as it can; its
    * samples only help match perf's).
    */
@@ -331,6 +336,16 @@ export function runSampling(options: SamplingOptions, stop?: StopFlag): Sampling
     }
     next += period;
     const after = monotonicNs();
+    if (options.maxCpuShare !== undefined) {
+      // Rest at least long enough that reading stays within its share of a CPU: a process with
+      // many threads is read less often rather than with a whole CPU.
+      const earliest = after + (after - now) * (1 / options.maxCpuShare - 1);
+      if (earliest > next) {
+        const late = Math.ceil((earliest - next) / period);
+        missed += late;
+        next += late * period;
+      }
+    }
     if (after > next) {
       // Too late for one or more ticks: skip them rather than sample in a burst.
       const late = Math.floor((after - next) / period);
