@@ -7,6 +7,7 @@ import {
   evaluationCalls,
   evaluationGroups,
   type NativeFrame,
+  PerfSplice,
   Splicer,
   spliceStack,
 } from "../src/capture/splice.ts";
@@ -119,6 +120,21 @@ Deno.test("splicer: the nearest sample of the thread, within two periods; misses
   assert.equal(splicer.pythonSamples, 4);
 });
 
+Deno.test("splicer: where the reader fell behind, a stack up to 25 ms away; none farther", () => {
+  // The reader samples every 2 ms (4 ms of tolerance) but skipped 40 ms after 1,000 ms.
+  const splicer = new Splicer({
+    stacks: [python311],
+    periodNs: 2e6,
+    samples: [{ time: 1_000e6, tid: 7, stack: 0 }, { time: 1_040e6, tid: 7, stack: 0 }],
+  });
+  // 12 ms from the nearest: beyond the tolerance, within reach.
+  assert.equal(names(splicer.splice(7, 1_012e6, native311)).at(-1), "<module> (w.py)");
+  // 30 ms before the first: out of reach, the native stack is kept.
+  assert.deepEqual(splicer.splice(7, 970e6, native311), native311);
+  assert.equal(splicer.spliced, 1);
+  assert.equal(splicer.missed.get("no Python sample near it"), 1);
+});
+
 Deno.test("splicer: when the nearest disagrees, a neighbour that agrees is taken", () => {
   const native310 = [
     n("_PyEval_EvalFrameDefault", PY310),
@@ -150,4 +166,78 @@ Deno.test("splicer: a callee's samples go to the function seen calling it, among
   assert.equal(splicer.choose([1, 0], "memcpy"), 1);
   // No candidate is a known caller: the nearest.
   assert.equal(splicer.choose([1], "zlib_compress"), 1);
+});
+
+Deno.test("splicer: a call shorter than the reader's period is found in a call nearby", () => {
+  // The reader (every 2 ms) read compress 19 ms before a perf sample in zlib and spin around it
+  // (this call of compress fell between two reads): within 25 ms, the nearest stack of each
+  // other innermost function is a candidate too, behind those within the tolerance.
+  const module = py("<module> (m.py)", true);
+  const compress = [module, py("compress (m.py)")];
+  const spin = [module, py("spin (m.py)")];
+  const splicer = new Splicer({
+    stacks: [compress, spin],
+    periodNs: 2e6,
+    samples: [
+      { time: 80e6, tid: 1, stack: 0 },
+      { time: 97e6, tid: 1, stack: 1 },
+      { time: 99e6, tid: 1, stack: 1 },
+      { time: 101e6, tid: 1, stack: 1 },
+      { time: 140e6, tid: 1, stack: 0 },
+    ],
+  });
+  assert.deepEqual(splicer.candidates(1, 99.5e6, 1), [1, 0]);
+  for (let i = 0; i < 5; i++) splicer.learn([0], "zlib_compress");
+  assert.equal(splicer.choose([1, 0], "zlib_compress"), 0);
+  // Farther than 25 ms no stack is a candidate: at 112 ms only spin's (compress was read at 80
+  // and 140 ms), at 170 ms none.
+  assert.deepEqual(splicer.candidates(1, 112e6, 1), [1]);
+  assert.equal(splicer.candidates(1, 170e6, 1), undefined);
+});
+
+Deno.test("perf splice: the reader's samples no perf sample of their thread is near", () => {
+  // The reader read thread 5 every millisecond from 0 to 100 ms; perf sampled thread 5 once,
+  // at 50 ms, and thread 6 at 30 and 70 ms (a period of 10 ms).
+  const samples = Array.from({ length: 101 }, (_, i) => ({ time: i * 1e6, tid: 5, stack: 0 }));
+  const splice = new PerfSplice({ stacks: [python311], periodNs: 1e6, samples });
+  const hooks = splice.hooks((frames: NativeFrame[]) => frames);
+  for (const [tid, ms] of [[5, 50], [6, 30], [6, 70]]) {
+    hooks.onHeader(
+      `python3 100/${tid} [000] 0.${String(ms).padStart(3, "0")}000: 10101010 cpu-clock:`,
+    );
+  }
+  const times = (s: { time: number }[]) => s.map((x) => x.time / 1e6);
+  const range = (a: number, b: number) => Array.from({ length: b - a + 1 }, (_, i) => a + i);
+  // A program run under perf was recorded whole: all but those within 10 ms of 50 ms.
+  assert.deepEqual(
+    times(splice.uncovered(10e6, { attached: false })),
+    [...range(0, 39), ...range(61, 100)],
+  );
+  // Attached: only between perf's first and last sample (a period either side).
+  assert.deepEqual(
+    times(splice.uncovered(10e6, { attached: true })),
+    [...range(20, 39), ...range(61, 80)],
+  );
+});
+
+Deno.test("splicer: a function read just before and just after a callee's sample counts more", () => {
+  const module = py("<module> (m.py)", true);
+  const readBack = [module, py("read_back (m.py)")];
+  const spin = [module, py("spin (m.py)")];
+  const samples = [0, 2e6, 4e6].map((time, i) => ({ time, tid: 1, stack: i < 2 ? 0 : 1 }));
+  const splicer = new Splicer({ stacks: [readBack, spin], periodNs: 2e6, samples });
+  // Between two reads of read_back; between read_back and spin; after the last read.
+  assert.equal(splicer.bracketing(1, 1e6), "read_back (m.py)");
+  assert.equal(splicer.bracketing(1, 3e6), undefined);
+  assert.equal(splicer.bracketing(1, 5e6), undefined);
+  // The nearest stacks of a file read's samples were read_back's and spin's alike: both count
+  // as its callers, and the nearest candidate is taken.
+  for (let i = 0; i < 3; i++) {
+    splicer.learn([1], "_io__Buffered_read");
+    splicer.learn([0], "_io__Buffered_read");
+  }
+  assert.equal(splicer.choose([1, 0], "_io__Buffered_read"), 1);
+  // One sample between two reads of read_back settles it.
+  splicer.learn([0], "_io__Buffered_read", "read_back (m.py)");
+  assert.equal(splicer.choose([1, 0], "_io__Buffered_read"), 0);
 });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { prepareSampler, samplePython, startSampler } from "../src/python/sampler.ts";
-import type { SamplingResult } from "../src/python/sampling.ts";
+import { type SamplingResult, tickPeriodNs } from "../src/python/sampling.ts";
 import { samplingToProfile } from "../src/python/profile.ts";
 import { samplesForSplice } from "../src/python/splice_input.ts";
 import { evaluationGroups } from "../src/capture/splice.ts";
@@ -357,4 +357,13 @@ Deno.test({
       await program.stop();
     }
   },
+});
+
+Deno.test("python sampler: a sample stands for more time where ticks were skipped", () => {
+  const run = (ticks: number, missedTicks: number) =>
+    tickPeriodNs({ rate: 100, ticks, missedTicks } as SamplingResult);
+  assert.equal(run(100, 0), 10e6);
+  // Half the ticks skipped: each one taken stood for two periods.
+  assert.equal(run(50, 50), 20e6);
+  assert.equal(run(0, 0), 10e6);
 });

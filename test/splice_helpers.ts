@@ -2,7 +2,8 @@
  * What the splice tests (and bench/splice.ts) measure in a folded profile of
  * fixtures/capture/mixed.py: how many of the samples in which Python ran hold the whole Python
  * chain from its root (`<module>`, or the import machinery while the interpreter starts): no
- * interpreter evaluation frame is left where Python frames belong; how many show
+ * interpreter evaluation frame is left where Python frames belong (start-up before the reader
+ * found the interpreter aside); how many show
  * the native code a Python function called (zlib's compressor under `compress`) and kernel
  * frames (under `read_back`'s file reads).
  */
@@ -19,6 +20,8 @@ export function foldedLines(text: string): Line[] {
 }
 
 const EVAL = /^(?:_PyEval_EvalFrameDefault|PyEval_EvalFrameEx)/;
+/** The interpreter setting itself up, before it runs the program. */
+const STARTUP = /^(?:pymain_init|Py_InitializeFromConfig|Py_Initialize(?:Ex)?)$/;
 const PY_FRAME = / \((?:[^()]*\.py(?::\d+)?|<frozen [^()]*>)\)$/;
 
 /** The shares of a mixed.py profile, as fractions of the samples in which Python ran. */
@@ -61,6 +64,9 @@ export function spliceShares(text: string): SpliceShares {
     const evals = frames.some((f) => EVAL.test(f));
     const py = frames.some((f) => PY_FRAME.test(f));
     if (!evals && !py) continue;
+    // The interpreter's own start-up (its frozen imports) runs before a reader started at exec
+    // has found it (20-40 ms: reading libpython's symbols): perf's stack is all there is.
+    if (evals && frames.some((f) => STARTUP.test(f))) continue;
     s.python += n;
     if (!evals && PY_FRAME.test(frames[1] ?? "")) s.whole += n;
     const c = frames.indexOf("compress (mixed.py)");

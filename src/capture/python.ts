@@ -14,6 +14,7 @@ import {
   type SamplingResult,
   samplingToProfile,
   startSampler,
+  tickPeriodNs,
 } from "../python/mod.ts";
 import type { CaptureOptions, CaptureResult } from "./mod.ts";
 import { withCapture } from "./mod.ts";
@@ -67,8 +68,9 @@ export function readerProfile(
   roots: "process" | "thread" | "none",
 ): Profile {
   const profile = samplingToProfile(result, { roots, lines: py.lines, name });
-  // Whole nanoseconds, so counts stay integers (99 Hz is 10,101,010 ns, not a fraction).
-  const period = Math.round(1e9 / result.rate);
+  // Whole nanoseconds, so counts stay integers (99 Hz is 10,101,010 ns, not a fraction); more
+  // where ticks were skipped, so the total stays the time the threads ran.
+  const period = Math.round(tickPeriodNs(result));
   profile.unit = "nanoseconds";
   for (const [stack, w] of profile.stacks) profile.stacks.set(stack, w * period);
   if (profile.timeline) profile.timeline.weights = profile.timeline.weights.map((w) => w * period);

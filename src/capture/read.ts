@@ -115,7 +115,7 @@ export async function readRecording(
   }
   if (options.keepData) await keepRecording(script, options.keepData, injected);
   if (splice && recorded?.python) {
-    addUncovered(outcome, splice, recorded.python, options, recorded.spec.event);
+    addUncovered(outcome, splice, recorded.python, options, recorded.spec.event, command);
     reportSplice(splice);
   }
   const callGraph = recorded?.spec.callGraph ?? headerCallGraph(await header);
@@ -218,8 +218,8 @@ function profileOf(
 
 /**
  * Adds the reader's samples of running threads that no perf sample covers (threads shorter than
- * perf's sampling period): their Python frames alone, one reader period each, under the root
- * frame perf would give them. Only where perf's weights are time (a clock event) to add to.
+ * perf's sampling period): their Python frames alone, each weighing the time one of the
+ * reader's ticks stood for, under the root frame perf would give them. Only where perf's weights are time (a clock event) to add to.
  */
 function addUncovered(
   outcome: ScriptOutcome,
@@ -227,9 +227,10 @@ function addUncovered(
   python: SamplingResult,
   options: CaptureOptions,
   event: string,
+  command: CaptureCommand,
 ): void {
   if (timeUnit([event]) !== "nanoseconds") return;
-  const uncovered = splice.uncovered(1e9 / options.freq);
+  const uncovered = splice.uncovered(1e9 / options.freq, { attached: command === "record" });
   if (uncovered.length === 0) return;
   const period = Math.round(splice.readerPeriodNs);
   const comm = new Map(python.processes.map((p) => [p.pid, p.comm || "python"]));
@@ -253,6 +254,10 @@ function addUncovered(
     outcome.stacks.set(key, (outcome.stacks.get(key) ?? 0) + period);
     outcome.samples++;
   }
+  // The samples span the reader's too (perf may have sampled a thread-per-request server a
+  // handful of times).
+  const spanNs = uncovered[uncovered.length - 1].time - uncovered[0].time;
+  outcome.span = Math.max(outcome.span, spanNs / 1e9);
 }
 
 /** One line on how the splice went: how much of the Python samples hold Python frames. */

@@ -415,7 +415,7 @@ export async function recordSystem(
  * on fixtures/capture/mixed.py, functions of 2-10 ms, CPython 3.10 and 3.11: 65-75% of perf
  * samples took the right Python stack at 1x, 78-90% at 2.5x, 98-99% at 5x with callees learnt).
  */
-const SPLICE_RATE_FACTOR = 5;
+const SPLICE_RATE_FACTOR = 10;
 const SPLICE_MAX_RATE = 1000;
 
 /**

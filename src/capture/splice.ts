@@ -140,6 +140,38 @@ export function spliceStack(
  */
 const CALLER_SHARE = 0.3;
 
+/**
+ * How far from a perf sample the reader's stacks are looked for beyond two reader periods. A
+ * function shorter than the reader's period is often not read near a perf sample inside it (and
+ * the reader may fall behind for a moment on a busy machine): its stack from a moment before or
+ * after (its previous or next call) is where the caller that the native stack's callee was learnt
+ * to have is found. A little over two of perf's default periods.
+ */
+const REACH_NS = 25e6;
+
+/**
+ * What a callee's sample between two reads of one function counts for that function as its
+ * caller, against 1 for the innermost function of its nearest stack: that function surely ran
+ * then (or one it called), while the nearest stack is often a neighbour's when the caller is
+ * shorter than the reader's period (mixed.py's read_back: 1-2 ms; 2-5 misplaced its file reads
+ * under spin, 5 under none).
+ */
+const BRACKET_WEIGHT = 5;
+
+/** How often each function was seen calling one callee. */
+interface Tally {
+  counts: Map<string, number>;
+  total: number;
+}
+
+/** Counts `label` for `key`, `weight` times. */
+function count(tallies: Map<string, Tally>, key: string, label: string, weight: number): void {
+  let tally = tallies.get(key);
+  if (tally === undefined) tallies.set(key, tally = { counts: new Map(), total: 0 });
+  tally.counts.set(label, (tally.counts.get(label) ?? 0) + weight);
+  tally.total += weight;
+}
+
 /** One thread's Python stacks in time order. */
 interface ThreadStacks {
   times: number[];
@@ -171,13 +203,12 @@ export type SpliceMiss = "no Python sample near it" | "stacks disagree";
  * milliseconds, so the stack nearest in time is not always the one that ran. The native stack
  * tells two things: it holds as many evaluation calls as the Python stack has groups, and it
  * shows the C function (or interpreter operation) the innermost Python function was calling
- * (`calleeOf`). The candidates are the reader's stacks of the thread within two reader periods
- * that agree in groups, nearest first. The nearest one is mostly right, so over a recording the
- * innermost functions of the nearest candidates of a callee's samples show who calls it: the
- * nearest candidate whose innermost function makes up at least CALLER_SHARE of them is taken,
- * else the nearest (`learn` first, then `choose`). Measured on fixtures/capture/mixed.py at 5x
- * perf's rate: 96-98% of samples under the right Python function, against 80-90% for the
- * nearest alone.
+ * (`calleeOf`). The candidates are the reader's stacks of the thread that agree in groups:
+ * those within two reader periods, then the nearest of each other innermost function up to
+ * REACH_NS. The nearest one is mostly right, so over a recording the innermost functions of the
+ * nearest candidates of a callee's samples show who calls it: the first candidate whose
+ * innermost function makes up at least CALLER_SHARE of them is taken, else the nearest (`learn`
+ * first, then `choose`).
  */
 export class Splicer<F extends PythonFrameLike> {
   readonly #threads = new Map<number, ThreadStacks>();
@@ -185,9 +216,12 @@ export class Splicer<F extends PythonFrameLike> {
   /** Evaluation groups per stack, worked out when first needed. */
   readonly #groups: number[] = [];
   readonly #tolerance: number;
-  /** Per callee: how often each innermost function was its samples' nearest candidate's. */
-  readonly #callers = new Map<string, Map<string, number>>();
-  readonly #callerTotal = new Map<string, number>();
+  /**
+   * Per callee: how often each innermost function was its samples' nearest candidate's, and
+   * (counting BRACKET_WEIGHT times) how often the reader read it both just before and just
+   * after one of them.
+   */
+  readonly #callers = new Map<string, Tally>();
   /** Perf samples spliced, passed through (no Python running), and kept native by reason. */
   spliced = 0;
   passed = 0;
@@ -213,8 +247,10 @@ export class Splicer<F extends PythonFrameLike> {
 
   /**
    * The reader's stacks (indexes, nearest in time first, each once) that may go with a perf
-   * sample of `tid` at `timeNs` whose native stack holds `calls` evaluation calls; undefined
-   * when there is none (counted: passed through when `calls` is 0, else missed).
+   * sample of `tid` at `timeNs` whose native stack holds `calls` evaluation calls, and that
+   * agree with it in groups: every one within the tolerance (two reader periods), then, up to
+   * REACH_NS, the nearest one of each other innermost function. Undefined when there is none
+   * (counted: passed through when `calls` is 0, else missed).
    */
   candidates(tid: number, timeNs: number, calls: number): number[] | undefined {
     if (calls === 0) {
@@ -224,43 +260,67 @@ export class Splicer<F extends PythonFrameLike> {
     const thread = this.#threads.get(tid);
     if (!thread) return this.#miss("no Python sample near it");
     const { times, stacks } = thread;
-    const at = nearest(times, timeNs);
-    if (Math.abs(times[at] - timeNs) > this.#tolerance) {
-      return this.#miss("no Python sample near it");
-    }
+    const reach = Math.max(this.#tolerance, REACH_NS);
     const out: number[] = [];
-    for (let lo = at, hi = at + 1; lo >= 0 || hi < times.length;) {
-      const dl = lo >= 0 ? timeNs - times[lo] : Infinity;
-      const dh = hi < times.length ? times[hi] - timeNs : Infinity;
-      const i = dl <= dh ? lo-- : hi++;
-      if (Math.abs(times[i] - timeNs) > this.#tolerance) break;
-      const stack = stacks[i];
-      if (this.#groupsOf(stack) === calls && !out.includes(stack)) out.push(stack);
+    const innermost = new Set<string>();
+    for (let lo = nearest(times, timeNs), hi = lo + 1; lo >= 0 || hi < times.length;) {
+      const dl = lo >= 0 ? Math.abs(timeNs - times[lo]) : Infinity;
+      const dh = hi < times.length ? Math.abs(times[hi] - timeNs) : Infinity;
+      const distance = Math.min(dl, dh);
+      if (distance > reach) break;
+      const stack = stacks[dl <= dh ? lo-- : hi++];
+      if (this.#groupsOf(stack) !== calls || out.includes(stack)) continue;
+      const label = this.#innermost(stack);
+      if (distance > this.#tolerance && innermost.has(label)) continue;
+      out.push(stack);
+      innermost.add(label);
     }
-    if (out.length === 0) return this.#miss("stacks disagree");
-    this.spliced++;
-    return out;
-  }
-
-  /** Counts the innermost function of the nearest candidate of a sample that called `callee`. */
-  learn(candidates: readonly number[], callee: string | undefined): void {
-    if (callee === undefined) return;
-    const label = this.#innermost(candidates[0]);
-    let callers = this.#callers.get(callee);
-    if (callers === undefined) this.#callers.set(callee, callers = new Map());
-    callers.set(label, (callers.get(label) ?? 0) + 1);
-    this.#callerTotal.set(callee, (this.#callerTotal.get(callee) ?? 0) + 1);
+    if (out.length > 0) {
+      this.spliced++;
+      return out;
+    }
+    const gap = Math.abs(times[nearest(times, timeNs)] - timeNs);
+    return this.#miss(gap > reach ? "no Python sample near it" : "stacks disagree");
   }
 
   /**
-   * The nearest candidate whose innermost function is one that calls `callee` (as learnt: at
+   * The innermost function the reader read both in its last sample of `tid` before `timeNs` and
+   * in its first after it, each within the tolerance: the function that surely ran then.
+   */
+  bracketing(tid: number, timeNs: number): string | undefined {
+    const thread = this.#threads.get(tid);
+    if (thread === undefined) return undefined;
+    const { times, stacks } = thread;
+    let after = nearest(times, timeNs);
+    if (times[after] < timeNs) after++;
+    const before = after - 1;
+    if (before < 0 || after >= times.length) return undefined;
+    if (timeNs - times[before] > this.#tolerance || times[after] - timeNs > this.#tolerance) {
+      return undefined;
+    }
+    const label = this.#innermost(stacks[before]);
+    return label === this.#innermost(stacks[after]) ? label : undefined;
+  }
+
+  /**
+   * Counts, for a sample that called `callee`, the innermost function of its nearest candidate
+   * and the function that `bracketing` found, if any.
+   */
+  learn(candidates: readonly number[], callee: string | undefined, bracketing?: string): void {
+    if (callee === undefined) return;
+    count(this.#callers, callee, this.#innermost(candidates[0]), 1);
+    if (bracketing !== undefined) count(this.#callers, callee, bracketing, BRACKET_WEIGHT);
+  }
+
+  /**
+   * The first candidate whose innermost function is one that calls `callee` (as learnt: at
    * least CALLER_SHARE of its samples), else the nearest.
    */
   choose(candidates: readonly number[], callee: string | undefined): number {
-    const callers = callee === undefined ? undefined : this.#callers.get(callee);
-    if (callers === undefined || candidates.length === 1) return candidates[0];
-    const least = CALLER_SHARE * this.#callerTotal.get(callee!)!;
-    return candidates.find((i) => (callers.get(this.#innermost(i)) ?? 0) >= least) ??
+    const tally = callee === undefined ? undefined : this.#callers.get(callee);
+    if (tally === undefined || candidates.length === 1) return candidates[0];
+    const least = CALLER_SHARE * tally.total;
+    return candidates.find((i) => (tally.counts.get(this.#innermost(i)) ?? 0) >= least) ??
       candidates[0];
   }
 
@@ -273,7 +333,7 @@ export class Splicer<F extends PythonFrameLike> {
     const found = this.candidates(tid, timeNs, calls.length);
     if (found === undefined) return native;
     const callee = calleeOf(native, calls);
-    this.learn(found, callee);
+    this.learn(found, callee, this.bracketing(tid, timeNs));
     return spliceStack(native, this.#stacks[this.choose(found, callee)]) ?? native;
   }
 
@@ -374,7 +434,7 @@ export class PerfSplice<F extends PythonFrameLike> {
         }
         const found = this.splicer.candidates(tid, time, native.calls);
         if (found === undefined) return undefined;
-        this.splicer.learn(found, native.callee);
+        this.splicer.learn(found, native.callee, this.splicer.bracketing(tid, time));
         const key = found.join(",");
         let id = this.#setIds.get(key);
         if (id === undefined) {
@@ -396,16 +456,21 @@ export class PerfSplice<F extends PythonFrameLike> {
    * The reader's samples of threads on a CPU that no perf sample of the same thread is near
    * (within `perfPeriodNs`, perf's sampling period): a thread that lives shorter than that is
    * never sampled by perf (its per-thread counter starts afresh), but the reader sees it.
+   * `attached`: the reader started before perf attached and stopped after it, so only its
+   * samples between perf's first and last count (a program run under perf is recorded whole).
    */
-  uncovered(perfPeriodNs: number): { time: number; tid: number; stack: number }[] {
+  uncovered(
+    perfPeriodNs: number,
+    { attached }: { attached: boolean },
+  ): { time: number; tid: number; stack: number }[] {
     const out: { time: number; tid: number; stack: number }[] = [];
     const sorted = new Map<number, number[]>();
-    // Only while perf recorded: the reader may start before an attach and stop after it.
-    let first = Infinity;
-    let last = -Infinity;
+    let first = attached ? Infinity : -Infinity;
+    let last = attached ? -Infinity : Infinity;
     for (const [tid, times] of this.#perfTimes) {
       times.sort((a, b) => a - b);
       sorted.set(tid, times);
+      if (!attached) continue;
       first = Math.min(first, times[0]);
       last = Math.max(last, times[times.length - 1]);
     }

@@ -24,12 +24,13 @@ export {
   type SamplerHandle,
   startSampler,
 } from "./sampler.ts";
-export type {
-  Sample,
-  SampledProcess,
-  SampledThread,
-  SamplingOptions,
-  SamplingResult,
+export {
+  type Sample,
+  type SampledProcess,
+  type SampledThread,
+  type SamplingOptions,
+  type SamplingResult,
+  tickPeriodNs,
 } from "./sampling.ts";
 export { type PythonProfileOptions, samplingToProfile } from "./profile.ts";
 export { pythonFrameLabel, shortFileName, uniqueFrameNames } from "./names.ts";

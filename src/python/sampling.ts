@@ -127,6 +127,8 @@ interface Tracked {
 const CHILD_GRACE_NS = 2e9;
 const CHILD_SCAN_NS = 100e6;
 const NAME_REFRESH_NS = 20e6;
+/** With maxCpuShare: the most CPU time the sampler may spend at once above its share. */
+const CPU_BURST_NS = 50e6;
 
 /** Interns frames and stacks so samples stay small. */
 class Interner {
@@ -257,6 +259,9 @@ export function runSampling(options: SamplingOptions, stop?: StopFlag): Sampling
   const startNs = monotonicNs();
   const endAt = options.durationMs !== undefined ? startNs + options.durationMs * 1e6 : Infinity;
   let next = startNs;
+  const share = options.maxCpuShare;
+  let credit = CPU_BURST_NS;
+  let lastTick = startNs;
 
   const threadIndex = (t: Tracked, th: PyThread): number => {
     // Thread states and idents are reused for new threads; the OS thread id tells them apart.
@@ -336,14 +341,21 @@ export function runSampling(options: SamplingOptions, stop?: StopFlag): Sampling
     }
     next += period;
     const after = monotonicNs();
-    if (options.maxCpuShare !== undefined) {
-      // Rest at least long enough that reading stays within its share of a CPU: a process with
-      // many threads is read less often rather than with a whole CPU.
-      const earliest = after + (after - now) * (1 / options.maxCpuShare - 1);
-      if (earliest > next) {
-        const late = Math.ceil((earliest - next) / period);
-        missed += late;
-        next += late * period;
+    if (share !== undefined) {
+      // A budget of CPU time that fills at `share` of the time passing, up to CPU_BURST_NS,
+      // and that each tick spends: reading stays within its share of a CPU over time (a
+      // process with many threads is read less often rather than with a whole CPU), while a
+      // one-off cost (attaching, reading thread names) does not stop sampling for a multiple
+      // of the time it took.
+      credit = Math.min(CPU_BURST_NS, credit + (after - lastTick) * share) - (after - now);
+      lastTick = after;
+      if (credit < 0) {
+        const earliest = after - credit / share;
+        if (earliest > next) {
+          const late = Math.ceil((earliest - next) / period);
+          missed += late;
+          next += late * period;
+        }
       }
     }
     if (after > next) {
@@ -378,6 +390,17 @@ export function runSampling(options: SamplingOptions, stop?: StopFlag): Sampling
     startNs,
     endNs,
   };
+}
+
+/**
+ * The time one tick of a sampling run stood for, ns: the sampling period, or more where ticks
+ * were skipped (the sampler fell behind, or kept to its share of a CPU), so that samples
+ * weighted by it add up to the time the threads ran.
+ */
+export function tickPeriodNs(result: SamplingResult): number {
+  const nominal = 1e9 / result.rate;
+  if (result.missedTicks === 0 || result.ticks === 0) return nominal;
+  return nominal * (result.ticks + result.missedTicks) / result.ticks;
 }
 
 /** Reads the Python thread names of `t` and fills those threads still unnamed (or comm). */

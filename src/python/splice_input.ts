@@ -5,7 +5,7 @@
  * samples, not a merged profile.
  */
 import { frameIdentity, uniqueFrameNames } from "./names.ts";
-import type { SamplingResult } from "./sampling.ts";
+import { type SamplingResult, tickPeriodNs } from "./sampling.ts";
 
 /** A Python frame for the splice: its name and whether it starts an evaluation call. */
 export interface SpliceFrame {
@@ -22,7 +22,7 @@ export interface SpliceSamples {
    * the thread was on a CPU.
    */
   samples: { time: number; tid: number | undefined; stack: number; running: boolean }[];
-  /** The sampling period, ns. */
+  /** The time one sample stands for, ns (the sampling period, or more when ticks were skipped). */
   periodNs: number;
 }
 
@@ -48,6 +48,6 @@ export function samplesForSplice(
       stack: s.stack,
       running: s.running,
     })),
-    periodNs: 1e9 / result.rate,
+    periodNs: tickPeriodNs(result),
   };
 }
