@@ -411,9 +411,10 @@ export async function recordSystem(
 
 /**
  * How many times perf's rate the reader samples beside perf (up to SPLICE_MAX_RATE): the nearer
- * in time a Python stack is read to a perf sample, the likelier it is the one that ran (measured
- * on fixtures/capture/mixed.py, functions of 2-10 ms, CPython 3.10 and 3.11: 65-75% of perf
- * samples took the right Python stack at 1x, 78-90% at 2.5x, 98-99% at 5x with callees learnt).
+ * in time a Python stack is read to a perf sample, the likelier it is the one that ran, and the
+ * more often a short function is read on both sides of one (measured on
+ * fixtures/capture/mixed.py, CPython 3.11, whose read_back lasts 1-2 ms: 5x put 1-15% of its file
+ * reads under a neighbouring function, 10x none in six runs).
  */
 const SPLICE_RATE_FACTOR = 10;
 const SPLICE_MAX_RATE = 1000;
