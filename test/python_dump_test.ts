@@ -182,6 +182,11 @@ Deno.test("flame dump: usage errors and a missing process are one line each", as
   assert.match(none.stderr, /^flame: error: dump: give a process with -p PID\n/);
   const bad = await runFlame(["dump", "-p", "abc"]);
   assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /^flame: error: dump: --pid wants process IDs, got 'abc'\n/);
+  assert.match(bad.stderr, /flame dump -p 1234/);
+  const badRecord = await runFlame(["record", "-p", "12,x"]);
+  assert.equal(badRecord.code, 2);
+  assert.match(badRecord.stderr, /^flame: error: record: --pid wants process IDs, got '12,x'\n/);
   const gone = await runFlame(["dump", "-p", "999999999"]);
   assert.equal(gone.code, 1);
   assert.match(

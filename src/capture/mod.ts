@@ -107,14 +107,7 @@ export async function capture(
   const reader = pythonReaderAlone(target, options);
   if (reader) {
     if (reader.note) info(reader.note);
-    return target.kind === "run"
-      ? await runWithReader(target.command, options, options.python)
-      : await attachWithReader(
-        (target as { pids: number[] }).pids,
-        (target as { duration?: number }).duration,
-        options,
-        options.python,
-      );
+    return await captureWithReader(target, options);
   }
   try {
     switch (target.kind) {
@@ -129,15 +122,20 @@ export async function capture(
     // perf refused (perf_event_paranoid and the like): Python needs no perf rights.
     if (!(err instanceof PerfNotPermitted) || !isPythonTarget(target, options)) throw err;
     info(`${err.message}: Python stacks are read from the interpreter alone`);
-    return target.kind === "run"
-      ? await runWithReader(target.command, options, options.python)
-      : await attachWithReader(
-        (target as { pids: number[] }).pids,
-        (target as { duration?: number }).duration,
-        options,
-        options.python,
-      );
+    return await captureWithReader(target, options);
   }
+}
+
+/** The Python reader alone, for the run or attach that `isPythonTarget` admitted. */
+async function captureWithReader(
+  target: CaptureTarget,
+  options: CaptureOptions,
+): Promise<CaptureResult> {
+  if (target.kind === "run") return await runWithReader(target.command, options, options.python);
+  if (target.kind === "attach") {
+    return await attachWithReader(target.pids, target.duration, options, options.python);
+  }
+  throw new Error(`the Python reader cannot capture a ${target.kind} target`);
 }
 
 /** True for a run of a Python program, or an attach to Python processes (not `--python perf`). */

@@ -7,6 +7,7 @@ import type { Command } from "./command.ts";
 import { flagValue, parseCommandArgs, stringValues } from "./args.ts";
 import { UsageError } from "../errors.ts";
 import { dumpProcess, formatDump, type ProcessDump } from "../python/dump.ts";
+import { parsePids } from "./record.ts";
 
 const HELP = `Usage: flame dump -p PID[,PID...] [--json] [--no-lines]
 
@@ -42,25 +43,6 @@ export const dumpCommand: Command = {
   run,
 };
 
-/** Parses `-p 12,34 -p 56`; throws a usage error for anything else. */
-function parsePids(values: string[]): number[] {
-  const pids: number[] = [];
-  for (const v of values) {
-    for (const part of v.split(",")) {
-      const p = part.trim();
-      if (p === "") continue;
-      if (!/^\d+$/.test(p) || Number(p) === 0) {
-        throw new UsageError(
-          `dump: --pid wants process IDs, got '${v}'`,
-          "e.g. flame dump -p 1234",
-        );
-      }
-      if (!pids.includes(Number(p))) pids.push(Number(p));
-    }
-  }
-  return pids;
-}
-
 function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs("dump", argv, OPTIONS);
   if (positionals.length > 0) {
@@ -69,7 +51,7 @@ function run(argv: string[]): Promise<number> {
       "give the process as -p PID",
     );
   }
-  const pids = parsePids(stringValues(values, "pid"));
+  const pids = parsePids(stringValues(values, "pid"), "dump", "e.g. flame dump -p 1234");
   if (pids.length === 0) {
     throw new UsageError("dump: give a process with -p PID", "e.g. flame dump -p 1234");
   }

@@ -11,10 +11,9 @@
  * column), so perf-based and V8 profiles of one program compare; V8's own nodes (`(program)`,
  * `(garbage collector)`, `(idle)`) keep their names. The `(root)` node is dropped.
  */
-import { FlameError } from "../errors.ts";
 import { emptyProfile, type FrameInfo, type Profile, SEPARATOR } from "../profile/profile.ts";
 import type { ProfileReader } from "./format.ts";
-import { readAllText } from "./input.ts";
+import { readJsonProfile } from "./input.ts";
 
 /** Characters of stack keys built at most (deep trees make long keys: bounded memory). */
 const MAX_KEY_CHARS = 256 * 1024 * 1024;
@@ -192,18 +191,9 @@ export const cpuprofileReader: ProfileReader = {
   name: "cpuprofile",
   description: "V8 CPU profiles: .cpuprofile (Chrome DevTools, node/deno --cpu-prof)",
   detect: (_head, text) => looksLikeCpuprofile(text),
-  async read(input, options) {
-    const text = await readAllText(input, options.maxBytes);
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch (err) {
-      throw new FlameError(`${input.name}: not valid JSON (${(err as Error).message})`);
-    }
-    try {
-      return { profile: cpuprofileToProfile(json, input.name), warnings: [] };
-    } catch (err) {
-      throw new FlameError(`${input.name}: not a V8 CPU profile: ${(err as Error).message}`);
-    }
-  },
+  read: (input, options) =>
+    readJsonProfile(input, options.maxBytes, "V8 CPU profile", (json) => ({
+      profile: cpuprofileToProfile(json, input.name),
+      warnings: [],
+    })),
 };

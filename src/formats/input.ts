@@ -162,6 +162,30 @@ export async function readAllText(input: FormatInput, maxBytes?: number): Promis
   return new TextDecoder().decode(await readAllBytes(input, maxBytes));
 }
 
+/**
+ * The whole input parsed as JSON, then turned into a profile by `convert`; bad JSON and what
+ * `convert` throws are one FlameError each, naming the input (`not a WHAT: why`).
+ */
+export async function readJsonProfile<T>(
+  input: FormatInput,
+  maxBytes: number | undefined,
+  what: string,
+  convert: (json: unknown) => T,
+): Promise<T> {
+  const text = await readAllText(input, maxBytes);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new FlameError(`${input.name}: not valid JSON (${(err as Error).message})`);
+  }
+  try {
+    return convert(json);
+  } catch (err) {
+    throw new FlameError(`${input.name}: not a ${what}: ${(err as Error).message}`);
+  }
+}
+
 /** An Input (what the collapsers stream) over a FormatInput's bytes. */
 export function asCollapseInput(input: FormatInput): Input {
   return { name: input.name, readable: input.readable, size: input.size };

@@ -12,7 +12,6 @@
  * its weight); otherwise sampled ones, in time order where known, else one sample per distinct
  * stack. Frames carry their file and line.
  */
-import { FlameError } from "../errors.ts";
 import {
   emptyProfile,
   type FrameInfo,
@@ -24,7 +23,7 @@ import {
 } from "../profile/profile.ts";
 import { VERSION } from "../version.ts";
 import { type ProfileReader, type ProfileWriter, TextBlocks } from "./format.ts";
-import { readAllText } from "./input.ts";
+import { readJsonProfile } from "./input.ts";
 
 const SCHEMA = "https://www.speedscope.app/file-format-schema.json";
 
@@ -261,20 +260,13 @@ export const speedscopeReader: ProfileReader = {
   name: "speedscope",
   description: "speedscope JSON, sampled or evented (py-spy --format speedscope, flame)",
   detect: (_head, text) => looksLikeSpeedscope(text),
-  async read(input, options) {
-    const text = await readAllText(input, options.maxBytes);
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch (err) {
-      throw new FlameError(`${input.name}: not valid JSON (${(err as Error).message})`);
-    }
-    try {
-      return speedscopeToProfile(json, input.name);
-    } catch (err) {
-      throw new FlameError(`${input.name}: not a speedscope profile: ${(err as Error).message}`);
-    }
-  },
+  read: (input, options) =>
+    readJsonProfile(
+      input,
+      options.maxBytes,
+      "speedscope profile",
+      (json) => speedscopeToProfile(json, input.name),
+    ),
 };
 
 /** speedscope's name of a flame unit. */
