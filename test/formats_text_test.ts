@@ -42,6 +42,27 @@ Deno.test("perf script: frames get kernel/native kinds and modules; cpu-clock pe
   assert.ok(kernel.includes("vfs_write"), kernel.join(","));
 });
 
+Deno.test("perf script: the unit follows the event, modifiers and all", async () => {
+  const text = Deno.readTextFileSync(repoPath("fixtures/perf/c-fp.perf.txt"));
+  const dir = await Deno.makeTempDir();
+  try {
+    for (
+      const [event, unit] of [
+        ["cpu-clock:pppH", "nanoseconds"],
+        ["task-clock:u", "nanoseconds"],
+        ["cycles:u", "samples"],
+        ["sched:sched_switch", "samples"],
+      ]
+    ) {
+      const path = `${dir}/${event.replaceAll(":", "_")}.txt`;
+      Deno.writeTextFileSync(path, text.replaceAll(" cpu-clock:", ` ${event}:`));
+      assert.equal((await readProfile(path)).profile.unit, unit, event);
+    }
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
 Deno.test("perf script: V8 and Python perf-map frames are js and python", async () => {
   const node = (await readProfile(repoPath("fixtures/perf/node-basic-prof.perf.txt"))).profile;
   assert.ok([...node.frames.values()].some((i) => i.kind === "js" || i.kind === "jit"));

@@ -34,6 +34,7 @@ import { recentArtifactPids, removeArtifacts, runtimeFileDirs } from "./cleanup.
 import { privilegeNotes, readSysctl } from "./permissions.ts";
 import { commandEcho, recordingState, requirePerf } from "./record.ts";
 import { PerfSplice, type PythonFrameLike } from "./splice.ts";
+import { periodUnit } from "../collapse/perf_events.ts";
 import { samplesForSplice, type SamplingResult } from "../python/mod.ts";
 
 /** What the first Ctrl-C stops once the recording is being read. */
@@ -195,13 +196,11 @@ function describeRecording(spec: RecordSpec, started: number): string {
 }
 
 /**
- * What the weights are: perf sums sample periods, and the periods of its clock events
- * (cpu-clock, task-clock) are nanoseconds of CPU time; other events count events.
+ * What the weights are: the unit of the one event the stacks hold (the filter's, or the
+ * recording's only event), by `periodUnit`; several events count samples.
  */
 export function timeUnit(events: string[], eventFilter?: string): Profile["unit"] {
-  const event = eventFilter ?? (events.length === 1 ? events[0] : undefined);
-  const base = event?.split(":")[0];
-  return base === "cpu-clock" || base === "task-clock" ? "nanoseconds" : "samples";
+  return periodUnit(eventFilter ?? (events.length === 1 ? events[0] : undefined));
 }
 
 /** The folded stacks as a profile, with what is known of their frames. */

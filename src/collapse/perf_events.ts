@@ -10,6 +10,16 @@
  * was counted (`cycles:u` is user time only) and must be named, as in Perl.
  */
 
+/**
+ * What the sample periods of perf event `event` (as perf prints it, modifiers and all) add up to:
+ * nanoseconds of CPU time for the software clocks, `cpu-clock` and `task-clock`; else a count
+ * of events. The one place flame decides a perf recording's unit.
+ */
+export function periodUnit(event: string | undefined): "nanoseconds" | "samples" {
+  const base = event?.split(":")[0];
+  return base === "cpu-clock" || base === "task-clock" ? "nanoseconds" : "samples";
+}
+
 /** Event names remembered for messages. */
 const MAX_EVENT_NAMES = 16;
 /** Filter decisions remembered (events repeat on every sample). */

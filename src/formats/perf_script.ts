@@ -8,18 +8,19 @@
  */
 import { detectFormat } from "../collapse/detect.ts";
 import { PerfCollapser } from "../collapse/perf.ts";
+import { periodUnit } from "../collapse/perf_events.ts";
 import { HEAD_BYTES } from "./input.ts";
 import { collapseToProfile } from "./collapsed.ts";
 import type { ProfileReader } from "./format.ts";
 
-/** A header's period and clock event (`  2004008 cpu-clock:` or `cpu-clock:ppp:`), at its end. */
-const CLOCK_TAIL = /\s(\d+)\s+(?:cpu|task)-clock(?::[^\s:]*)?:\s*$/;
+/** A header's period and event (`  2004008 cpu-clock:`, `cpu-clock:ppp:`), at its end. */
+const PERIOD_TAIL = /\s(\d+)\s+(\S+):\s*$/;
 /** A header's timestamp (`533.467720:`). */
 const HEADER_TIME = /\s(\d+\.\d+):\s/;
 
 /**
- * What the sample headers say about the weights: perf sums each sample's period, and the
- * periods of the cpu-clock and task-clock events are nanoseconds. Also the time covered.
+ * What the sample headers say about the weights: perf sums each sample's period, in the unit
+ * of its event (`periodUnit`). Also the time covered.
  */
 export class HeaderClock {
   #headers = 0;
@@ -32,8 +33,8 @@ export class HeaderClock {
   /** Looks at one header line. */
   see(line: string): void {
     this.#headers++;
-    const m = CLOCK_TAIL.exec(line);
-    if (m) {
+    const m = PERIOD_TAIL.exec(line);
+    if (m && periodUnit(m[2]) === "nanoseconds") {
       this.#clock++;
       const period = Number(m[1]);
       if (this.#period !== 0 && period !== this.#period) this.#samePeriod = false;
