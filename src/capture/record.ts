@@ -456,7 +456,10 @@ async function samplesOf(sampler: SamplerHandle | undefined): Promise<SamplingRe
   } catch (err) {
     // (The result is awaited only now: its rejection is marked handled when it is made.)
     if (!(err instanceof FlameError)) throw err;
-    warn(`the Python stacks could not be read (${err.message}): perf's frames only`);
+    warn(
+      `the Python stacks could not be read (${err.message}): perf's frames only ` +
+        "(on CPython 3.12 and later, --python perf names them through its own perf support)",
+    );
     return undefined;
   }
 }
