@@ -13,6 +13,7 @@ export type TornReason =
   | "bad type"
   | "bad string"
   | "chain too long"
+  | "moving stack"
   | "unreadable";
 
 /** A value that does not look like what it should be: likely read mid-change. */

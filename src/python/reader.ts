@@ -56,6 +56,8 @@ export interface ReadOptions {
 /** Longest frame chain followed (deeper chains are loops or torn). */
 const MAX_FRAMES = 4096;
 const MAX_THREADS = 4096;
+/** Walks of one thread's frames while its frame word moves, before the read counts as torn. */
+const MAX_WALKS = 3;
 const MAX_INTERPRETERS = 256;
 
 interface CodeInfo {
@@ -187,11 +189,35 @@ export class PythonReader {
         ts = ptrAt(v, nextAt);
       }
     }
-    for (const p of pending) p.thread.frames = this.#framesFrom(p.frame, options);
+    for (const p of pending) p.thread.frames = this.#settledFrames(p, frameAt, options);
     if (nativeAt === undefined) this.#fillTids(out);
     for (const t of out) if (t.tid !== undefined) t.state = this.#states.state(this.pid, t.tid);
     this.#states.keep(out);
     return out;
+  }
+
+  /**
+   * A thread's frames, read again while its frame word moves. Up to 3.10 a returning function's
+   * frame object is freed and may at once be reused by another thread (a code object's spare
+   * frame, the free list), so a walk from a frame that has since returned can run on into
+   * another thread's stack: the frame word is read afresh after the walk and must not have
+   * moved. (From 3.11 frames live on each thread's own stack, and the word read is the cframe.)
+   */
+  #settledFrames(
+    p: { thread: PyThread; frame: number },
+    frameAt: number,
+    options: ReadOptions,
+  ): PyFrame[] {
+    for (let attempt = 1;; attempt++) {
+      const frames = this.#framesFrom(p.frame, options);
+      if (this.#model !== "object") return frames;
+      const word = new DataView(this.objects.bytesAt(p.thread.address + frameAt, 8).buffer);
+      const now = ptrAt(word, 0);
+      if (now === p.frame) return frames;
+      if (attempt === MAX_WALKS) throw new TornRead("moving stack", `thread ${p.thread.ident}`);
+      p.frame = now;
+      this.objects.resetPages(); // the pages read so far are older than the new frame word
+    }
   }
 
   /** The frames of the thread state at `ts`, outermost first. */

@@ -83,8 +83,8 @@ export interface Sample {
 
 /**
  * Why process reads were dropped: what was wrong the second time (a torn read's reason:
- * `bad pointer`, `bad type`, `bad string`, `chain too long`; `unmapped` for a pointer into
- * unmapped memory), `exited`, or `unreadable` (any other failure).
+ * `bad pointer`, `bad type`, `bad string`, `chain too long`, `moving stack`; `unmapped` for a
+ * pointer into unmapped memory), `exited`, or `unreadable` (any other failure).
  */
 export type DropReason = TornReason | "unmapped" | "exited" | "unreadable";
 
