@@ -23,7 +23,9 @@ Profile running processes, or the whole system.
 
 Attaches perf to the processes (all their threads, also ones started later) until the
 duration ends, you press Ctrl-C, or they exit; then writes flame.svg. The processes keep
-running. Java processes get their perf map through 'jcmd PID Compiler.perfmap'.
+running. Python processes (any CPython, started normally) have their stacks read from the
+interpreter's memory beside perf and spliced in; Java processes get their perf map through
+'jcmd PID Compiler.perfmap'.
 
 Target:
   -p, --pid PID[,PID...]  the processes to record (repeatable)
