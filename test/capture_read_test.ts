@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { timeUnit } from "../src/capture/read.ts";
+import { timeUnit, userOnly } from "../src/capture/read.ts";
 
 Deno.test("perf's clock events count nanoseconds; other events keep samples", () => {
   assert.equal(timeUnit(["cpu-clock"]), "nanoseconds");
@@ -11,4 +11,16 @@ Deno.test("perf's clock events count nanoseconds; other events keep samples", ()
   assert.equal(timeUnit(["cpu-clock", "cycles"]), "samples");
   assert.equal(timeUnit(["cpu-clock", "cycles"], "cpu-clock"), "nanoseconds");
   assert.equal(timeUnit(["cpu-clock"], "cycles"), "samples");
+});
+
+Deno.test("events recorded without the kernel: a u modifier and no k", () => {
+  assert.ok(userOnly(["cpu-clock:u"]));
+  assert.ok(userOnly(["cpu-clock:uhppp"]));
+  assert.ok(userOnly(["cycles:u", "instructions:u"]));
+  assert.ok(!userOnly(["cpu-clock"]));
+  assert.ok(!userOnly(["cpu-clock:ppp"]));
+  assert.ok(!userOnly(["cycles:uk"]));
+  assert.ok(!userOnly(["cycles:u", "cycles"]));
+  assert.ok(!userOnly(["sched:sched_switch"]));
+  assert.ok(!userOnly([]));
 });

@@ -140,7 +140,12 @@ export async function readRecording(
         recordWith(command, "--call-graph dwarf"),
     );
   }
-  if (outcome.stats.kernelSamples === 0) {
+  // Recorded here: the rights decide (a stray frame of a user-only recording can look like a
+  // kernel one). Else: no kernel frame, or perf excluded the kernel (`cpu-clock:u` in the header).
+  const kernelLost = recorded
+    ? !perfCapable()
+    : outcome.stats.kernelSamples === 0 || userOnly(head?.events ?? []);
+  if (kernelLost) {
     for (const n of privilegeNotes(Deno.uid() ?? 0, readSysctl("kernel.perf_event_paranoid"))) {
       warn(n);
     }
@@ -193,6 +198,29 @@ function describeRecording(spec: RecordSpec, started: number): string {
   const cg = spec.callGraph;
   const stacks = cg.mode === "dwarf" && cg.size ? `dwarf,${cg.size}` : cg.mode;
   return `${spec.event} at ${spec.freq} Hz, ${stacks} stacks, ${date} UTC`;
+}
+
+/**
+ * True when this process may record the kernel whatever kernel.perf_event_paranoid says: it
+ * holds CAP_PERFMON (38) or CAP_SYS_ADMIN (21) in its effective set.
+ */
+function perfCapable(): boolean {
+  try {
+    const hex = /^CapEff:\s*([0-9a-f]+)$/m.exec(Deno.readTextFileSync("/proc/self/status"))?.[1];
+    if (hex === undefined) return false;
+    const caps = BigInt(`0x${hex}`);
+    return (caps >> 38n & 1n) === 1n || (caps >> 21n & 1n) === 1n;
+  } catch {
+    return false;
+  }
+}
+
+/** True when every event was recorded without the kernel (`cycles:u`, `cpu-clock:uhppp`). */
+export function userOnly(events: string[]): boolean {
+  return events.length > 0 && events.every((e) => {
+    const modifiers = e.includes(":") ? e.slice(e.lastIndexOf(":") + 1) : "";
+    return /^[a-zA-Z]+$/.test(modifiers) && modifiers.includes("u") && !modifiers.includes("k");
+  });
 }
 
 /**
