@@ -377,50 +377,11 @@ export async function writeOutput(
     }
     return;
   }
-  const target = resolveTarget(path);
-  if (target.kind === "direct") {
-    const file = openDirect(path);
-    try {
-      const sink = new BufferedTextWriter((bytes) => writeAllAsync(file, bytes));
-      await produce(sink);
-      await sink.flush();
-    } catch (err) {
-      throw describeWriteError(path, err);
-    } finally {
-      file.close();
-    }
-    return;
-  }
-  // Listening first: a signal just after the file appears must find the listener there.
-  listen();
-  let temp: Temp;
-  try {
-    temp = createTemp(target.path, target.existing, path);
-  } catch (err) {
-    untracked();
-    throw err;
-  }
-  let failedWriting = false;
-  const writeBytes = async (bytes: Uint8Array) => {
-    try {
-      await writeAllAsync(temp.file, bytes);
-    } catch (err) {
-      failedWriting = true;
-      throw err;
-    }
-  };
-  try {
-    const sink = new BufferedTextWriter(writeBytes);
+  await writeOutputBytes(path, async (write) => {
+    const sink = new BufferedTextWriter(write);
     await produce(sink);
     await sink.flush();
-    commitTemp(temp, path);
-  } catch (err) {
-    abandonTemp(temp);
-    // The file system's errors name the output; the producer's own pass through.
-    throw failedWriting ? describeWriteError(path, err) : err;
-  } finally {
-    untracked();
-  }
+  });
 }
 
 /** Writes a whole string to `path` atomically (or to stdout), in blocks a signal can stop. */
@@ -450,7 +411,11 @@ export async function writeBytesOutput(
   });
 }
 
-/** Like writeOutput, for producers of bytes. */
+/**
+ * Runs `produce` with a writer to the file `path`: atomically through a temporary file beside
+ * it, or in place for a device, pipe or terminal. Errors writing the file are one line naming
+ * it; the producer's own errors pass through.
+ */
 async function writeOutputBytes(
   path: string,
   produce: (write: (bytes: Uint8Array) => Promise<void>) => Promise<void>,
@@ -467,7 +432,8 @@ async function writeOutputBytes(
     }
     return;
   }
-  listen(); // first: a signal just after the file appears must find the listener there
+  // Listening first: a signal just after the file appears must find the listener there.
+  listen();
   let temp: Temp;
   try {
     temp = createTemp(target.path, target.existing, path);
@@ -475,12 +441,21 @@ async function writeOutputBytes(
     untracked();
     throw err;
   }
+  let failedWriting = false;
+  const write = async (bytes: Uint8Array) => {
+    try {
+      await writeAllAsync(temp.file, bytes);
+    } catch (err) {
+      failedWriting = true;
+      throw err;
+    }
+  };
   try {
-    await produce((bytes) => writeAllAsync(temp.file, bytes));
+    await produce(write);
     commitTemp(temp, path);
   } catch (err) {
     abandonTemp(temp);
-    throw describeWriteError(path, err);
+    throw failedWriting ? describeWriteError(path, err) : err;
   } finally {
     untracked();
   }
@@ -679,7 +654,12 @@ export async function keepFile(from: string, to: string): Promise<void> {
     await writeOutputBytes(to, async (write) => {
       const buffer = new Uint8Array(1 << 20);
       for (;;) {
-        const n = await source.read(buffer);
+        let n: number | null;
+        try {
+          n = await source.read(buffer);
+        } catch (err) {
+          throw describeWriteError(to, err);
+        }
         if (n === null) break;
         await write(buffer.subarray(0, n));
       }
