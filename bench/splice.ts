@@ -16,12 +16,13 @@
  * bench/data/py-spy-venv, for comparison only.
  */
 import { spliceShares } from "../test/splice_helpers.ts";
+import { recordArgv, scriptArgv } from "../src/capture/perf.ts";
+import { PYTHON_DWARF_SIZE } from "../src/capture/runtime.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const FLAME = `${ROOT}dist/flame`;
 const MIXED = `${ROOT}fixtures/capture/mixed.py`;
 const DATA = `${ROOT}bench/data/`;
-const FIELDS = "comm,pid,tid,time,period,event,ip,sym,dso";
 
 const args = new Map(
   Deno.args.map((a) => a.replace(/^--/, "").split("=") as [string, string?]).map((
@@ -100,12 +101,12 @@ async function launched(python: string, dir: string) {
     String(seconds),
     `${dir}/s`,
   ]);
+  // perf script as flame runs it, its output thrown away: the floor of the graph's time.
   const t0 = performance.now();
-  await run([
-    "sh",
-    "-c",
-    `perf script -i '${dir}/run.data' --no-inline --max-stack 1024 -F ${FIELDS} > /dev/null`,
-  ]);
+  const script = scriptArgv({ perf: "perf", input: `${dir}/run.data`, inline: false });
+  const done = await new Deno.Command(script[0], { args: script.slice(1), stdout: "null" })
+    .output();
+  if (!done.success) throw new Error(`${script.join(" ")} failed`);
   const script_s = (performance.now() - t0) / 1000;
   return { shares: spliceShares(Deno.readTextFileSync(`${dir}/run.folded`)), tail, script_s };
 }
@@ -138,27 +139,18 @@ async function attached(python: string, dir: string) {
 async function throughput(python: string, dir: string) {
   const rounds = (text: string) => Number(/rounds (\d+)/.exec(text)?.[1] ?? NaN) / seconds;
   const alone = rounds(await run([python, MIXED, String(seconds), `${dir}/t1`]));
+  // perf alone, as flame runs it for Python (its rate, event, stack size and clock).
   const perf = rounds(
-    await run([
-      "perf",
-      "record",
-      "-q",
-      "-e",
-      "cpu-clock",
-      "-F",
-      "99",
-      "--call-graph",
-      "dwarf,32768",
-      "-k",
-      "1",
-      "-o",
-      `${dir}/t.data`,
-      "--",
-      python,
-      MIXED,
-      String(seconds),
-      `${dir}/t2`,
-    ]),
+    await run(recordArgv({
+      perf: "perf",
+      event: "cpu-clock",
+      freq: 99,
+      callGraph: { mode: "dwarf", size: PYTHON_DWARF_SIZE },
+      monotonicClock: true,
+      output: `${dir}/t.data`,
+      target: { command: [python, MIXED, String(seconds), `${dir}/t2`] },
+      quiet: true,
+    })),
   );
   const flame = rounds(
     await run([
