@@ -107,9 +107,12 @@ export function killProcessesIn(dir: string): void {
   }
 }
 
-/** Makes a temp dir, runs `fn` in it, removes it (and stops what was left running there). */
-export async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await Deno.makeTempDir({ prefix: "flame-test-" });
+/**
+ * Makes a temp dir (its real path, so messages that name files match), runs `fn` in it, removes
+ * it (and stops what was left running there).
+ */
+export async function withTempDir<T>(fn: (dir: string) => T | Promise<T>): Promise<T> {
+  const dir = Deno.realPathSync(await Deno.makeTempDir({ prefix: "flame-test-" }));
   try {
     return await fn(dir);
   } finally {

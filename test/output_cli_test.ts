@@ -5,8 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { generateProfile } from "../bench/render.ts";
-import { NO_OTHER_USER, repoPath, runFlame, runFlameAsNobody } from "./helpers.ts";
-import { inTempDir, mountTmpfs, names, TMPFS_UNAVAILABLE } from "./output_helpers.ts";
+import { NO_OTHER_USER, repoPath, runFlame, runFlameAsNobody, withTempDir } from "./helpers.ts";
+import { mountTmpfs, names, TMPFS_UNAVAILABLE } from "./output_helpers.ts";
 
 const SIMPLE = repoPath("fixtures/folded/simple.folded");
 
@@ -19,7 +19,7 @@ function errorLine(stderr: string): string {
 }
 
 Deno.test("svg -o naming a directory, a missing directory, /dev/full: one line each", async () => {
-  await inTempDir(async (dir) => {
+  await withTempDir(async (dir) => {
     Deno.mkdirSync(`${dir}/sub`);
     const cases: [string, RegExp][] = [
       [`${dir}/sub`, /^flame: error: cannot write .*\/sub: is a directory$/],
@@ -43,7 +43,7 @@ Deno.test({
     const disk = mountTmpfs(64);
     if ("reason" in disk) throw new Error(disk.reason);
     try {
-      await inTempDir(async (dir) => {
+      await withTempDir(async (dir) => {
         Deno.writeTextFileSync(`${dir}/in.folded`, generateProfile(2000, 3));
         Deno.writeTextFileSync(`${disk.path}/graph.svg`, "old");
         const r = await runFlame(["svg", `${dir}/in.folded`, "-o", `${disk.path}/graph.svg`]);
@@ -62,7 +62,7 @@ Deno.test({
   name: "svg -o into a directory the user cannot write: permission denied, in one line",
   ignore: NO_OTHER_USER !== undefined, // NO_OTHER_USER says why
   async fn() {
-    await inTempDir(async (dir) => {
+    await withTempDir(async (dir) => {
       Deno.chmodSync(dir, 0o755);
       Deno.copyFileSync(SIMPLE, `${dir}/in.folded`);
       const r = await runFlameAsNobody(["svg", `${dir}/in.folded`, "-o", `${dir}/out.svg`]);
@@ -81,7 +81,7 @@ Deno.test("-o /dev/stdout writes to stdout and leaves /dev/stdout alone; so does
   assert.equal(r.code, 0, r.stderr);
   assert.ok(r.stdout.startsWith("<?xml") && r.stdout.endsWith("</svg>\n"));
   assert.ok(Deno.lstatSync("/dev/stdout").isSymlink, "/dev/stdout is still a link");
-  await inTempDir(async (dir) => {
+  await withTempDir(async (dir) => {
     Deno.symlinkSync("/proc/self/fd/1", `${dir}/out`);
     const linked = await runFlame(["svg", SIMPLE, "-o", `${dir}/out`]);
     assert.equal(linked.code, 0, linked.stderr);
@@ -92,7 +92,7 @@ Deno.test("-o /dev/stdout writes to stdout and leaves /dev/stdout alone; so does
 });
 
 Deno.test("capture commands check -o, --folded and --keep-data before recording", async () => {
-  await inTempDir(async (dir) => {
+  await withTempDir(async (dir) => {
     const cases: [string[], RegExp][] = [
       [["run", "-o", dir, "--", "sleep", "30"], /cannot write .*: is a directory$/],
       [["run", "-o", `${dir}/no/x.svg`, "--", "sleep", "30"], /the directory .*\/no does not/],

@@ -17,7 +17,8 @@ import {
   writeTextOutput,
 } from "../src/io/output.ts";
 import { renderSvg } from "../src/render/mod.ts";
-import { inTempDir, mountTmpfs, names, TMPFS_UNAVAILABLE } from "./output_helpers.ts";
+import { mountTmpfs, names, TMPFS_UNAVAILABLE } from "./output_helpers.ts";
+import { withTempDir } from "./helpers.ts";
 
 const NOT_ROOT = Deno.uid() === 0 ? undefined : "needs root (chown, lchown)";
 const encoder = new TextEncoder();
@@ -36,7 +37,7 @@ function isFlameError(pattern: RegExp) {
 }
 
 Deno.test("a file is written whole through a temporary file with an unpredictable name", async () => {
-  await inTempDir(async (dir) => {
+  await withTempDir(async (dir) => {
     const out = `${dir}/out.txt`;
     const seen: string[][] = [];
     for (const text of ["first\n", "second\n"]) {
@@ -55,7 +56,7 @@ Deno.test("a file is written whole through a temporary file with an unpredictabl
 });
 
 Deno.test("a link or file planted at a temporary name is never followed nor used", async () => {
-  await inTempDir(async (dir) => {
+  await withTempDir(async (dir) => {
     const victim = `${dir}/victim`;
     Deno.writeTextFileSync(victim, "precious");
     const out = `${dir}/out.svg`;
@@ -92,7 +93,7 @@ Deno.test("a link or file planted at a temporary name is never followed nor used
 });
 
 Deno.test("an overwritten file keeps its mode, whatever the umask", async () => {
-  await inTempDir(async (dir) => {
+  await withTempDir(async (dir) => {
     const old = Deno.umask(0o077);
     try {
       for (const mode of [0o600, 0o640, 0o644, 0o664, 0o755]) {
@@ -118,7 +119,7 @@ Deno.test({
   name: "an overwritten file keeps its owner (root may give it back)",
   ignore: NOT_ROOT !== undefined,
   async fn() {
-    await inTempDir(async (dir) => {
+    await withTempDir(async (dir) => {
       const out = `${dir}/owned.svg`;
       Deno.writeTextFileSync(out, "old");
       Deno.chownSync(out, 1234, 5678);
@@ -132,7 +133,7 @@ Deno.test({
 });
 
 Deno.test("a directory, a missing directory, a file in the path: one line naming the path", async () => {
-  await inTempDir(async (dir) => {
+  await withTempDir(async (dir) => {
     Deno.mkdirSync(`${dir}/sub`);
     Deno.writeTextFileSync(`${dir}/file`, "x");
     const cases: [string, RegExp][] = [
@@ -152,7 +153,7 @@ Deno.test("a directory, a missing directory, a file in the path: one line naming
 });
 
 Deno.test("the producer's own errors pass through unchanged, and the old file stays", async () => {
-  await inTempDir(async (dir) => {
+  await withTempDir(async (dir) => {
     const out = `${dir}/out.folded`;
     Deno.writeTextFileSync(out, "old");
     const mine = new Error("the producer failed");
@@ -206,7 +207,7 @@ Deno.test({
       assert.equal(read(out), "old");
       assert.deepEqual(names(disk.path), ["graph.svg"]);
       // The recording kept with --keep-data: the copy fails, the original stays.
-      await inTempDir(async (dir) => {
+      await withTempDir(async (dir) => {
         const data = `${dir}/perf.data`;
         Deno.writeTextFileSync(data, big);
         await assert.rejects(keepFile(data, `${disk.path}/kept.data`), isFlameError(/no space/));
@@ -238,7 +239,7 @@ Deno.test({
 });
 
 Deno.test("checkOutputPath: passes what can be written, and leaves nothing behind", async () => {
-  await inTempDir((dir) => {
+  await withTempDir((dir) => {
     checkOutputPath(undefined);
     checkOutputPath("-");
     checkOutputPath(`${dir}/new.svg`);
@@ -251,7 +252,7 @@ Deno.test("checkOutputPath: passes what can be written, and leaves nothing behin
 });
 
 Deno.test("our own symbolic link is followed: its target is replaced, the link stays", async () => {
-  await inTempDir(async (dir) => {
+  await withTempDir(async (dir) => {
     Deno.mkdirSync(`${dir}/www`);
     const real = `${dir}/www/graph.svg`;
     Deno.writeTextFileSync(real, "old");
@@ -274,7 +275,7 @@ Deno.test({
   name: "another user's link in a shared sticky directory is not followed (nor for palette.map)",
   ignore: NOT_ROOT !== undefined,
   async fn() {
-    await inTempDir(async (dir) => {
+    await withTempDir(async (dir) => {
       const victim = `${dir}/passwd`;
       Deno.writeTextFileSync(victim, "root:x:0:0");
       const shared = `${dir}/shared`;
@@ -307,7 +308,7 @@ Deno.test({
 });
 
 Deno.test("palette.map is written atomically and keeps its mode", async () => {
-  await inTempDir((dir) => {
+  await withTempDir((dir) => {
     const map = `${dir}/palette.map`;
     Deno.writeTextFileSync(map, "lex->rgb(1,2,3)\n");
     Deno.chmodSync(map, 0o600);
@@ -320,7 +321,7 @@ Deno.test("palette.map is written atomically and keeps its mode", async () => {
 });
 
 Deno.test("devices and descriptors are written directly, never replaced", async () => {
-  await inTempDir(async (dir) => {
+  await withTempDir(async (dir) => {
     await writeTextOutput("/dev/null", "x");
     await writeOutput("/dev/null", (s) => s.write("x"));
     withByteOutput("/dev/null", (w) => w.write(encoder.encode("x")));
@@ -335,7 +336,7 @@ Deno.test("devices and descriptors are written directly, never replaced", async 
 });
 
 Deno.test("removeTemporaryFiles removes the temporary files still open", async () => {
-  await inTempDir(async (dir) => {
+  await withTempDir(async (dir) => {
     const out = `${dir}/out.folded`;
     Deno.writeTextFileSync(out, "old");
     let during: string[] = [];
@@ -351,7 +352,7 @@ Deno.test("removeTemporaryFiles removes the temporary files still open", async (
 });
 
 Deno.test("keepFile moves a file: renamed on one file system", async () => {
-  await inTempDir(async (dir) => {
+  await withTempDir(async (dir) => {
     Deno.writeTextFileSync(`${dir}/perf.data`, "data");
     Deno.writeTextFileSync(`${dir}/kept.data`, "older");
     await keepFile(`${dir}/perf.data`, `${dir}/kept.data`);
@@ -368,7 +369,7 @@ Deno.test({
     const disk = mountTmpfs(1024);
     if ("reason" in disk) throw new Error(disk.reason);
     try {
-      await inTempDir(async (dir) => {
+      await withTempDir(async (dir) => {
         const data = "x".repeat(300_000);
         Deno.writeTextFileSync(`${dir}/perf.data`, data);
         Deno.writeTextFileSync(`${disk.path}/kept.data`, "older");

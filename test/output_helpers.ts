@@ -46,13 +46,3 @@ export const TMPFS_UNAVAILABLE: string | undefined = (() => {
 export function names(dir: string): string[] {
   return [...Deno.readDirSync(dir)].map((e) => e.name).sort();
 }
-
-/** Runs `fn` in a fresh temporary directory, removed afterwards. */
-export async function inTempDir<T>(fn: (dir: string) => T | Promise<T>): Promise<T> {
-  const dir = Deno.realPathSync(Deno.makeTempDirSync({ prefix: "flame-output-" }));
-  try {
-    return await fn(dir);
-  } finally {
-    Deno.removeSync(dir, { recursive: true });
-  }
-}
