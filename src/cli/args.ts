@@ -94,3 +94,26 @@ export function stringValues(values: Record<string, OptionValue>, name: string):
   if (v === undefined) return [];
   return (Array.isArray(v) ? v : [v]).map(String);
 }
+
+/**
+ * Parses `-p 12,34 -p 56` into PIDs; throws a usage error for anything else, naming `command`
+ * and showing `example`.
+ */
+export function parsePids(
+  values: string[],
+  command = "record",
+  example = "e.g. flame record -p 1234 or -p 1234,5678 (pgrep NAME finds them)",
+): number[] {
+  const pids: number[] = [];
+  for (const v of values) {
+    for (const part of v.split(",")) {
+      const p = part.trim();
+      if (p === "") continue;
+      if (!/^\d+$/.test(p) || Number(p) === 0) {
+        throw new UsageError(`${command}: --pid wants process IDs, got '${v}'`, example);
+      }
+      if (!pids.includes(Number(p))) pids.push(Number(p));
+    }
+  }
+  return pids;
+}

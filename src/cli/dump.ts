@@ -4,10 +4,10 @@
  * scripts.
  */
 import type { Command } from "./command.ts";
-import { flagValue, parseCommandArgs, stringValues } from "./args.ts";
+import { flagValue, parseCommandArgs, parsePids, stringValues } from "./args.ts";
 import { UsageError } from "../errors.ts";
 import { dumpProcess, formatDump, type ProcessDump } from "../python/dump.ts";
-import { parsePids } from "./record.ts";
+import { writeTextOutput } from "../io/output.ts";
 
 const HELP = `Usage: flame dump -p PID[,PID...] [--json] [--no-lines]
 
@@ -43,7 +43,7 @@ export const dumpCommand: Command = {
   run,
 };
 
-function run(argv: string[]): Promise<number> {
+async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs("dump", argv, OPTIONS);
   if (positionals.length > 0) {
     throw new UsageError(
@@ -60,7 +60,6 @@ function run(argv: string[]): Promise<number> {
   const text = flagValue(values, "json")
     ? JSON.stringify({ processes: dumps }, null, 2) + "\n"
     : dumps.map(formatDump).join("\n");
-  const bytes = new TextEncoder().encode(text);
-  for (let done = 0; done < bytes.length;) done += Deno.stdout.writeSync(bytes.subarray(done));
-  return Promise.resolve(0);
+  await writeTextOutput(undefined, text);
+  return 0;
 }

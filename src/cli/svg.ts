@@ -7,7 +7,8 @@ import {
 } from "../folded/parse.ts";
 import { asCollapseInput, HEAD_BYTES, isGzip, openFormatInput } from "../formats/input.ts";
 import { detectReader } from "../formats/registry.ts";
-import { renderOptionsFor } from "../formats/svg.ts";
+import { profileLines, renderOptionsFor } from "../formats/svg.ts";
+import type { ProfileReader } from "../formats/format.ts";
 import { writeTextOutput } from "../io/output.ts";
 import { plural } from "../format.ts";
 import { type RenderOptions, renderSvg } from "../render/mod.ts";
@@ -59,6 +60,8 @@ async function readInput(
   render: Partial<RenderOptions>,
   totals: CountTotals,
 ): Promise<FoldedReadStats> {
+  /** The reader of a file whose head was seen plain (not gzipped): no second detection. */
+  let known: ProfileReader | undefined;
   if (path !== "-") {
     let file: Deno.FsFile;
     try {
@@ -73,33 +76,29 @@ async function readInput(
     try {
       const head = new Uint8Array(HEAD_BYTES);
       const n = file.readSync(head) ?? 0;
-      const reader = detectReader(head.subarray(0, n));
-      if (!isGzip(head.subarray(0, n)) && (!reader || reader.name === "folded")) {
-        file.seekSync(0, Deno.SeekMode.Start);
-        return readFoldedSync(file, lines, { name: path, totals });
+      if (!isGzip(head.subarray(0, n))) {
+        const reader = detectReader(head.subarray(0, n));
+        if (!reader || reader.name === "folded") {
+          file.seekSync(0, Deno.SeekMode.Start);
+          return readFoldedSync(file, lines, { name: path, totals });
+        }
+        known = reader;
       }
     } finally {
       file.close();
     }
   }
   const input = await openFormatInput(path);
-  const reader = detectReader(input.head);
+  const reader = known ?? detectReader(input.head);
   if (!reader || reader.name === "folded") {
     return await readFoldedInto(asCollapseInput(input), lines, { totals });
   }
   const { profile, warnings } = await reader.read(input, {});
   for (const w of warnings) warn(w);
   render.countName ??= renderOptionsFor(profile).countName;
-  let n = 0;
-  for (const [stack, count] of profile.stacks) {
-    lines.add(stack, count, profile.before ? profile.before.get(stack) ?? 0 : undefined);
-    n++;
-  }
-  for (const [stack, before] of profile.before ?? []) {
-    if (!profile.stacks.has(stack)) lines.add(stack, 0, before);
-  }
+  for (const line of profileLines(profile)) lines.add(line.stack, line.count, line.before);
   return {
-    lines: n,
+    lines: profile.stacks.size,
     invalid: 0,
     firstInvalidLine: 0,
     differential: profile.before !== undefined,

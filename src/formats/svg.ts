@@ -9,7 +9,7 @@ import { type RenderOptions, renderSvg } from "../render/mod.ts";
 import type { ProfileWriter } from "./format.ts";
 
 /** The folded lines the renderer draws: AFTER weights, with BEFORE ones for a differential. */
-function* profileLines(profile: Profile): Iterable<FoldedLine> {
+export function* profileLines(profile: Profile): Iterable<FoldedLine> {
   const before = profile.before;
   for (const [stack, count] of profile.stacks) {
     yield before ? { stack, count, before: before.get(stack) ?? 0 } : { stack, count };
