@@ -10,6 +10,7 @@ import {
   isStartupSymbol,
   parsePythonSymbol,
   parseV8Symbol,
+  READER_PYTHON_MODULE,
 } from "../src/collapse/frames.ts";
 
 Deno.test("frames: kernel modules: bracketed names, vmlinux (versioned), .ko files", () => {
@@ -29,6 +30,12 @@ Deno.test("frames: kernel modules: bracketed names, vmlinux (versioned), .ko fil
   for (const m of ["[unknown]", "[unknown_mod]", "/usr/lib/libc.so.6", "vmlinux/x", "inlined"]) {
     assert.ok(!isKernelModule(m), m);
   }
+});
+
+Deno.test("frames: the Python frames the splice put in are Python, not kernel", () => {
+  assert.ok(!isKernelModule(READER_PYTHON_MODULE));
+  assert.equal(frameKind("compress (mixed.py)", READER_PYTHON_MODULE), "python");
+  assert.deepEqual(describeFrame("compress (mixed.py)", READER_PYTHON_MODULE), { kind: "python" });
 });
 
 Deno.test("frames: JIT modules: perf maps in any directory, perf inject's objects", () => {

@@ -11,7 +11,10 @@
  * in number; otherwise it keeps its native stack and is counted.
  */
 import { isGlueSymbol } from "../collapse/python.ts";
-import { isPythonInterpreter as isInterpreterModule } from "../collapse/frames.ts";
+import {
+  isPythonInterpreter as isInterpreterModule,
+  READER_PYTHON_MODULE,
+} from "../collapse/frames.ts";
 
 /** A native frame as perf printed it (symbol without offset, module). */
 export interface NativeFrame {
@@ -120,7 +123,7 @@ export function spliceStack(
     // The group this call ran: the innermost call ran the innermost group.
     const group = groups[groups.length - 1 - c];
     for (let g = group.length - 1; g >= 0; g--) {
-      out.push({ sym: group[g].label, module: "[python]", display: group[g].label });
+      out.push({ sym: group[g].label, module: READER_PYTHON_MODULE, display: group[g].label });
     }
     const next = c + 1 < calls.length ? calls[c + 1] : native.length;
     for (let i = calls[c] + 1; i < next; i++) {

@@ -43,9 +43,15 @@ export function isVmlinux(module: string): boolean {
  * and inferno mark `_[k]`, with versioned vmlinux and `.ko` files added.
  */
 export function isKernelModule(module: string): boolean {
-  if (module.includes("unknown")) return false;
+  if (module.includes("unknown") || module === READER_PYTHON_MODULE) return false;
   return module.startsWith("[") || module.endsWith(".ko") || isVmlinux(module);
 }
+
+/**
+ * The module of the Python frames flame's own interpreter reader put into perf's stacks (the
+ * splice): their symbols are already the names shown, `func (file.py)`.
+ */
+export const READER_PYTHON_MODULE = "[python]";
 
 const PERF_MAP = /\/perf-\d+\.map$/;
 
@@ -196,7 +202,7 @@ export interface FrameContext {
  * - `native`: everything else (compiled code in a binary or library, with a symbol or not).
  */
 export function frameKind(sym: string, module: string, context: FrameContext = {}): FrameKind {
-  if (isPythonSymbol(sym)) return "python";
+  if (isPythonSymbol(sym) || module === READER_PYTHON_MODULE) return "python";
   if (isV8Symbol(sym)) return "js";
   if (isJitModule(module)) {
     if (V8_RUNTIME.test(sym)) return "jit";
@@ -218,8 +224,8 @@ export function frameKind(sym: string, module: string, context: FrameContext = {
 export function describeFrame(sym: string, module: string, context: FrameContext = {}): FrameInfo {
   const kind = frameKind(sym, module, context);
   if (kind === "python") {
-    const py = parsePythonSymbol(sym)!;
-    return py.file === "" ? { kind } : { kind, file: py.file };
+    const py = parsePythonSymbol(sym);
+    return py === undefined || py.file === "" ? { kind } : { kind, file: py.file };
   }
   if (kind === "js") {
     const js = parseV8Symbol(sym)!;
