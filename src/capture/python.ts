@@ -61,7 +61,7 @@ function samplingOptions(
  * of its thread's time (CPU time, or wall-clock time with idle threads kept), as perf's
  * cpu-clock samples do, so graphs from either path compare.
  */
-export function readerProfile(
+function readerProfile(
   result: SamplingResult,
   py: PythonOptions,
   name: string,

@@ -2,7 +2,7 @@
  * CLOCK_MONOTONIC in nanoseconds, through `clock_gettime(2)` by FFI: the clock
  * `perf record -k CLOCK_MONOTONIC` stamps its samples with, so the reader's samples and perf's
  * can be put side by side. Where FFI is not allowed, `performance.now()` anchored once to
- * `/proc/uptime` is a rougher stand-in (flagged by `monotonicIsExact`).
+ * `/proc/uptime` is a rougher stand-in.
  */
 
 import { libc } from "./libc.ts";
@@ -12,11 +12,6 @@ const timespec = new BigInt64Array(2);
 const timespecBytes = new Uint8Array(timespec.buffer);
 
 let fallbackOrigin: number | undefined;
-
-/** True when `monotonicNs` reads the kernel's CLOCK_MONOTONIC itself. */
-export function monotonicIsExact(): boolean {
-  return libc() !== null;
-}
 
 /** Nanoseconds on CLOCK_MONOTONIC. */
 export function monotonicNs(): number {

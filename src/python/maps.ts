@@ -32,10 +32,3 @@ export function parseMaps(text: string): Mapping[] {
   }
   return out;
 }
-
-/** The distinct files mapped, in the order first mapped. */
-export function mappedFiles(maps: Mapping[]): string[] {
-  const seen = new Set<string>();
-  for (const m of maps) if (m.path.startsWith("/") && m.inode !== 0) seen.add(m.path);
-  return [...seen];
-}

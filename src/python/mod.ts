@@ -35,4 +35,4 @@ export {
 export { type PythonProfileOptions, samplingToProfile } from "./profile.ts";
 export { pythonFrameLabel, shortFileName, uniqueFrameNames } from "./names.ts";
 export { samplesForSplice, type SpliceFrame, type SpliceSamples } from "./splice_input.ts";
-export { monotonicIsExact, monotonicNs } from "./clock.ts";
+export { monotonicNs } from "./clock.ts";

@@ -220,14 +220,6 @@ export class PythonReader {
     }
   }
 
-  /** The frames of the thread state at `ts`, outermost first. */
-  frames(ts: number, options: ReadOptions = {}): PyFrame[] {
-    this.objects.resetPages();
-    const L = this.layout;
-    const at = L["thread.current_frame"] ?? L["thread.cframe"] ?? field(L, "thread.frame");
-    return this.#framesFrom(this.objects.pointer(ts + at), options);
-  }
-
   /**
    * Frames from a thread state's frame word (the frame, or 3.11/3.12's cframe), outermost
    * first. Frames are read one by one (each names the next); their code objects are then
@@ -338,8 +330,8 @@ export class PythonReader {
   /**
    * Code info for each code address, in order: one batched read checks every code object's
    * type and identity (name, file, first line, line table pointers); only new or changed ones
-   * are decoded. 3.13 frames of C functions carry a non-code executable: those are dropped by
-   * the caller (they come back as undefined and are filtered).
+   * are decoded. A frame whose code is not a code object makes the read torn (TornRead: the
+   * caller reads again, then drops the sample).
    */
   #codes_(codes: number[], withTable: boolean): CodeInfo[] {
     if (codes.length === 0) return [];
@@ -454,7 +446,7 @@ export class PythonReader {
 }
 
 /** The process's thread ids (/proc/PID/task). */
-export function taskIds(pid: number): number[] {
+function taskIds(pid: number): number[] {
   const out: number[] = [];
   try {
     for (const e of Deno.readDirSync(`/proc/${pid}/task`)) out.push(Number(e.name));

@@ -308,9 +308,12 @@ export function runSampling(options: SamplingOptions, stop?: StopFlag): Sampling
       lastScan = now;
       followChildren(tracked, watched, processes, pending, ignored, now);
     }
-    const waiting = pending.size > 0 || starting.length > 0 ||
-      watched.some((pid) => processExists(pid));
-    if (tracked.every((t) => t.info.exitedNs !== undefined) && !waiting) break;
+    // (Whether anything is still awaited is asked only once every process has exited: it
+    // reads /proc, and the loop runs up to a thousand times a second.)
+    if (
+      tracked.every((t) => t.info.exitedNs !== undefined) &&
+      pending.size === 0 && starting.length === 0 && !watched.some((pid) => processExists(pid))
+    ) break;
     ticks++;
     for (const t of tracked) {
       if (t.info.exitedNs !== undefined) continue;
