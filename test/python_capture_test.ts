@@ -163,3 +163,18 @@ Deno.test({
     });
   },
 });
+
+Deno.test("python capture: a script that is not executable is refused as a shell would", async () => {
+  await withTempDir(async (dir) => {
+    Deno.writeTextFileSync(`${dir}/app.py`, "#!/usr/bin/env python3\nprint('hi')\n");
+    Deno.chmodSync(`${dir}/app.py`, 0o644);
+    const r = await runFlame(
+      ["run", "--python", "reader", "-o", `${dir}/o.svg`, "--", "./app.py"],
+      {
+        cwd: dir,
+      },
+    );
+    assert.equal(r.code, 126, r.stderr);
+    assert.match(r.stderr, /\.\/app\.py: permission denied \(not executable\)/);
+  });
+});

@@ -19,8 +19,8 @@ import {
 import type { CaptureOptions, CaptureResult } from "./mod.ts";
 import { withCapture } from "./mod.ts";
 import { programEnding, signalPid } from "./signals.ts";
-import { detectTarget, isExecutableFile, realProbe } from "./runtime.ts";
-import { processesPhrase, processLabel, readProcesses } from "./record.ts";
+import { detectTarget, realProbe } from "./runtime.ts";
+import { checkRunnable, processesPhrase, processLabel, readProcesses } from "./record.ts";
 
 /** What the Python reader is to do. */
 export interface PythonOptions {
@@ -110,9 +110,7 @@ export async function runWithReader(
   py: PythonOptions,
 ): Promise<CaptureResult> {
   const target = detectTarget(command, realProbe);
-  if (!target.executable || !isExecutableFile(target.executable)) {
-    throw new FlameError(`command not found: ${command[0]}`, 127);
-  }
+  checkRunnable(command[0], target);
   const stopping = "stopping the program: the graph is still written";
   return await withCapture(stopping, async (_tempDir, interrupts) => {
     const started = performance.now();

@@ -237,7 +237,7 @@ export async function runProgram(
 }
 
 /** Throws, as a shell would report it, for a command that is missing or not executable. */
-function checkRunnable(name: string, target: Target): void {
+export function checkRunnable(name: string, target: Target): void {
   if (!target.executable) {
     throw new FlameError(
       `command not found: ${name}`,
