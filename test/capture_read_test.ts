@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { timeUnit, userOnly } from "../src/capture/read.ts";
+import { timeUnit } from "../src/capture/read.ts";
+import { userOnly } from "../src/collapse/perf_events.ts";
 
 Deno.test("perf's clock events count nanoseconds; other events keep samples", () => {
   assert.equal(timeUnit(["cpu-clock"]), "nanoseconds");

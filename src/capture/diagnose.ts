@@ -88,7 +88,7 @@ export function summarizeStack(frames: readonly FrameLike[]): StackSummary {
     s.user = true;
     s.rooted = isStartupSymbol(outerUser.sym) || isStrippedStart(outerUser);
     s.unknownRoot = !s.rooted && outerUser.sym === "[unknown]" &&
-      (outerUser.module === "[unknown]" || outerUser.module === "");
+      isUnknownModule(outerUser.module);
     s.pythonRooted = isPythonSymbol(outerUser.sym);
   }
   return s;

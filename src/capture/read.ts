@@ -34,7 +34,7 @@ import { recentArtifactPids, removeArtifacts, runtimeFileDirs } from "./cleanup.
 import { privilegeNotes, readSysctl } from "./permissions.ts";
 import { commandEcho, recordingState, requirePerf } from "./record.ts";
 import { PerfSplice, type PythonFrameLike } from "./splice.ts";
-import { periodUnit } from "../collapse/perf_events.ts";
+import { periodUnit, userOnly } from "../collapse/perf_events.ts";
 import { samplesForSplice, type SamplingResult } from "../python/mod.ts";
 
 /** What the first Ctrl-C stops once the recording is being read. */
@@ -215,14 +215,6 @@ function perfCapable(): boolean {
   }
 }
 
-/** True when every event was recorded without the kernel (`cycles:u`, `cpu-clock:uhppp`). */
-export function userOnly(events: string[]): boolean {
-  return events.length > 0 && events.every((e) => {
-    const modifiers = e.includes(":") ? e.slice(e.lastIndexOf(":") + 1) : "";
-    return /^[a-zA-Z]+$/.test(modifiers) && modifiers.includes("u") && !modifiers.includes("k");
-  });
-}
-
 /**
  * What the weights are: the unit of the one event the stacks hold (the filter's, or the
  * recording's only event), by `periodUnit`; several events count samples.
@@ -256,7 +248,7 @@ function addUncovered(
   event: string,
   command: CaptureCommand,
 ): void {
-  if (timeUnit([event]) !== "nanoseconds") return;
+  if (periodUnit(event) !== "nanoseconds") return;
   const uncovered = splice.uncovered(1e9 / options.freq, { attached: command === "record" });
   if (uncovered.length === 0) return;
   const period = Math.round(splice.readerPeriodNs);

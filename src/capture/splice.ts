@@ -13,6 +13,7 @@
 import { isGlueSymbol } from "../collapse/python.ts";
 import {
   isPythonInterpreter as isInterpreterModule,
+  isPythonSymbol,
   READER_PYTHON_MODULE,
 } from "../collapse/frames.ts";
 
@@ -69,11 +70,20 @@ export function calleeOf(
   calls: readonly number[],
 ): string | undefined {
   if (calls.length === 0) return undefined;
-  let j = calls[0];
+  const j = glueStart(native, calls[0]);
+  return j > 0 ? native[j - 1].sym : undefined;
+}
+
+/**
+ * Where the run of interpreter glue leafward of the evaluation call at `call` begins (leaf
+ * first): the index of the glue frame nearest the leaf, or `call` when there is none.
+ */
+function glueStart(native: readonly NativeFrame[], call: number): number {
+  let j = call;
   while (j > 0 && isInterpreterModule(native[j - 1].module) && isGlueSymbol(native[j - 1].sym)) {
     j--;
   }
-  return j > 0 ? native[j - 1].sym : undefined;
+  return j;
 }
 
 /**
@@ -104,20 +114,16 @@ export function spliceStack(
 ): NativeFrame[] | undefined {
   // CPython's own perf trampolines (`py::f` frames of a process started with perf support)
   // name what the reader names better: they go.
-  if (native.some((f) => f.sym.startsWith("py::"))) {
-    native = native.filter((f) => !f.sym.startsWith("py::"));
+  if (native.some((f) => isPythonSymbol(f.sym))) {
+    native = native.filter((f) => !isPythonSymbol(f.sym));
   }
   const calls = evaluationCalls(native);
   const groups = evaluationGroups(python);
   if (calls.length !== groups.length) return undefined;
   if (calls.length === 0) return native.slice();
   const out: NativeFrame[] = [];
-  const inner = calls[0];
   // Leafward: drop the run of glue next to the innermost evaluation call.
-  let j = inner;
-  while (j > 0 && isInterpreterModule(native[j - 1].module) && isGlueSymbol(native[j - 1].sym)) {
-    j--;
-  }
+  const j = glueStart(native, calls[0]);
   for (let i = 0; i < j; i++) out.push(native[i]);
   for (let c = 0; c < calls.length; c++) {
     // The group this call ran: the innermost call ran the innermost group.

@@ -20,6 +20,14 @@ export function periodUnit(event: string | undefined): "nanoseconds" | "samples"
   return base === "cpu-clock" || base === "task-clock" ? "nanoseconds" : "samples";
 }
 
+/** True when every event was recorded without the kernel (`cycles:u`, `cpu-clock:uhppp`). */
+export function userOnly(events: string[]): boolean {
+  return events.length > 0 && events.every((e) => {
+    const modifiers = e.includes(":") ? e.slice(e.lastIndexOf(":") + 1) : "";
+    return MODIFIERS.test(modifiers) && modifiers.includes("u") && !modifiers.includes("k");
+  });
+}
+
 /** Event names remembered for messages. */
 const MAX_EVENT_NAMES = 16;
 /** Filter decisions remembered (events repeat on every sample). */
