@@ -15,11 +15,10 @@ import { CacheUse, detached } from "./cache.ts";
 import {
   addressEnd,
   isPerlSpace,
-  mayBeOneLineSample,
+  oneLineSample,
   parseEventHead,
   parseEventTail,
   parseFrameLine,
-  parseOneLineSample,
   periodValue,
 } from "./perf_lines.ts";
 import { type Frame, type LineText, newFrame, type StackNode } from "./perf_stacks.ts";
@@ -203,8 +202,12 @@ export class BlockReader {
     const tail = parseEventTail(header);
     if (tail === undefined) return undefined;
     const suffix = detached(header.slice(tail.start));
-    const { event, period } = parseEventTail(suffix)!;
-    return this.#lastTail = { suffix, event, period: periodValue(period) };
+    // Copies, so the tail does not keep the input chunk its header came from alive.
+    return this.#lastTail = {
+      suffix,
+      event: detached(tail.event),
+      period: periodValue(tail.period),
+    };
   }
 
   /**
@@ -262,7 +265,8 @@ export class BlockReader {
     if (entry === undefined) {
       entry = this.#readLine(detached(text.slice(p, q)), at - p);
       if (this.#lineUse.admits(entry.text.length, cache, this.options.cacheChars)) {
-        cache.set(entry.tail ?? entry.text, entry);
+        // Under the key it is looked up by (a line that is no frame has no tail of its own).
+        cache.set(entry.tail ?? (at === -1 ? entry.text : detached(key)), entry);
       }
     }
     return entry;
@@ -273,7 +277,7 @@ export class BlockReader {
    * or negative when the line is cached whole.
    */
   #readLine(line: string, at: number): LineEntry {
-    if (mayBeOneLineSample(line) && parseOneLineSample(line) !== undefined) {
+    if (oneLineSample(line) !== undefined) {
       return { text: line, tail: undefined, frame: ONE_LINE };
     }
     const parsed = parseFrameLine(line);
@@ -327,7 +331,7 @@ export class BlockReader {
       const line = lines[i];
       if (!isPerlSpace(line.charCodeAt(0))) return null;
       if (reader.takeSrcline(line)) continue;
-      if (mayBeOneLineSample(line) && parseOneLineSample(line) !== undefined) return null;
+      if (oneLineSample(line) !== undefined) return null;
       reader.frameLine(line, i, true);
     }
     reader.end();

@@ -247,24 +247,18 @@ export class StackFolder {
    */
   foldTree(tree: StackTree, stacks: FoldedStacks, table: FrameTable): void {
     const { transform, onStack, rewriter } = this.#o;
-    if (onStack === undefined && rewriter !== undefined && !rewrites(rewriter, table)) {
-      // No frame of the collapse is one the rewriter changes: every stack folds as it is.
-      tree.fold(
-        (frame, root) => this.folded(frame, javaFor(frame, root)),
-        (stack, node) => addStack(stacks, stack, node.period),
-      );
-    } else if (rewriter !== undefined && onStack === undefined) {
-      this.#foldRewritten(tree, stacks, rewriter);
+    if (rewriter !== undefined && onStack === undefined) {
+      // When no frame of the collapse is one the rewriter changes, every stack folds as it is.
+      if (rewrites(rewriter, table)) return this.#foldRewritten(tree, stacks, rewriter);
     } else if (transform !== undefined || onStack !== undefined) {
       // Every stack goes through the hooks.
-      tree.forEach((root, node: StackNode) => this.#foldNode(stacks, root, node));
-    } else {
-      // Each stack is folded from its parent's text, one frame more.
-      tree.fold(
-        (frame, root) => this.folded(frame, javaFor(frame, root)),
-        (stack, node) => addStack(stacks, stack, node.period),
-      );
+      return tree.forEach((root, node: StackNode) => this.#foldNode(stacks, root, node));
     }
+    // Each stack is folded from its parent's text, one frame more.
+    tree.fold(
+      (frame, root) => this.folded(frame, javaFor(frame, root)),
+      (stack, node) => addStack(stacks, stack, node.period),
+    );
   }
 
   /**

@@ -220,3 +220,8 @@ export function parseBareFrameLine(line: string): { pc: string; sym: string } | 
 export function mayBeOneLineSample(line: string): boolean {
   return line.charCodeAt(0) !== 9 && (line.includes(": ") || line.includes(":\t"));
 }
+
+/** The one-line sample `text` is, if it is one (the cheap test first). */
+export function oneLineSample(text: string): OneLineSample | undefined {
+  return mayBeOneLineSample(text) ? parseOneLineSample(text) : undefined;
+}

@@ -12,13 +12,12 @@ import {
   type EventTail,
   type FrameLine,
   isPerlSpace,
-  mayBeOneLineSample,
   type OneLineSample,
+  oneLineSample,
   parseBareFrameLine,
   parseEventHead,
   parseEventTail,
   parseFrameLine,
-  parseOneLineSample,
   periodValue,
 } from "./perf_lines.ts";
 import { cleanSrcline } from "./perf_symbols.ts";
@@ -295,9 +294,4 @@ export class LineReader {
     }
     return frame;
   }
-}
-
-/** The one-line sample `text` is, if it is one. */
-function oneLineSample(text: string): OneLineSample | undefined {
-  return mayBeOneLineSample(text) ? parseOneLineSample(text) : undefined;
 }

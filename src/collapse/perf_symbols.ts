@@ -8,9 +8,6 @@
 import { repairRustSymbol } from "./rust.ts";
 import { isJitModule, isKernelModule } from "./frames.ts";
 
-// frames.ts decides what is kernel and JIT code; these names stay here for callers that knew
-// them here (formats/perf_script.ts).
-
 /** Removes a trailing `+0x<lowercase hex>` (perf >= 4.8 prints symbol offsets). */
 export function stripOffset(sym: string): string {
   const plus = sym.lastIndexOf("+0x");
