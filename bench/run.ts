@@ -30,6 +30,7 @@ export const STAGES: Stage[] = [
     inputs: ["perf-50mb", "perf-varied-50mb", "perf-500mb"],
   },
   { name: "render", script: "render.ts", inputs: ["stacks-16k"] },
+  { name: "convert", script: "convert.ts", inputs: ["stacks-16k"] },
   { name: "files", script: "files.ts", inputs: ["tree"] },
   { name: "report", script: "report.ts", inputs: [null] },
 ];
