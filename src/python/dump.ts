@@ -10,7 +10,7 @@ import { discoverPython, noProcess, versionText } from "./discover.ts";
 import { MemoryError, processExists } from "./memory.ts";
 import { TornRead } from "./objects.ts";
 import { type PyFrame, PythonReader, type PyThread, type ReadOptions } from "./reader.ts";
-import { readThreadNames, threadComm } from "./thread_names.ts";
+import { commandLine, readThreadNames, threadComm } from "./thread_names.ts";
 
 /** One thread in a dump. */
 export interface DumpThread {
@@ -58,14 +58,6 @@ export function readThreadsSettled(
         throw err;
       }
     }
-  }
-}
-
-function commandLine(pid: number): string {
-  try {
-    return Deno.readTextFileSync(`/proc/${pid}/cmdline`).replace(/\0+$/, "").replaceAll("\0", " ");
-  } catch {
-    return "";
   }
 }
 

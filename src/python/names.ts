@@ -91,3 +91,17 @@ export function uniqueFrameNames(frames: Iterable<FrameToName>): Map<string, str
   }
   return out;
 }
+
+/**
+ * The names of a sampling run's frames, by index (`uniqueFrameNames`'s); with `lines`, each
+ * named by the line running in it.
+ */
+export function frameLabels(frames: readonly FrameToName[], lines: boolean): string[] {
+  const named = frames.map((f) => ({
+    name: f.name,
+    file: f.file,
+    line: lines ? f.line : undefined,
+  }));
+  const names = uniqueFrameNames(named);
+  return named.map((f) => names.get(frameIdentity(f))!);
+}

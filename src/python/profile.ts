@@ -6,7 +6,7 @@
  * (`name-PID/TID`), the way perf's collapsed stacks name them.
  */
 import { addSample, emptyProfile, noteFrame, type Profile, stackKey } from "../profile/profile.ts";
-import { frameIdentity, uniqueFrameNames } from "./names.ts";
+import { frameLabels } from "./names.ts";
 import type { SamplingResult } from "./sampling.ts";
 import { monotonicNs } from "./clock.ts";
 
@@ -39,13 +39,9 @@ export function samplingToProfile(
     sampleRate: result.rate,
   });
 
-  const toName = (i: number) => {
-    const f = result.frames[i];
-    return { name: f.name, file: f.file, line: lines ? f.line : undefined };
-  };
-  const names = uniqueFrameNames(result.frames.map((_, i) => toName(i)));
+  const labels = frameLabels(result.frames, lines);
   const frameNames = result.frames.map((f, i) => {
-    const name = names.get(frameIdentity(toName(i)))!;
+    const name = labels[i];
     noteFrame(profile, name, { kind: "python", file: f.file, line: lines ? f.line : f.firstLine });
     return name;
   });

@@ -11,7 +11,7 @@ import { discoverPython, NotPythonError, versionText } from "./discover.ts";
 import { MemoryError, processExists } from "./memory.ts";
 import { TornRead, type TornReason } from "./objects.ts";
 import { type PyFrame, PythonReader, type PyThread } from "./reader.ts";
-import { readThreadNames, threadComm, type ThreadNameCache } from "./thread_names.ts";
+import { commandLine, readThreadNames, threadComm, type ThreadNameCache } from "./thread_names.ts";
 
 /** What to sample and how. */
 export interface SamplingOptions {
@@ -160,29 +160,13 @@ class Interner {
   }
 }
 
-function comm(pid: number): string {
-  try {
-    return Deno.readTextFileSync(`/proc/${pid}/comm`).replace(/\n$/, "");
-  } catch {
-    return "";
-  }
-}
-
-function commandLine(pid: number): string {
-  try {
-    return Deno.readTextFileSync(`/proc/${pid}/cmdline`).replace(/\0+$/, "").replaceAll("\0", " ");
-  } catch {
-    return "";
-  }
-}
-
 function attach(pid: number, parent?: number): Tracked {
   const target = discoverPython(pid);
   return {
     reader: new PythonReader(target),
     info: {
       pid,
-      comm: comm(pid),
+      comm: threadComm(pid, pid) ?? "",
       command: commandLine(pid),
       version: versionText(target.version),
       parent,

@@ -4,7 +4,7 @@
  * sample's time, OS thread id and stack. Kept apart from profile.ts: the splice needs the
  * samples, not a merged profile.
  */
-import { frameIdentity, uniqueFrameNames } from "./names.ts";
+import { frameLabels } from "./names.ts";
 import { type SamplingResult, tickPeriodNs } from "./sampling.ts";
 
 /** A Python frame for the splice: its name and whether it starts an evaluation call. */
@@ -31,15 +31,8 @@ export function samplesForSplice(
   result: SamplingResult,
   { lines = false }: { lines?: boolean } = {},
 ): SpliceSamples {
-  const toName = (i: number) => {
-    const f = result.frames[i];
-    return { name: f.name, file: f.file, line: lines ? f.line : undefined };
-  };
-  const names = uniqueFrameNames(result.frames.map((_, i) => toName(i)));
-  const frames = result.frames.map((f, i) => ({
-    label: names.get(frameIdentity(toName(i)))!,
-    entry: f.entry,
-  }));
+  const labels = frameLabels(result.frames, lines);
+  const frames = result.frames.map((f, i) => ({ label: labels[i], entry: f.entry }));
   return {
     stacks: result.stacks.map((ids) => ids.map((i) => frames[i])),
     samples: result.samples.map((s) => ({

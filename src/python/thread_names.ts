@@ -5,7 +5,7 @@
  * split tables, and 3.11+'s managed instance dicts and inline values).
  *
  * Names are a nicety: any failure yields an empty map and the caller falls back to the
- * thread's `comm`.
+ * thread's `comm` (`threadComm`, beside the process's `commandLine`).
  */
 import { field, ObjectReader, ptrAt, TornRead } from "./objects.ts";
 import type { Layout } from "./layouts.ts";
@@ -286,5 +286,14 @@ export function threadComm(pid: number, tid: number): string | undefined {
     return Deno.readTextFileSync(`/proc/${pid}/task/${tid}/comm`).replace(/\n$/, "");
   } catch {
     return undefined;
+  }
+}
+
+/** A process's command line, its arguments joined by spaces ("" once it is gone). */
+export function commandLine(pid: number): string {
+  try {
+    return Deno.readTextFileSync(`/proc/${pid}/cmdline`).replace(/\0+$/, "").replaceAll("\0", " ");
+  } catch {
+    return "";
   }
 }
