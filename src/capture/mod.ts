@@ -131,9 +131,9 @@ async function captureWithReader(
   target: CaptureTarget,
   options: CaptureOptions,
 ): Promise<CaptureResult> {
-  if (target.kind === "run") return await runWithReader(target.command, options, options.python);
+  if (target.kind === "run") return await runWithReader(target.command, options);
   if (target.kind === "attach") {
-    return await attachWithReader(target.pids, target.duration, options, options.python);
+    return await attachWithReader(target.pids, target.duration, options);
   }
   throw new Error(`the Python reader cannot capture a ${target.kind} target`);
 }

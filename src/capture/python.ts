@@ -107,8 +107,8 @@ function noSamples(py: PythonOptions, what: string): FlameError {
 export async function runWithReader(
   command: string[],
   options: CaptureOptions,
-  py: PythonOptions,
 ): Promise<CaptureResult> {
+  const py = options.python;
   const target = detectTarget(command, realProbe);
   checkRunnable(command[0], target);
   const stopping = "stopping the program: the graph is still written";
@@ -162,8 +162,8 @@ export async function attachWithReader(
   pids: number[],
   duration: number | undefined,
   options: CaptureOptions,
-  py: PythonOptions,
 ): Promise<CaptureResult> {
+  const py = options.python;
   const names = readProcesses(pids).map(processLabel);
   const stopping = "stopping the recording: the graph is still written";
   return await withCapture(stopping, async (_tempDir, interrupts) => {
