@@ -4,7 +4,7 @@
  * functions with the most self time on a terminal, print one summary line, push the profile if
  * asked, open the graph if asked, and exit with the program's status.
  */
-import { groupDigits } from "../format.ts";
+import { plural } from "../format.ts";
 import { info, showable, sink, stderrIsTerminal, warn } from "../log.ts";
 import type { Palette, RenderOptions } from "../render/mod.ts";
 import { writeProfile, writerByName } from "../formats/registry.ts";
@@ -74,7 +74,7 @@ export function paletteFor(runtimes: RuntimeKind[]): Palette {
  * The functions with the most self time, one line each: `  42.1%  12.3 s  fib (work.py)`.
  * Empty for an empty profile.
  */
-export function topFunctions(profile: Profile, top: number): string {
+function topFunctions(profile: Profile, top: number): string {
   const summary = summarize(profile, top);
   if (summary.bySelf.length === 0) return "";
   const rows = summary.bySelf.map((f) => [
@@ -93,12 +93,11 @@ export function summaryLine(
   samples: number,
   seconds: number,
   output: string,
-  format = "svg",
+  format: string,
 ): string {
-  const s = samples === 1 ? "sample" : "samples";
   const secs = seconds.toFixed(seconds >= 10 ? 0 : seconds >= 1 ? 1 : 2);
   const open = format === "svg" ? ": open it in a browser" : "";
-  return `${groupDigits(samples)} ${s} in ${secs} s → ${output}${open}`;
+  return `${plural(samples, "sample")} in ${secs} s → ${output}${open}`;
 }
 
 /** How long an opener may take to say it failed (xdg-open hands off and returns quickly). */

@@ -196,7 +196,7 @@ export function profileSettings(
  * format's extension unless -o names it), else -o's extension, else an SVG. A name with no
  * known extension is an SVG, as it always was.
  */
-export function outputOf(
+function outputOf(
   output: string | undefined,
   format: string | undefined,
 ): { output: string; writer: ProfileWriter } {
