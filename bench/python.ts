@@ -15,6 +15,7 @@
  */
 import { runSampling } from "../src/python/sampling.ts";
 import { discoverPython } from "../src/python/discover.ts";
+import { median, pyenvPython, pySpy } from "./peers.ts";
 
 const args = new Map(
   Deno.args.filter((a) => a.startsWith("--")).map((a) => {
@@ -25,12 +26,7 @@ const args = new Map(
 const SECONDS = Number(args.get("seconds") ?? 3);
 const RUNS = Number(args.get("runs") ?? 3);
 const DATA = new URL("./data/", import.meta.url).pathname;
-const PYTHON = args.get("python") ?? await defaultPython();
-
-async function defaultPython(): Promise<string> {
-  const out = await new Deno.Command("pyenv", { args: ["root"], stdout: "piped" }).output();
-  return `${new TextDecoder().decode(out.stdout).trim()}/versions/3.12.1/bin/python3.12`;
-}
+const PYTHON = args.get("python") ?? pyenvPython("3.12.1");
 
 /** The target: THREADS threads, each 50 frames deep, counting work units for SECONDS. */
 const TARGET = `
@@ -160,20 +156,6 @@ async function withFlame(threads: number, rate: number, alone: number): Promise<
   };
 }
 
-function pySpyPath(): string | undefined {
-  const venv = `${DATA}py-spy-venv`;
-  const exe = `${venv}/bin/py-spy`;
-  try {
-    Deno.statSync(exe);
-    return exe;
-  } catch { /* install below */ }
-  const mk = new Deno.Command("python3", { args: ["-m", "venv", venv] }).outputSync();
-  if (!mk.success) return undefined;
-  const pip = new Deno.Command(`${venv}/bin/pip`, { args: ["install", "-q", "py-spy"] })
-    .outputSync();
-  return pip.success ? exe : undefined;
-}
-
 async function withPySpy(exe: string, threads: number, rate: number, alone: number): Promise<Row> {
   const t = await startTarget(threads);
   const out = `${DATA}py-spy-raw.txt`;
@@ -222,11 +204,6 @@ async function withPySpy(exe: string, threads: number, rate: number, alone: numb
   };
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
-
 function medianRow(rows: Row[]): Row {
   const pick = (k: keyof Row) => median(rows.map((r) => r[k] as number));
   return {
@@ -246,7 +223,7 @@ console.log(
     Deno.loadavg().map((l) => l.toFixed(1)).join(" ")
   })`,
 );
-const spy = args.has("no-py-spy") ? undefined : pySpyPath();
+const spy = args.has("no-py-spy") ? undefined : pySpy();
 if (!spy && !args.has("no-py-spy")) {
   console.log("py-spy could not be installed: its rows are left out");
 }

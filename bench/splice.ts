@@ -18,11 +18,11 @@
 import { spliceShares } from "../test/splice_helpers.ts";
 import { recordArgv, scriptArgv } from "../src/capture/perf.ts";
 import { PYTHON_DWARF_SIZE } from "../src/capture/runtime.ts";
+import { median, pyenvPython, pySpy } from "./peers.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const FLAME = `${ROOT}dist/flame`;
 const MIXED = `${ROOT}fixtures/capture/mixed.py`;
-const DATA = `${ROOT}bench/data/`;
 
 const args = new Map(
   Deno.args.map((a) => a.replace(/^--/, "").split("=") as [string, string?]).map((
@@ -32,19 +32,6 @@ const args = new Map(
 const seconds = Number(args.get("seconds") ?? 3);
 const runs = Number(args.get("runs") ?? 3);
 const versions = (args.get("versions") ?? "3.11.7,3.12.1,3.13.0").split(",");
-
-function pyenvPython(version: string): string {
-  const root = new TextDecoder().decode(
-    new Deno.Command("pyenv", { args: ["root"], stdout: "piped" }).outputSync().stdout,
-  ).trim();
-  const [major, minor] = version.split(".");
-  return `${root}/versions/${version}/bin/python${major}.${minor}`;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
 
 async function run(argv: string[], env?: Record<string, string>): Promise<string> {
   const out = await new Deno.Command(argv[0], {
@@ -167,22 +154,6 @@ async function throughput(python: string, dir: string) {
     ]),
   );
   return { alone, perf, flame };
-}
-
-function pySpy(): string | undefined {
-  const exe = `${DATA}py-spy-venv/bin/py-spy`;
-  try {
-    Deno.statSync(exe);
-    return exe;
-  } catch { /* install it */ }
-  Deno.mkdirSync(DATA, { recursive: true });
-  const venv = new Deno.Command("python3", { args: ["-m", "venv", `${DATA}py-spy-venv`] })
-    .outputSync();
-  const pip = venv.success
-    ? new Deno.Command(`${DATA}py-spy-venv/bin/pip`, { args: ["install", "-q", "py-spy"] })
-      .outputSync()
-    : venv;
-  return pip.success ? exe : undefined;
 }
 
 /**
