@@ -11,6 +11,7 @@ import {
   detectReader,
   READERS,
   readProfiles,
+  writerForOutput,
   WRITERS,
 } from "../src/formats/registry.ts";
 import { gzip } from "../src/formats/pprof.ts";
@@ -111,4 +112,12 @@ Deno.test("registry: an input no reader knows is one line naming the readers", a
     readFormatInput(input),
     /^FlameError: x\.bin: not a profile format flame reads \(pprof, pstats/,
   );
+});
+
+Deno.test("registry: a capture's output format: --format, else the extension, else an SVG", () => {
+  assert.equal(writerForOutput("pprof", "x.svg").name, "pprof");
+  assert.equal(writerForOutput(undefined, "x.speedscope.json").name, "speedscope");
+  assert.equal(writerForOutput(undefined, "x.unknown").name, "svg");
+  assert.equal(writerForOutput(undefined, undefined).name, "svg");
+  assert.throws(() => writerForOutput("nope", undefined), UsageError);
 });

@@ -16,12 +16,7 @@ import { FoldedLineSink, TreeSink } from "../files/sinks.ts";
 import { withByteOutput } from "../io/output.ts";
 import { formatBytes, groupDigits, plural } from "../format.ts";
 import { emptyProfile } from "../profile/profile.ts";
-import {
-  FORMAT_NAMES,
-  writeProfile,
-  writerByName,
-  writerForExtension,
-} from "../formats/registry.ts";
+import { FORMAT_NAMES, writeProfile, writerForOutput } from "../formats/registry.ts";
 import { quoteName } from "../terminal.ts";
 
 const OPTIONS = {
@@ -109,9 +104,7 @@ async function run(argv: string[]): Promise<number> {
   };
   const output = stringValue(values, "output");
   const format = flagValue(values, "folded") ? "folded" : stringValue(values, "format");
-  const writer = format !== undefined
-    ? writerByName(format)
-    : (output && writerForExtension(output)) || writerByName("svg");
+  const writer = writerForOutput(format, output);
   let stats: WalkStats;
   try {
     if (writer.name === "folded") {

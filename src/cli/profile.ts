@@ -14,7 +14,7 @@ import { UsageError } from "../errors.ts";
 import { sink } from "../log.ts";
 import type { RenderOptions } from "../render/mod.ts";
 import type { ProfileWriter } from "../formats/format.ts";
-import { FORMAT_NAMES, writerByName, writerForExtension } from "../formats/registry.ts";
+import { FORMAT_NAMES, writerForOutput } from "../formats/registry.ts";
 import type { PyroscopeTarget } from "../push/pyroscope.ts";
 import { PUSH_OPTIONS, PUSH_OPTIONS_HELP, pushTargetFrom } from "./push.ts";
 import {
@@ -200,9 +200,7 @@ function outputOf(
   output: string | undefined,
   format: string | undefined,
 ): { output: string; writer: ProfileWriter } {
-  const writer = format !== undefined
-    ? writerByName(format)
-    : (output && writerForExtension(output)) || writerByName("svg");
+  const writer = writerForOutput(format, output);
   return { output: output ?? `flame${writer.extensions[0]}`, writer };
 }
 

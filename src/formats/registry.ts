@@ -128,6 +128,20 @@ export function chooseWriter(
   return writer;
 }
 
+/**
+ * The writer for an output of the capture and files commands: `format` when given, else the one
+ * `path`'s extension names, else `fallback` (an SVG, as those commands always wrote; an
+ * unknown extension too).
+ */
+export function writerForOutput(
+  format: string | undefined,
+  path: string | undefined,
+  fallback = "svg",
+): ProfileWriter {
+  if (format !== undefined) return writerByName(format);
+  return (path && writerForExtension(path)) || writerByName(fallback);
+}
+
 /** Options of readProfile(s): the readers' and an input format to use instead of detecting. */
 export interface ReadProfileOptions extends ReadOptions {
   /** A reader's name: skip detection. */
