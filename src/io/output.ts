@@ -476,6 +476,7 @@ async function writeOutputBytes(
 export function withByteOutput<T>(
   path: string | undefined,
   produce: (out: ByteWriter) => T,
+  { guard = true }: { guard?: boolean } = {},
 ): T {
   if (path === undefined || path === "-") {
     return produce({ write: (bytes) => writeAll(Deno.stdout, bytes) });
@@ -497,7 +498,7 @@ export function withByteOutput<T>(
       file.close();
     }
   }
-  const temp = createTemp(target.path, target.existing, path, guardTemp);
+  const temp = createTemp(target.path, target.existing, path, guard ? guardTemp : undefined);
   try {
     const result = produce({ write: writeTo(temp.file) });
     commitTemp(temp, path);
@@ -570,28 +571,8 @@ export async function guardsEnded(): Promise<void> {
  */
 export function writeFileAtomic(path: string, data: string | Uint8Array): void {
   const bytes = typeof data === "string" ? encoder.encode(data) : data;
-  const target = resolveTarget(path);
-  if (target.kind === "direct") {
-    const file = openDirect(path);
-    try {
-      writeAll(file, bytes);
-    } catch (err) {
-      throw describeWriteError(path, err);
-    } finally {
-      file.close();
-    }
-    return;
-  }
-  const temp = createTemp(target.path, target.existing, path);
-  try {
-    writeAll(temp.file, bytes);
-    commitTemp(temp, path);
-  } catch (err) {
-    abandonTemp(temp);
-    throw describeWriteError(path, err);
-  } finally {
-    untracked();
-  }
+  // One write, at once: no guard process is worth starting for it.
+  withByteOutput(path, (out) => out.write(bytes), { guard: false });
 }
 
 // ---- for the capture commands ----
