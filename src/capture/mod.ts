@@ -19,7 +19,7 @@ import { attachProcesses, recordSystem, runProgram } from "./record.ts";
 import { readRecording } from "./read.ts";
 import { attachWithReader, type PythonOptions, runWithReader } from "./python.ts";
 import { detectTarget, readProcess, realProbe } from "./runtime.ts";
-import { PerfNotPermitted, readSysctl } from "./permissions.ts";
+import { perfCapable, perfCommand, PerfNotPermitted, readSysctl } from "./permissions.ts";
 import { captureWithDtrace } from "./dtrace_capture.ts";
 
 /** What to capture. */
@@ -168,10 +168,9 @@ function pythonReaderAlone(
 
 /** Why perf cannot record here, or undefined when it can (as far as can be told up front). */
 function perfUnavailable(): string | undefined {
-  const perf = Deno.env.get("PERF") || "perf";
-  if (!realProbe.which(perf)) return "perf is not installed";
+  if (!realProbe.which(perfCommand())) return "perf is not installed";
   const paranoid = readSysctl("kernel.perf_event_paranoid");
-  if ((Deno.uid() ?? 0) !== 0 && paranoid !== undefined && paranoid >= 3) {
+  if ((Deno.uid() ?? 0) !== 0 && !perfCapable() && paranoid !== undefined && paranoid >= 3) {
     return `perf is not permitted (kernel.perf_event_paranoid=${paranoid})`;
   }
   return undefined;

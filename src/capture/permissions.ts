@@ -162,6 +162,26 @@ export function privilegeNotes(euid: number, paranoid?: number, kptrRestrict?: n
   return notes;
 }
 
+/**
+ * True when this process may record the kernel whatever kernel.perf_event_paranoid says: it
+ * holds CAP_PERFMON (38) or CAP_SYS_ADMIN (21) in its effective set.
+ */
+export function perfCapable(): boolean {
+  try {
+    const hex = /^CapEff:\s*([0-9a-f]+)$/m.exec(Deno.readTextFileSync("/proc/self/status"))?.[1];
+    if (hex === undefined) return false;
+    const caps = BigInt(`0x${hex}`);
+    return (caps >> 38n & 1n) === 1n || (caps >> 21n & 1n) === 1n;
+  } catch {
+    return false;
+  }
+}
+
+/** The perf to run: `$PERF`, else `perf` on the PATH. */
+export function perfCommand(): string {
+  return Deno.env.get("PERF") || "perf";
+}
+
 /** Reads an integer sysctl from /proc/sys, or undefined. */
 export function readSysctl(name: string): number | undefined {
   try {

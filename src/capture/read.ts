@@ -31,7 +31,7 @@ import {
 import type { Interrupts, ProgramEnding } from "./signals.ts";
 import type { RuntimeKind } from "./runtime.ts";
 import { recentArtifactPids, removeArtifacts, runtimeFileDirs } from "./cleanup.ts";
-import { privilegeNotes, readSysctl } from "./permissions.ts";
+import { perfCapable, privilegeNotes, readSysctl } from "./permissions.ts";
 import { commandEcho, recordingState, requirePerf } from "./record.ts";
 import { PerfSplice, type PythonFrameLike } from "./splice.ts";
 import { periodUnit, userOnly } from "../collapse/perf_events.ts";
@@ -198,21 +198,6 @@ function describeRecording(spec: RecordSpec, started: number): string {
   const cg = spec.callGraph;
   const stacks = cg.mode === "dwarf" && cg.size ? `dwarf,${cg.size}` : cg.mode;
   return `${spec.event} at ${spec.freq} Hz, ${stacks} stacks, ${date} UTC`;
-}
-
-/**
- * True when this process may record the kernel whatever kernel.perf_event_paranoid says: it
- * holds CAP_PERFMON (38) or CAP_SYS_ADMIN (21) in its effective set.
- */
-function perfCapable(): boolean {
-  try {
-    const hex = /^CapEff:\s*([0-9a-f]+)$/m.exec(Deno.readTextFileSync("/proc/self/status"))?.[1];
-    if (hex === undefined) return false;
-    const caps = BigInt(`0x${hex}`);
-    return (caps >> 38n & 1n) === 1n || (caps >> 21n & 1n) === 1n;
-  } catch {
-    return false;
-  }
 }
 
 /**

@@ -38,6 +38,7 @@ import {
   noSuchProcess,
   notPermitted,
   osRelease,
+  perfCommand,
   perfMissingError,
   readSysctl,
   type RecordAttempt,
@@ -54,7 +55,7 @@ import {
 
 /** The perf binary ($PERF or `perf`); throws with the install hint when it is missing. */
 export function requirePerf(): string {
-  const perf = Deno.env.get("PERF") || "perf";
+  const perf = perfCommand();
   if (!realProbe.which(perf)) throw perfMissingError(perf, osRelease(), kernelRelease());
   return perf;
 }
