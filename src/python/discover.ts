@@ -176,26 +176,38 @@ function u64(bytes: Uint8Array, at: number): number {
   return v.getUint32(at + 4, true) * 2 ** 32 + v.getUint32(at, true);
 }
 
-/** Reads the interpreter's `_Py_DebugOffsets` into `out`; false when the cookie is missing. */
-function applyDebugOffsets(
+/** The entries of the `_Py_DebugOffsets` header itself: where fields are, not fields. */
+const DEBUG_HEADER = new Set([
+  "debug.cookie",
+  "debug.version",
+  "debug.free_threaded",
+  "debug.size",
+]);
+
+/**
+ * Reads the interpreter's `_Py_DebugOffsets` (laid out as `header` says): the offsets of the
+ * fields it states, and whether the build is free-threaded; undefined when the cookie is
+ * missing.
+ */
+function readDebugOffsets(
   memory: ProcessMemory,
   runtime: number,
   header: Layout,
-  out: MutableLayout,
-): boolean {
+): { layout: MutableLayout; freeThreaded: boolean } | undefined {
   const size = header["debug.size"] ?? 0;
-  if (size <= 0 || size > 65536) return false;
+  if (size <= 0 || size > 65536) return undefined;
   const bytes = new Uint8Array(size);
   memory.readInto(runtime, bytes);
-  if (new TextDecoder().decode(bytes.subarray(0, 8)) !== COOKIE) return false;
+  if (new TextDecoder().decode(bytes.subarray(0, 8)) !== COOKIE) return undefined;
+  const layout: MutableLayout = {};
   for (const [key, at] of Object.entries(header)) {
-    if (!key.startsWith("debug.") || at === undefined) continue;
-    const field = key.slice(6) as LayoutField;
-    if (field === "cookie" as LayoutField || field === "size" as LayoutField) continue;
+    if (!key.startsWith("debug.") || DEBUG_HEADER.has(key) || at === undefined) continue;
     if (at + 8 > size) continue;
-    out[field] = u64(bytes, at);
+    layout[key.slice("debug.".length) as LayoutField] = u64(bytes, at);
   }
-  return true;
+  const flagAt = header["debug.free_threaded"];
+  const freeThreaded = flagAt !== undefined && flagAt + 8 <= size && u64(bytes, flagAt) !== 0;
+  return { layout, freeThreaded };
 }
 
 /** Reads `Py_Version` (3.11+): PY_VERSION_HEX as a 32-bit word. */
@@ -270,7 +282,7 @@ export function discoverPython(pid: number, options: DiscoverOptions = {}): Pyth
     version ??= versionFromName(hit.path) ?? versionFromName(exe);
     // 3.13+ starts _PyRuntime with _Py_DebugOffsets: its cookie and version never move; the
     // rest of its layout is the table's entry for that minor version.
-    const layout: MutableLayout = {};
+    let layout: MutableLayout = {};
     let debugOffsets = false;
     if (
       runtime !== undefined && (version === undefined || version.major * 100 + version.minor >= 313)
@@ -281,9 +293,9 @@ export function discoverPython(pid: number, options: DiscoverOptions = {}): Pyth
         version = versionFromHex(u64(head, 8));
         const header = LAYOUTS[`${version.major}.${version.minor}`];
         if (header?.["debug.size"] === undefined) throw unsupported(version, true);
-        const raw: MutableLayout = {};
-        if (!applyDebugOffsets(memory, runtime, header, raw)) throw unsupported(version, true);
-        if ((raw as Record<string, number>)["free_threaded"]) {
+        const read = readDebugOffsets(memory, runtime, header);
+        if (read === undefined) throw unsupported(version, true);
+        if (read.freeThreaded) {
           throw new FlameError(
             `Python ${versionText(version)} is a free-threaded (no-GIL) build, which flame ` +
               "cannot read yet",
@@ -292,7 +304,7 @@ export function discoverPython(pid: number, options: DiscoverOptions = {}): Pyth
           );
         }
         debugOffsets = true;
-        Object.assign(layout, raw);
+        layout = read.layout;
       }
     }
     if (!version) {
@@ -304,7 +316,7 @@ export function discoverPython(pid: number, options: DiscoverOptions = {}): Pyth
     }
     const table = LAYOUTS[`${version.major}.${version.minor}`];
     if (!table) throw unsupported(version, false);
-    const resolved: MutableLayout = { ...(table ?? {}), ...layout };
+    const resolved: MutableLayout = { ...table, ...layout };
     if (debugOffsets) {
       // The embedded GIL (3.13's debug offsets) replaces the table's pointer path.
       delete resolved["interp.ceval_gil"];
