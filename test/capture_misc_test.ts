@@ -224,5 +224,10 @@ Deno.test("pids: read from perf script headers, process names with spaces and di
   assert.equal(headerPid("python3.13 10146/10146   485.886568:    1001001 cpu-clock: "), 10146);
   assert.equal(headerPid("Web Content 2 77/78 [001]  1.5:  1 cycles:"), 77);
   assert.equal(headerPid("\t  7f12 main (/bin/p)"), undefined);
-  assert.deepEqual(parseHeaderLine("java 5/6 12.250000: 1 cpu-clock:"), { pid: 5, time: 12.25 });
+  assert.deepEqual(parseHeaderLine("java 5/6 12.250000: 1 cpu-clock:"), {
+    pid: 5,
+    tid: 6,
+    time: 12.25,
+    timeNs: 12_250_000_000,
+  });
 });

@@ -11,6 +11,7 @@ import {
   Splicer,
   spliceStack,
 } from "../src/capture/splice.ts";
+import { parseHeaderLine } from "../src/capture/pids.ts";
 
 const LIBC = "/usr/lib/x86_64-linux-gnu/libc.so.6";
 const PY311 = "/root/.pyenv/versions/3.11.7/lib/libpython3.11.so.1.0";
@@ -203,7 +204,9 @@ Deno.test("perf splice: the reader's samples no perf sample of their thread is n
   const hooks = splice.hooks((frames: NativeFrame[]) => frames);
   for (const [tid, ms] of [[5, 50], [6, 30], [6, 70]]) {
     hooks.onHeader(
-      `python3 100/${tid} [000] 0.${String(ms).padStart(3, "0")}000: 10101010 cpu-clock:`,
+      parseHeaderLine(
+        `python3 100/${tid} [000] 0.${String(ms).padStart(3, "0")}000: 10101010 cpu-clock:`,
+      )!,
     );
   }
   const times = (s: { time: number }[]) => s.map((x) => x.time / 1e6);

@@ -1,9 +1,20 @@
 /**
- * The PID and time of a `perf script` sample header (`comm PID/TID [CPU] TIME: PERIOD EVENT:`).
- * The process name may hold spaces and digits, so the fields are found by what follows them.
+ * The PID, TID and time of a `perf script` sample header (`comm PID/TID [CPU] TIME: PERIOD
+ * EVENT:`). The process name may hold spaces and digits, so the fields are found by what
+ * follows them.
  */
 
-const HEADER = / +(\d+)\/\d+ +(?:\[\d+\] +)?(\d+\.\d+):/;
+const HEADER = / +(\d+)\/(\d+) +(?:\[\d+\] +)?(\d+)\.(\d+):/;
+
+/** What a sample header says of where and when the sample was taken. */
+export interface SampleHeader {
+  pid: number;
+  tid: number;
+  /** Seconds, as perf printed them. */
+  time: number;
+  /** The same time in whole nanoseconds (perf's clock, CLOCK_MONOTONIC with `-k 1`). */
+  timeNs: number;
+}
 
 /** The PID in a `perf script` header line, or undefined when the line is not a header. */
 export function headerPid(line: string): number | undefined {
@@ -11,8 +22,14 @@ export function headerPid(line: string): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
-/** The PID and the time (seconds) of a header line, or undefined. */
-export function parseHeaderLine(line: string): { pid: number; time: number } | undefined {
+/** The PID, TID and time of a header line, or undefined. */
+export function parseHeaderLine(line: string): SampleHeader | undefined {
   const m = HEADER.exec(line);
-  return m ? { pid: Number(m[1]), time: Number(m[2]) } : undefined;
+  if (m === null) return undefined;
+  return {
+    pid: Number(m[1]),
+    tid: Number(m[2]),
+    time: Number(`${m[3]}.${m[4]}`),
+    timeNs: Number(m[3]) * 1e9 + Number(m[4].padEnd(9, "0").slice(0, 9)),
+  };
 }

@@ -8,7 +8,7 @@
 import type { PerfOptions, RawFrame } from "../collapse/perf.ts";
 import { readableFrameOptions } from "../collapse/readable.ts";
 import { StackStats, summarizeStack } from "./diagnose.ts";
-import { parseHeaderLine } from "./pids.ts";
+import { parseHeaderLine, type SampleHeader } from "./pids.ts";
 
 /** The PIDs, times and stack statistics of the samples one perf collapser reads. */
 export class SampleLog {
@@ -39,7 +39,11 @@ export class SampleLog {
   /** A sample's header line: its PID and time. */
   header(line: string): void {
     const header = parseHeaderLine(line);
-    if (header === undefined) return;
+    if (header !== undefined) this.noteHeader(header);
+  }
+
+  /** A sample's header, parsed. */
+  noteHeader(header: SampleHeader): void {
     this.samples++;
     this.pids.add(header.pid);
     if (header.time < this.firstTime) this.firstTime = header.time;

@@ -21,6 +21,7 @@ import {
 } from "./perf.ts";
 import { realProbe } from "./runtime.ts";
 import { SampleLog } from "./samples.ts";
+import { parseHeaderLine } from "./pids.ts";
 import { childPids, type Interrupts, signalPid } from "./signals.ts";
 
 /** How long perf may take to finish after its program was killed, before it is killed too. */
@@ -243,9 +244,12 @@ function collapseOptions(job: ScriptJob, log: SampleLog): Partial<PerfOptions> {
   const splice = job.splice.hooks<StackNode>(rawFramesOf);
   return {
     ...options,
+    // The header is parsed once for both.
     onHeader: (line) => {
-      hooks.onHeader?.(line);
-      splice.onHeader(line);
+      const header = parseHeaderLine(line);
+      if (header === undefined) return;
+      log.noteHeader(header);
+      splice.onHeader(header);
     },
     sampleVariant: splice.sampleVariant,
     variant: splice.variant,

@@ -11,6 +11,7 @@
  * in number; otherwise it keeps its native stack and is counted.
  */
 import { isGlueSymbol } from "../collapse/python.ts";
+import type { SampleHeader } from "./pids.ts";
 import {
   isPythonInterpreter as isInterpreterModule,
   isPythonSymbol,
@@ -380,9 +381,6 @@ function nearest(times: number[], t: number): number {
   return lo > 0 && t - times[lo - 1] < times[lo] - t ? lo - 1 : lo;
 }
 
-/** A sample's thread and time, from a `perf script` header line. */
-const HEADER = / +\d+\/(\d+) +(?:\[\d+\] +)?(\d+)\.(\d+):/;
-
 /**
  * The splice as perf collapser hooks: each sample's thread and time come from its header, its
  * stack node's evaluation calls and callee are worked out once per node, and its candidates
@@ -412,23 +410,21 @@ export class PerfSplice<F extends PythonFrameLike> {
   }
 
   /**
-   * Hooks for one collapser: `onHeader` reads the sample's thread and time, `sampleVariant`
-   * finds its candidates, `variant` splices in the one chosen. `framesOf` gives a stack node's
-   * raw frames (the collapser's own).
+   * Hooks for one collapser: `onHeader` takes the sample's thread and time (its header, parsed
+   * once for every hook), `sampleVariant` finds its candidates, `variant` splices in the one
+   * chosen. `framesOf` gives a stack node's raw frames (the collapser's own).
    */
   hooks<N extends object>(framesOf: (node: N) => NativeFrame[]): {
-    onHeader: (line: string) => void;
+    onHeader: (header: SampleHeader) => void;
     sampleVariant: (node: N) => number | undefined;
     variant: (frames: NativeFrame[], key: number) => NativeFrame[];
   } {
     let tid = -1;
     let time = 0;
     return {
-      onHeader: (line) => {
-        const m = HEADER.exec(line);
-        if (m === null) return;
-        tid = Number(m[1]);
-        time = Number(m[2]) * 1e9 + Number(m[3].padEnd(9, "0").slice(0, 9));
+      onHeader: (header) => {
+        tid = header.tid;
+        time = header.timeNs;
         let times = this.#perfTimes.get(tid);
         if (times === undefined) this.#perfTimes.set(tid, times = []);
         times.push(time);
