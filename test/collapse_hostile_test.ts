@@ -249,6 +249,8 @@ Deno.test("hostile: binary heads are told from text, and named", () => {
   );
   assert.match(describeBinary(ascii("PERFILE2"), "<stdin>")!, /flame report FILE/);
   assert.match(describeBinary(bytes(0x1f, 0x8b, 8, 0), "a.gz")!, /gzip.*zcat a\.gz/);
+  // The advice is a command to paste: a name a shell would split is quoted.
+  assert.match(describeBinary(bytes(0x1f, 0x8b, 8, 0), "my run.gz")!, /zcat 'my run\.gz'$/);
   assert.match(describeBinary(bytes(0x28, 0xb5, 0x2f, 0xfd, 1), "a.zst")!, /zstd/);
   assert.match(describeBinary(bytes(0x7f, 0x45, 0x4c, 0x46, 2), "prog")!, /ELF/);
   assert.match(describeBinary(bytes(0xff, 0xfe, 0x61, 0), "u16")!, /UTF-16/);

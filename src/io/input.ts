@@ -2,6 +2,7 @@
  * Opening inputs: a file path or `-` for stdin, as a byte stream, with one-line errors.
  */
 import { describeFileError } from "../errors.ts";
+import { quoteName } from "../terminal.ts";
 
 /** An opened input: its bytes, a name for messages, and its size when known. */
 export interface Input {
@@ -252,7 +253,10 @@ export function describeBinary(
   for (const { magic, what, advice } of SIGNATURES) {
     if (head.length >= magic.length && magic.every((b, i) => head[i] === b)) {
       const text = `looks like ${what}, not UTF-8 text`;
-      return advice === undefined ? text : `${text}: ${advice(file)}`;
+      // The advice is a command to paste: the name quoted as a shell reads it back.
+      return advice === undefined
+        ? text
+        : `${text}: ${advice(file === "FILE" ? file : quoteName(file))}`;
     }
   }
   if (head.includes(0)) return "looks like binary data (it has NUL bytes), not UTF-8 text";
