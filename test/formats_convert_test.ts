@@ -152,3 +152,16 @@ Deno.test("convert --help: the formats, the cProfile approximation, examples", a
   assert.match(r.stdout, /Examples:/);
   assert.match(r.stdout, /--title/);
 });
+
+Deno.test("convert: perf script text gets the Python frames flame collapse gives", async () => {
+  const input = repoPath("fixtures/perf/python313-perfjit.perf.txt");
+  await withTempDir(async (dir) => {
+    const converted = await runFlame(["convert", input, "-o", `${dir}/c.folded`]);
+    assert.equal(converted.code, 0, converted.stderr);
+    const collapsed = await runFlame(["collapse", input]);
+    assert.equal(collapsed.code, 0, collapsed.stderr);
+    const lines = (text: string) => text.trim().split("\n").sort();
+    assert.deepEqual(lines(Deno.readTextFileSync(`${dir}/c.folded`)), lines(collapsed.stdout));
+    assert.match(collapsed.stdout, /;main \(work\.py\);/);
+  });
+});

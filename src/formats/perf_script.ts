@@ -8,6 +8,7 @@
  */
 import { detectFormat } from "../collapse/detect.ts";
 import { PerfCollapser } from "../collapse/perf.ts";
+import { readableFrameOptions } from "../collapse/readable.ts";
 import { periodUnit } from "../collapse/perf_events.ts";
 import { HEAD_BYTES } from "./input.ts";
 import { collapseToProfile } from "./collapsed.ts";
@@ -73,7 +74,14 @@ export const perfScriptReader: ProfileReader = {
   detect: (head, text) => detectFormat(text, head.length < HEAD_BYTES) === "perf",
   async read(input, options) {
     const clock = new HeaderClock();
-    const collapser = new PerfCollapser({ ...options.perf, onHeader: (line) => clock.see(line) });
+    // CPython's frames named as `flame collapse` and `flame report` name them (perf's
+    // `py::f:file` as `f (file)`, the interpreter's glue between them dropped), unless the
+    // caller's options say otherwise.
+    const collapser = new PerfCollapser({
+      ...readableFrameOptions({ python: true, js: false }),
+      ...options.perf,
+      onHeader: (line) => clock.see(line),
+    });
     const result = await collapseToProfile(input, collapser, "perf");
     const { profile } = result;
     if (clock.nanoseconds) profile.unit = "nanoseconds";
