@@ -225,9 +225,15 @@ Deno.test("pids: read from perf script headers, process names with spaces and di
   assert.equal(headerPid("Web Content 2 77/78 [001]  1.5:  1 cycles:"), 77);
   assert.equal(headerPid("\t  7f12 main (/bin/p)"), undefined);
   assert.deepEqual(parseHeaderLine("java 5/6 12.250000: 1 cpu-clock:"), {
+    comm: "java",
     pid: 5,
     tid: 6,
     time: 12.25,
     timeNs: 12_250_000_000,
   });
+  // perf right-aligns the name, which may hold spaces.
+  assert.equal(
+    parseHeaderLine("    Web Content 2 77/78 [001]  1.5:  1 cycles:")?.comm,
+    "Web Content 2",
+  );
 });

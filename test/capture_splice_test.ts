@@ -12,6 +12,7 @@ import {
   spliceStack,
 } from "../src/capture/splice.ts";
 import { parseHeaderLine } from "../src/capture/pids.ts";
+import { rootFrameName } from "../src/collapse/perf_state.ts";
 
 const LIBC = "/usr/lib/x86_64-linux-gnu/libc.so.6";
 const PY311 = "/root/.pyenv/versions/3.11.7/lib/libpython3.11.so.1.0";
@@ -221,6 +222,21 @@ Deno.test("perf splice: the reader's samples no perf sample of their thread is n
     times(splice.uncovered(10e6, { attached: true })),
     [...range(20, 39), ...range(61, 80)],
   );
+});
+
+Deno.test("perf splice: perf's name of each thread, for the root of the reader's samples", () => {
+  const splice = new PerfSplice({ stacks: [python311], periodNs: 1e6, samples: [] });
+  const hooks = splice.hooks((frames: NativeFrame[]) => frames);
+  for (const line of ["python3 100/100 0.1: 1 cpu-clock:", "worker 1 100/101 0.2: 1 cpu-clock:"]) {
+    hooks.onHeader(parseHeaderLine(line)!);
+  }
+  assert.equal(splice.perfComm(100), "python3");
+  assert.equal(splice.perfComm(101), "worker 1");
+  assert.equal(splice.perfComm(102), undefined);
+  // Named as perf's collapsed stacks name that thread's own samples.
+  assert.equal(rootFrameName("worker 1", 100, 101, {}), "worker_1");
+  assert.equal(rootFrameName("worker 1", 100, 101, { pid: true }), "worker_1-100");
+  assert.equal(rootFrameName("worker 1", 100, 101, { pid: true, tid: true }), "worker_1-100/101");
 });
 
 Deno.test("splicer: a function read just before and just after a callee's sample counts more", () => {

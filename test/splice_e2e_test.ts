@@ -164,6 +164,8 @@ splicedTest(
       [
         "run",
         "-o",
+        `${dir}/srv.speedscope.json`,
+        "--folded",
         `${dir}/srv.folded`,
         "--",
         byLabel("3.12.1").exe,
@@ -186,5 +188,19 @@ splicedTest(
       (cpuNs / 1e9).toFixed(2)
     } s seen in request threads`;
     assert.ok(handle >= 0.6 * cpuNs, seen);
+    // The reader's frames, spliced or alone, carry the file and the function's first line.
+    const source = Deno.readTextFileSync(fixture("server.py")).split("\n");
+    const defLine = (def: string) => source.findIndex((l) => l.trim().startsWith(def)) + 1;
+    const frames: { name: string; file?: string; line?: number }[] =
+      JSON.parse(Deno.readTextFileSync(`${dir}/srv.speedscope.json`)).shared.frames;
+    for (
+      const [name, def] of [["busy (server.py)", "def busy("], [
+        "Handler.handle (server.py)",
+        "def handle(",
+      ]]
+    ) {
+      const frame = frames.find((f) => f.name === name);
+      assert.deepEqual(frame, { name, file: fixture("server.py"), line: defLine(def) });
+    }
   },
 );

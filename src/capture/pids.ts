@@ -1,5 +1,5 @@
 /**
- * The PID, TID and time of a `perf script` sample header (`comm PID/TID [CPU] TIME: PERIOD
+ * The process name, PID, TID and time of a `perf script` sample header (`comm PID/TID [CPU] TIME: PERIOD
  * EVENT:`). The process name may hold spaces and digits, so the fields are found by what
  * follows them.
  */
@@ -8,6 +8,8 @@ const HEADER = / +(\d+)\/(\d+) +(?:\[\d+\] +)?(\d+)\.(\d+):/;
 
 /** What a sample header says of where and when the sample was taken. */
 export interface SampleHeader {
+  /** The thread's name (`comm`), as perf printed it. */
+  comm: string;
   pid: number;
   tid: number;
   /** Seconds, as perf printed them. */
@@ -22,11 +24,12 @@ export function headerPid(line: string): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
-/** The PID, TID and time of a header line, or undefined. */
+/** The process name, PID, TID and time of a header line, or undefined. */
 export function parseHeaderLine(line: string): SampleHeader | undefined {
   const m = HEADER.exec(line);
   if (m === null) return undefined;
   return {
+    comm: line.slice(0, m.index).trim(),
     pid: Number(m[1]),
     tid: Number(m[2]),
     time: Number(`${m[3]}.${m[4]}`),

@@ -8,7 +8,7 @@ import { keepFile } from "../io/output.ts";
 import { FlameError } from "../errors.ts";
 import { info, Progress, warn } from "../log.ts";
 import { formatBytes, quote } from "../format.ts";
-import { emptyProfile, type Profile } from "../profile/profile.ts";
+import { emptyProfile, type FrameInfo, type Profile } from "../profile/profile.ts";
 import type { CaptureOptions, CaptureResult } from "./mod.ts";
 import { type CaptureCommand, diagnose, fewSamplesWarning, recordWith } from "./diagnose.ts";
 import {
@@ -35,6 +35,7 @@ import { perfCapable, privilegeNotes, readSysctl } from "./permissions.ts";
 import { commandEcho, recordingState, requirePerf } from "./record.ts";
 import { PerfSplice, type PythonFrameLike } from "./splice.ts";
 import { periodUnit, userOnly } from "../collapse/perf_events.ts";
+import { rootFrameName } from "../collapse/perf_state.ts";
 import { samplesForSplice, type SamplingResult } from "../python/mod.ts";
 
 /** What the first Ctrl-C stops once the recording is being read. */
@@ -90,9 +91,10 @@ export async function readRecording(
   const injected = script !== data;
   const command = recorded?.command ?? "report";
   const cleanRuntimeFiles = command === "run";
-  const splice = recorded?.python
-    ? new PerfSplice(samplesForSplice(recorded.python, { lines: recorded.lines }))
+  const spliceInput = recorded?.python
+    ? samplesForSplice(recorded.python, { lines: recorded.lines })
     : undefined;
+  const splice = spliceInput ? new PerfSplice(spliceInput) : undefined;
   let outcome: ScriptOutcome;
   try {
     outcome = await readStacks(perf, script, options, {
@@ -117,6 +119,7 @@ export async function readRecording(
   if (options.keepData) await keepRecording(script, options.keepData, injected);
   if (splice && recorded?.python) {
     addUncovered(outcome, splice, recorded.python, options, recorded.spec.event, command);
+    describeReaderFrames(outcome, spliceInput!.frameInfo);
     reportSplice(splice);
   }
   const callGraph = recorded?.spec.callGraph ?? headerCallGraph(await header);
@@ -241,18 +244,18 @@ function addUncovered(
   const pidOf = new Map(python.threads.map((t) => [t.tid, t.pid]));
   const keys = new Map<string, string>();
   for (const s of uncovered) {
-    const pid = pidOf.get(s.tid) ?? 0;
     const id = `${s.tid}:${s.stack}`;
     let key = keys.get(id);
     if (key === undefined) {
-      let root = (comm.get(pid) ?? "python").replaceAll(" ", "_");
-      if (options.collapse.tid) root += `-${pid}/${s.tid}`;
-      else if (options.collapse.pid) root += `-${pid}`;
+      const pid = pidOf.get(s.tid) ?? 0;
+      // perf's name of the thread where perf sampled it, else of its process's main thread.
+      const name = splice.perfComm(s.tid) ?? splice.perfComm(pid) ?? comm.get(pid) ?? "python";
+      const root = rootFrameName(name, pid, s.tid, options.collapse);
       const frames = splice.splicer.stack(s.stack).map((f) => f.label);
       key = [root, ...frames].join(";");
       keys.set(id, key);
-      for (const f of splice.splicer.stack(s.stack)) {
-        if (!outcome.frames.has(f.label)) outcome.frames.set(f.label, { kind: "python" });
+      for (const label of frames) {
+        if (!outcome.frames.has(label)) outcome.frames.set(label, { kind: "python" });
       }
     }
     outcome.stacks.set(key, (outcome.stacks.get(key) ?? 0) + period);
@@ -262,6 +265,19 @@ function addUncovered(
   // handful of times).
   const spanNs = uncovered[uncovered.length - 1].time - uncovered[0].time;
   outcome.span = Math.max(outcome.span, spanNs / 1e9);
+}
+
+/**
+ * The reader's knowledge of the Python frames it named (file and line) replaces what perf's
+ * folding could tell of them from their names alone (only that they are Python).
+ */
+function describeReaderFrames(
+  outcome: ScriptOutcome,
+  frameInfo: ReadonlyMap<string, FrameInfo>,
+): void {
+  for (const [label, info] of frameInfo) {
+    if (outcome.frames.get(label)?.kind === "python") outcome.frames.set(label, info);
+  }
 }
 
 /** One line on how the splice went: how much of the Python samples hold Python frames. */

@@ -397,6 +397,8 @@ export class PerfSplice<F extends PythonFrameLike> {
   readonly #setIds = new Map<string, number>();
   /** Times (ns) of the perf samples per thread, for the reader samples they cover. */
   readonly #perfTimes = new Map<number, number[]>();
+  /** perf's name (`comm`) of each thread it sampled, the latest. */
+  readonly #comms = new Map<number, string>();
   readonly #python: PythonSamples<F>;
 
   constructor(python: PythonSamples<F>) {
@@ -407,6 +409,11 @@ export class PerfSplice<F extends PythonFrameLike> {
   /** The reader's sampling period, ns. */
   get readerPeriodNs(): number {
     return this.#python.periodNs;
+  }
+
+  /** The name (`comm`) perf gave thread `tid` in its samples, if it sampled the thread. */
+  perfComm(tid: number): string | undefined {
+    return this.#comms.get(tid);
   }
 
   /**
@@ -425,6 +432,7 @@ export class PerfSplice<F extends PythonFrameLike> {
       onHeader: (header) => {
         tid = header.tid;
         time = header.timeNs;
+        if (this.#comms.get(tid) !== header.comm) this.#comms.set(tid, header.comm);
         let times = this.#perfTimes.get(tid);
         if (times === undefined) this.#perfTimes.set(tid, times = []);
         times.push(time);

@@ -37,6 +37,23 @@ export interface VariantCount {
 /** The largest period perf prints: its periods are unsigned 64-bit numbers. */
 const MAX_PERIOD = 2 ** 64;
 
+/**
+ * The root frame perf's collapsed stacks give a sample of thread `tid` named `comm`: `comm`,
+ * `comm-PID` (`pid`) or `comm-PID/TID` (`tid`), spaces made `_`. Samples added beside perf's
+ * (the interpreter reader's) are named by it too, so that a thread sits under one root.
+ */
+export function rootFrameName(
+  comm: string,
+  pid: string | number,
+  tid: string | number,
+  options: { pid?: boolean; tid?: boolean },
+): string {
+  let name = comm;
+  if (options.tid) name += `-${pid}/${tid}`;
+  else if (options.pid) name += `-${pid}`;
+  return name.includes(" ") ? name.replaceAll(" ", "_") : name;
+}
+
 /** Shortens a line for a message. */
 export function excerpt(line: string): string {
   const s = line.trim();
@@ -62,12 +79,9 @@ export class PerfState {
     this.events = new EventFilter(options.eventFilter);
   }
 
-  /** The root frame of a header: `comm`, `comm-PID` or `comm-PID/TID`, spaces made `_`. */
+  /** The root frame of a header (`rootFrameName`). */
   rootName(head: EventHeader): string {
-    let name = head.comm;
-    if (this.options.tid) name += `-${head.pid}/${head.tid}`;
-    else if (this.options.pid) name += `-${head.pid}`;
-    return name.includes(" ") ? name.replaceAll(" ", "_") : name;
+    return rootFrameName(head.comm, head.pid, head.tid, this.options);
   }
 
   /** The tree node of the root frame `name` (which may be a slice of the input). */

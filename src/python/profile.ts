@@ -5,8 +5,16 @@
  * were taken on. Optionally a root frame per process (`comm-PID`) or per thread
  * (`name-PID/TID`), the way perf's collapsed stacks name them.
  */
-import { addSample, emptyProfile, noteFrame, type Profile, stackKey } from "../profile/profile.ts";
+import {
+  addSample,
+  emptyProfile,
+  type FrameInfo,
+  noteFrame,
+  type Profile,
+  stackKey,
+} from "../profile/profile.ts";
 import { frameLabels } from "./names.ts";
+import type { PyFrame } from "./reader.ts";
 import type { SamplingResult } from "./sampling.ts";
 import { monotonicNs } from "./clock.ts";
 
@@ -21,6 +29,14 @@ export interface PythonProfileOptions {
   lines?: boolean;
   /** The profile's name (default: the first process's command line). */
   name?: string;
+}
+
+/**
+ * What the profile knows of a frame the reader read: Python, its file as the interpreter has
+ * it, and the line running (`lines`) or else the function's first line.
+ */
+export function pythonFrameInfo(frame: PyFrame, lines: boolean): FrameInfo {
+  return { kind: "python", file: frame.file, line: lines ? frame.line : frame.firstLine };
 }
 
 /** A profile of the samples. `timeline.times` count from the first sample's tick (`startNs`). */
@@ -42,7 +58,7 @@ export function samplingToProfile(
   const labels = frameLabels(result.frames, lines);
   const frameNames = result.frames.map((f, i) => {
     const name = labels[i];
-    noteFrame(profile, name, { kind: "python", file: f.file, line: lines ? f.line : f.firstLine });
+    noteFrame(profile, name, pythonFrameInfo(f, lines));
     return name;
   });
 

@@ -4,7 +4,9 @@
  * sample's time, OS thread id and stack. Kept apart from profile.ts: the splice needs the
  * samples, not a merged profile.
  */
+import type { FrameInfo } from "../profile/profile.ts";
 import { frameLabels } from "./names.ts";
+import { pythonFrameInfo } from "./profile.ts";
 import { type SamplingResult, tickPeriodNs } from "./sampling.ts";
 
 /** A Python frame for the splice: its name and whether it starts an evaluation call. */
@@ -24,6 +26,8 @@ export interface SpliceSamples {
   samples: { time: number; tid: number | undefined; stack: number; running: boolean }[];
   /** The time one sample stands for, ns (the sampling period, or more when ticks were skipped). */
   periodNs: number;
+  /** What is known of each frame by its label: its file and line, for the profile. */
+  frameInfo: ReadonlyMap<string, FrameInfo>;
 }
 
 /** The samples of `result` for the splice; with `lines`, names carry the line (`f (a.py:3)`). */
@@ -42,5 +46,6 @@ export function samplesForSplice(
       running: s.running,
     })),
     periodNs: tickPeriodNs(result),
+    frameInfo: new Map(result.frames.map((f, i) => [labels[i], pythonFrameInfo(f, lines)])),
   };
 }
