@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { PerfCollapser, type PerfOptions, type RawFrame } from "../src/collapse/perf.ts";
 import { InputFormatError, profileOf } from "../src/collapse/types.ts";
 import { eventMatches } from "../src/collapse/perf_events.ts";
+import { mergeClocks } from "../src/collapse/perf_state.ts";
 import { readableFrameOptions, readableFrames } from "../src/collapse/readable.ts";
 
 import { frameInfo } from "../src/profile/profile.ts";
@@ -26,6 +27,44 @@ function sample(header: string, ...frames: string[]): string {
 const H = "prog 1234 100.000001:    1000 cpu-clock: ";
 const MAIN = "401000 main+0x10 (/usr/bin/prog)";
 const START = "401100 _start+0x20 (/usr/bin/prog)";
+
+/** What the weights of `text` are, as the collapser that read it says. */
+function clockOf(text: string, options: Partial<PerfOptions> = {}) {
+  const c = new PerfCollapser(options);
+  c.push(text);
+  c.finish();
+  return c.clock;
+}
+
+Deno.test("perf collapser: the samples kept decide the unit, not every event in the input", () => {
+  const faults = "prog 1234 100.000002:    7 page-faults: ";
+  const mixed = sample(H, MAIN, START) + sample(faults, MAIN) + sample(H, START);
+  // The first event seen is kept: cpu-clock's periods are nanoseconds, whatever else is there.
+  assert.deepEqual(clockOf(mixed), { nanoseconds: true, periodNs: 1000 });
+  assert.deepEqual(clockOf(mixed, { eventFilter: "page-faults" }), { nanoseconds: false });
+  assert.deepEqual(clockOf(sample(faults, MAIN) + sample(H, MAIN)), { nanoseconds: false });
+  // Periods that change (perf -F adjusts them) leave no sampling rate.
+  const other = "prog 1234 100.000003:    1500 cpu-clock: ";
+  assert.deepEqual(clockOf(sample(H, MAIN) + sample(other, MAIN)), { nanoseconds: true });
+  // No period printed: each sample counts one.
+  assert.deepEqual(clockOf(sample("prog 1234 100.000001: cpu-clock: ", MAIN)), {
+    nanoseconds: false,
+  });
+  // Read line by line (source lines asked for) and one-line samples alike.
+  assert.deepEqual(clockOf(mixed, { srcline: true }), { nanoseconds: true, periodNs: 1000 });
+  const oneLine = `prog 1234 100.000001:    1000 cpu-clock:  ${MAIN}\n`;
+  assert.deepEqual(clockOf(oneLine + oneLine), { nanoseconds: true, periodNs: 1000 });
+  assert.deepEqual(clockOf(""), { nanoseconds: false });
+});
+
+Deno.test("perf collapser: the clocks of a recording's slices merge", () => {
+  const ns = { nanoseconds: true, periodNs: 1000 };
+  assert.deepEqual(mergeClocks([ns, ns]), ns);
+  assert.deepEqual(mergeClocks([ns, { nanoseconds: true, periodNs: 999 }]), { nanoseconds: true });
+  assert.deepEqual(mergeClocks([ns, { nanoseconds: true }]), { nanoseconds: true });
+  assert.deepEqual(mergeClocks([ns, { nanoseconds: false }]), { nanoseconds: false });
+  assert.deepEqual(mergeClocks([]), { nanoseconds: false });
+});
 
 function fixture(name: string): string {
   return Deno.readTextFileSync(repoPath(`fixtures/perf/${name}`));

@@ -63,6 +63,25 @@ Deno.test("perf script: the unit follows the event, modifiers and all", async ()
   }
 });
 
+Deno.test("perf script: a second event in the input leaves the first one's unit", async () => {
+  // Each sample of c-fp followed by a page-faults sample of the same stack: the collapser keeps
+  // the first event seen (cpu-clock), so the weights stay nanoseconds, the rate its period's.
+  const text = Deno.readTextFileSync(repoPath("fixtures/perf/c-fp.perf.txt"));
+  const blocks = text.split("\n\n").filter((b) => b.trim() !== "");
+  const faults = blocks.map((b) => b.replace(/\s2004008 cpu-clock:/, " 3 page-faults:"));
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/mixed.perf.txt`;
+    Deno.writeTextFileSync(path, blocks.map((b, i) => `${b}\n\n${faults[i]}\n\n`).join(""));
+    const { profile } = await readProfile(path);
+    assert.equal(profile.unit, "nanoseconds");
+    assert.equal(profile.meta.sampleRate, Math.round(1e9 / 2004008));
+    assert.equal(totalWeight(profile.stacks), periodTotal(repoPath("fixtures/perf/c-fp.perf.txt")));
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
 Deno.test("perf script: V8 and Python perf-map frames are js and python", async () => {
   const node = (await readProfile(repoPath("fixtures/perf/node-basic-prof.perf.txt"))).profile;
   assert.ok([...node.frames.values()].some((i) => i.kind === "js" || i.kind === "jit"));

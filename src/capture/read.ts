@@ -176,13 +176,13 @@ export async function readRecording(
   const freq = recorded?.spec.freq ?? head?.freq;
   const few = fewSamplesWarning(samples, command, freq);
   if (few) warn(few);
-  const events = recorded ? [recorded.spec.event] : head?.events ?? [];
   const runtimes = recorded?.kinds.filter((k) => k !== "native") ??
     (outcome.stats.pythonSamples > outcome.samples * 0.1 ? ["python" as const] : []);
   return {
     profile: profileOf(
       outcome,
-      timeUnit(events, options.collapse.eventFilter),
+      // The samples kept (one event: the filter's, or the first seen) decide, not the header.
+      outcome.clock.nanoseconds ? "nanoseconds" : "samples",
       recorded?.title ?? `flame report: ${data}`,
     ),
     samples,
@@ -201,14 +201,6 @@ function describeRecording(spec: RecordSpec, started: number): string {
   const cg = spec.callGraph;
   const stacks = cg.mode === "dwarf" && cg.size ? `dwarf,${cg.size}` : cg.mode;
   return `${spec.event} at ${spec.freq} Hz, ${stacks} stacks, ${date} UTC`;
-}
-
-/**
- * What the weights are: the unit of the one event the stacks hold (the filter's, or the
- * recording's only event), by `periodUnit`; several events count samples.
- */
-export function timeUnit(events: string[], eventFilter?: string): Profile["unit"] {
-  return periodUnit(eventFilter ?? (events.length === 1 ? events[0] : undefined));
 }
 
 /** The folded stacks as a profile, with what is known of their frames. */

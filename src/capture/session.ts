@@ -5,6 +5,7 @@
  * what was read until then is still folded.
  */
 import { PerfCollapser, type PerfOptions, rawFramesOf, type StackNode } from "../collapse/perf.ts";
+import { mergeClocks, type PerfClock } from "../collapse/perf_state.ts";
 import type { FrameInfo } from "../profile/profile.ts";
 import type { PerfSplice, PythonFrameLike } from "./splice.ts";
 import { InputFormatError } from "../collapse/types.ts";
@@ -270,6 +271,8 @@ export interface ScriptOutcome {
   interrupted: boolean;
   /** Seconds from the first sample to the last (0 with fewer than two). */
   span: number;
+  /** What the weights are: nanoseconds (a clock event's periods) or events. */
+  clock: PerfClock;
 }
 
 /**
@@ -333,7 +336,9 @@ export async function scriptAndCollapse(job: ScriptJob): Promise<ScriptOutcome> 
       pids,
       interrupted: (job.interrupts?.count ?? 0) > interruptsBefore,
       span: 0,
+      clock: { nanoseconds: false },
     };
+    const clocks: PerfClock[] = [];
     const first = Math.min(...results.map((r) => r.log.firstTime));
     const last = Math.max(...results.map((r) => r.log.lastTime));
     if (last > first) out.span = last - first;
@@ -353,11 +358,13 @@ export async function scriptAndCollapse(job: ScriptJob): Promise<ScriptOutcome> 
         if (!out.frames.has(name)) out.frames.set(name, info);
       }
       out.samples += result.samples;
+      if (result.samples > 0) clocks.push(r.collapser.clock);
       for (const w of result.warnings) {
         if (!/^no samples in the input/.test(w)) addWarning(out.warnings, w);
       }
       out.stats.merge(r.log.stats);
     }
+    out.clock = mergeClocks(clocks);
     if (lost > 0) {
       out.warnings.push(
         `perf lost ${lost} chunk${lost === 1 ? "" : "s"} of samples while recording (the machine ` +

@@ -26,7 +26,7 @@ import { type FoldOptions, StackFolder } from "./perf_fold.ts";
 import { LineReader } from "./perf_perl.ts";
 import { PerfScanner } from "./perf_scan.ts";
 import { FrameTable } from "./perf_stacks.ts";
-import { excerpt, PerfState, type ReadOptions } from "./perf_state.ts";
+import { excerpt, type PerfClock, PerfState, type ReadOptions } from "./perf_state.ts";
 
 export { type RawFrame, rawFramesOf } from "./perf_fold.ts";
 export type { StackNode } from "./perf_stacks.ts";
@@ -88,6 +88,11 @@ export class PerfCollapser implements Collapser {
     this.#scanner = new PerfScanner(this.#lines, blocks);
     this.#folder = new StackFolder(o, inline);
     this.#frames = frames;
+  }
+
+  /** What the weights of the samples read so far are: nanoseconds or events, and the period. */
+  get clock(): PerfClock {
+    return this.#state.clock;
   }
 
   /** Lines read so far (all of them after finish()). */

@@ -21,6 +21,7 @@ import {
   parseFrameLine,
   periodValue,
 } from "./perf_lines.ts";
+import { timedSample } from "./perf_events.ts";
 import { type Frame, type LineText, newFrame, type StackNode } from "./perf_stacks.ts";
 import { FrameReader, isBlank } from "./perf_perl.ts";
 import type { PerfState } from "./perf_state.ts";
@@ -50,6 +51,8 @@ interface HeaderTail {
   suffix: string;
   event: string;
   period: number;
+  /** The period is a clock event's, in nanoseconds. */
+  timed: boolean;
 }
 
 /** A frame line read (the first seen with its cache key) and its frame. */
@@ -152,7 +155,7 @@ export class BlockReader {
     const state = this.state;
     state.sawEvent = true;
     state.header(header);
-    if (state.events.accepts(tail.event)) state.count(node, tail.period);
+    if (state.events.accepts(tail.event)) state.count(node, tail.period, tail.timed);
     return true;
   }
 
@@ -207,6 +210,7 @@ export class BlockReader {
       suffix,
       event: detached(tail.event),
       period: periodValue(tail.period),
+      timed: timedSample(tail.event, tail.period),
     };
   }
 

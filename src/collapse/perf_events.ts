@@ -20,6 +20,15 @@ export function periodUnit(event: string | undefined): "nanoseconds" | "samples"
   return base === "cpu-clock" || base === "task-clock" ? "nanoseconds" : "samples";
 }
 
+/**
+ * True when a sample of `event` with `period` as printed weighs nanoseconds: a clock event
+ * (`periodUnit`) whose period perf printed (a missing or zero period counts one, as in Perl).
+ */
+export function timedSample(event: string | undefined, period: string | undefined): boolean {
+  return period !== undefined && period !== "" && period !== "0" &&
+    periodUnit(event) === "nanoseconds";
+}
+
 /** True when every event was recorded without the kernel (`cycles:u`, `cpu-clock:uhppp`). */
 export function userOnly(events: string[]): boolean {
   return events.length > 0 && events.every((e) => {

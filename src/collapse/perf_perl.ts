@@ -20,6 +20,7 @@ import {
   parseFrameLine,
   periodValue,
 } from "./perf_lines.ts";
+import { timedSample } from "./perf_events.ts";
 import { cleanSrcline } from "./perf_symbols.ts";
 import type { Frame } from "./perf_stacks.ts";
 import type { PerfState } from "./perf_state.ts";
@@ -149,6 +150,8 @@ export class LineReader {
   // Perl's state.
   #pname: string | undefined;
   #period = 1;
+  /** The period is a clock event's (`timedSample`). */
+  #timed = false;
   readonly #reader: FrameReader;
   /** `--srcline`: a one-line sample waiting for its frame's source line. */
   #oneLinePending = false;
@@ -238,6 +241,7 @@ export class LineReader {
       if (!this.state.events.accepts(tail.event)) return;
     }
     this.#period = periodValue(tail?.period);
+    this.#timed = timedSample(tail?.event, tail?.period);
     this.#pname = this.state.rootName(head);
     this.#reader.java = head.comm.startsWith("java");
   }
@@ -247,6 +251,7 @@ export class LineReader {
     this.state.sawEvent = true;
     if (!this.state.events.acceptsOneLine(one.event)) return;
     this.#period = periodValue(one.period);
+    this.#timed = timedSample(one.event, one.period);
     this.#pname = this.state.rootName(one);
     const java = one.comm.startsWith("java");
     this.#reader.java = java;
@@ -267,7 +272,7 @@ export class LineReader {
     for (let i = records.length - 1; i >= 0; i--) {
       node = node.child(this.#frameOf(records[i], rootJava));
     }
-    this.state.count(node, this.#period);
+    this.state.count(node, this.#period, this.#timed);
     this.#pname = undefined;
   }
 

@@ -28,6 +28,26 @@ export interface ReadOptions {
   sampleVariant?: (node: StackNode) => number | undefined;
 }
 
+/** What perf's weights are (perf sums each sample's period, in its event's unit). */
+export interface PerfClock {
+  /** Every sample weighs its clock event's period: the weights are nanoseconds. */
+  nanoseconds: boolean;
+  /** The one period of all samples, when it never changed. */
+  periodNs?: number;
+}
+
+/**
+ * The clock of several collapsers' samples (slices of one recording) that each counted some:
+ * nanoseconds when each one's are, and the period when all had the same one.
+ */
+export function mergeClocks(clocks: readonly PerfClock[]): PerfClock {
+  const nanoseconds = clocks.length > 0 && clocks.every((c) => c.nanoseconds);
+  const periodNs = clocks[0]?.periodNs;
+  return nanoseconds && periodNs !== undefined && clocks.every((c) => c.periodNs === periodNs)
+    ? { nanoseconds, periodNs }
+    : { nanoseconds };
+}
+
 /** Samples of one stack and variant: summed periods, and how many. */
 export interface VariantCount {
   period: number;
@@ -73,6 +93,10 @@ export class PerfState {
   #unrecognized = 0;
   /** Samples left out for a period larger than MAX_PERIOD. */
   #tooLarge = 0;
+  /** Samples counted that weigh a clock event's period (`timedSample`). */
+  #timed = 0;
+  /** The period of the timed samples: 0 before the first, -1 when they differ. */
+  #clockPeriod = 0;
   #firstBad: { lineNo: number; text: string } | undefined;
 
   constructor(private readonly options: ReadOptions, readonly frames: FrameTable) {
@@ -92,13 +116,18 @@ export class PerfState {
   /**
    * Counts a sample whose stack ends at `node`, unless its period is larger than perf's periods
    * can be (64 bits; text can say anything): then no sum of periods can overflow a number.
+   * `timed`: its period is a clock event's, in nanoseconds (`timedSample`).
    */
-  count(node: StackNode, period: number): void {
+  count(node: StackNode, period: number, timed: boolean): void {
     if (period > MAX_PERIOD) {
       this.#tooLarge++;
       return;
     }
     this.samples++;
+    if (timed) {
+      this.#timed++;
+      if (this.#clockPeriod !== period) this.#clockPeriod = this.#clockPeriod === 0 ? period : -1;
+    }
     const variant = this.options.sampleVariant?.(node);
     if (variant !== undefined) {
       let byVariant = this.variants.get(node);
@@ -113,6 +142,18 @@ export class PerfState {
     }
     node.period += period;
     node.samples++;
+  }
+
+  /**
+   * What the weights are: nanoseconds when every sample counted weighs a clock event's period
+   * (a recording that also holds other events, filtered out, still qualifies), and that period
+   * when it was always the same (the sampling rate follows).
+   */
+  get clock(): PerfClock {
+    const nanoseconds = this.samples > 0 && this.#timed === this.samples;
+    return nanoseconds && this.#clockPeriod > 0
+      ? { nanoseconds, periodNs: this.#clockPeriod }
+      : { nanoseconds };
   }
 
   /** The message on samples left out for their period, if any. */

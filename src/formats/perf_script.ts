@@ -3,62 +3,31 @@
  * options of `flame collapse perf`), which also says what each folded frame is (its kind from
  * perf's `(dso)` column: kernel, JIT, CPython, V8, native; its module, file and line).
  * Weights are the summed sample periods, as the collapser sums them: nanoseconds when every
- * sample is of the cpu-clock or task-clock event (perf's default without hardware counters),
- * else a count of events.
+ * sample kept (the event filter's, by default the first event's) is of the cpu-clock or
+ * task-clock event (perf's default without hardware counters), else a count of events.
  */
 import { detectFormat } from "../collapse/detect.ts";
 import { PerfCollapser } from "../collapse/perf.ts";
 import { readableFrameOptions } from "../collapse/readable.ts";
-import { periodUnit } from "../collapse/perf_events.ts";
 import { HEAD_BYTES } from "./input.ts";
 import { collapseToProfile } from "./collapsed.ts";
 import type { ProfileReader } from "./format.ts";
 
-/** A header's period and event (`  2004008 cpu-clock:`, `cpu-clock:ppp:`), at its end. */
-const PERIOD_TAIL = /\s(\d+)\s+(\S+):\s*$/;
 /** A header's timestamp (`533.467720:`). */
 const HEADER_TIME = /\s(\d+\.\d+):\s/;
 
-/**
- * What the sample headers say about the weights: perf sums each sample's period, in the unit
- * of its event (`periodUnit`). Also the time covered.
- */
-export class HeaderClock {
-  #headers = 0;
-  #clock = 0;
-  #period = 0;
-  #samePeriod = true;
+/** The time the sample headers cover, from the first timestamp to the last. */
+class HeaderTimes {
   #first = NaN;
   #last = NaN;
 
   /** Looks at one header line. */
   see(line: string): void {
-    this.#headers++;
-    const m = PERIOD_TAIL.exec(line);
-    if (m && periodUnit(m[2]) === "nanoseconds") {
-      this.#clock++;
-      const period = Number(m[1]);
-      if (this.#period !== 0 && period !== this.#period) this.#samePeriod = false;
-      this.#period = period;
-    }
     const t = HEADER_TIME.exec(line);
-    if (t) {
-      const seconds = Number(t[1]);
-      if (Number.isNaN(this.#first)) this.#first = seconds;
-      this.#last = seconds;
-    }
-  }
-
-  /** True when every sample was of a clock event with its period printed: weights are ns. */
-  get nanoseconds(): boolean {
-    return this.#headers > 0 && this.#clock === this.#headers;
-  }
-
-  /** Samples per second, when every period was the same clock period. */
-  get sampleRate(): number | undefined {
-    return this.nanoseconds && this.#samePeriod && this.#period > 0
-      ? Math.round(1e9 / this.#period)
-      : undefined;
+    if (t === null) return;
+    const seconds = Number(t[1]);
+    if (Number.isNaN(this.#first)) this.#first = seconds;
+    this.#last = seconds;
   }
 
   /** Nanoseconds from the first sample to the last, when perf printed times. */
@@ -73,20 +42,21 @@ export const perfScriptReader: ProfileReader = {
   description: "perf script output (perf record -g; perf script)",
   detect: (head, text) => detectFormat(text, head.length < HEAD_BYTES) === "perf",
   async read(input, options) {
-    const clock = new HeaderClock();
+    const times = new HeaderTimes();
     // CPython's frames named as `flame collapse` and `flame report` name them (perf's
     // `py::f:file` as `f (file)`, the interpreter's glue between them dropped), unless the
     // caller's options say otherwise.
     const collapser = new PerfCollapser({
       ...readableFrameOptions({ python: true, js: false }),
       ...options.perf,
-      onHeader: (line) => clock.see(line),
+      onHeader: (line) => times.see(line),
     });
     const result = await collapseToProfile(input, collapser, "perf");
     const { profile } = result;
+    const clock = collapser.clock;
     if (clock.nanoseconds) profile.unit = "nanoseconds";
-    if (clock.sampleRate !== undefined) profile.meta.sampleRate = clock.sampleRate;
-    if (clock.durationNs !== undefined) profile.meta.durationNs = clock.durationNs;
+    if (clock.periodNs !== undefined) profile.meta.sampleRate = Math.round(1e9 / clock.periodNs);
+    if (times.durationNs !== undefined) profile.meta.durationNs = times.durationNs;
     return result;
   },
 };
