@@ -18,7 +18,7 @@ import { ALL_ARTIFACTS, removeArtifacts, removeTree, runtimeFileDirs } from "./c
 import { attachProcesses, recordSystem, runProgram } from "./record.ts";
 import { readRecording } from "./read.ts";
 import { attachWithReader, type PythonOptions, runWithReader } from "./python.ts";
-import { detectTarget, readProcess, realProbe } from "./runtime.ts";
+import { attachSetup, detectTarget, readProcess, realProbe } from "./runtime.ts";
 import { perfCapable, perfCommand, PerfNotPermitted, readSysctl } from "./permissions.ts";
 import { captureWithDtrace } from "./dtrace_capture.ts";
 
@@ -143,10 +143,10 @@ function isPythonTarget(target: CaptureTarget, options: CaptureOptions): boolean
   if (options.python.source === "perf") return false;
   if (target.kind === "run") return detectTarget(target.command, realProbe).kind === "python";
   if (target.kind !== "attach") return false;
+  // The rules `flame record -p` sets each process up by (attachSetup), so the two agree.
   return target.pids.some((pid) => {
     const proc = readProcess(pid);
-    return proc !== undefined &&
-      (proc.libraries.some((l) => /\/libpython\d/.test(l)) || /python/.test(proc.exe ?? ""));
+    return proc !== undefined && attachSetup(proc).kind === "python";
   });
 }
 
