@@ -135,10 +135,46 @@ function fsPath(pid: number, path: string): string {
 
 interface Candidate {
   path: string;
-  elf: ElfFile;
   symbols: Map<string, { value: number }>;
   runtimeSection?: number;
   bias: number;
+}
+
+/** What discovery needs of one ELF file. */
+export interface ElfFacts {
+  /** Its loadable segments, for the load bias in a process. */
+  segments: ElfFile["segments"];
+  /** The symbols of WANTED it defines. */
+  symbols: ReadonlyMap<string, { value: number }>;
+  /** The address of its `.PyRuntime` section, if it has one. */
+  runtimeSection?: number;
+}
+
+/** How many files' facts are kept. */
+const FACTS_KEPT = 16;
+const factsByFile = new Map<string, ElfFacts>();
+
+/**
+ * The facts of the ELF file `fsPath` (named `path` in errors), parsed once per file: a program
+ * that is still starting is looked at again on every tick until it is Python, and children map
+ * their parent's files. The file's device, inode, size and modification time identify it, so a
+ * file replaced on disk is parsed afresh.
+ */
+export function elfFacts(path: string, fsPath: string): ElfFacts {
+  const stat = Deno.statSync(fsPath);
+  const key = `${stat.dev}:${stat.ino}:${stat.size}:${stat.mtime?.getTime()}`;
+  let facts = factsByFile.get(key);
+  if (facts === undefined) {
+    const elf = readElf(path, fsPath);
+    facts = {
+      segments: elf.segments,
+      symbols: elf.symbols(WANTED),
+      runtimeSection: findSection(elf, ".PyRuntime")?.addr,
+    };
+    if (factsByFile.size >= FACTS_KEPT) factsByFile.delete(factsByFile.keys().next().value!);
+    factsByFile.set(key, facts);
+  }
+  return facts;
 }
 
 function candidates(pid: number, maps: Mapping[], exe: string): Candidate[] {
@@ -150,20 +186,20 @@ function candidates(pid: number, maps: Mapping[], exe: string): Candidate[] {
   if (!paths.includes(exe)) paths.push(exe);
   const out: Candidate[] = [];
   for (const path of paths) {
-    let elf: ElfFile;
+    let facts: ElfFacts;
     try {
-      elf = readElf(path, fsPath(pid, path));
+      facts = elfFacts(path, fsPath(pid, path));
     } catch (err) {
       if (err instanceof ElfError || err instanceof Deno.errors.NotFound) continue;
       if (err instanceof Deno.errors.PermissionDenied) continue;
       throw err;
     }
     const own = maps.filter((m) => m.path.replace(/ \(deleted\)$/, "") === path);
-    const bias = loadBias(elf, own);
+    const bias = loadBias(facts, own);
     if (bias === undefined) continue;
-    const symbols = elf.symbols(WANTED);
-    const section = findSection(elf, ".PyRuntime");
-    out.push({ path, elf, symbols, runtimeSection: section?.addr, bias });
+    // A copy: discovery may take symbols out of its candidates.
+    const symbols = new Map(facts.symbols);
+    out.push({ path, symbols, runtimeSection: facts.runtimeSection, bias });
   }
   return out;
 }

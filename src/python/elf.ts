@@ -219,7 +219,10 @@ export function findSection(elf: ElfFile, name: string): Section | undefined {
  * The load bias of `elf` in a process: what to add to a file address to get the address in
  * memory, from the mappings of that file. Undefined when no mapping matches a segment.
  */
-export function loadBias(elf: ElfFile, mappings: Mapping[]): number | undefined {
+export function loadBias(
+  elf: Pick<ElfFile, "segments">,
+  mappings: Mapping[],
+): number | undefined {
   const PAGE = 4096;
   for (const m of mappings) {
     for (const seg of elf.segments) {
