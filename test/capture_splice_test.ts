@@ -12,6 +12,7 @@ import {
   spliceStack,
 } from "../src/capture/splice.ts";
 import { parseHeaderLine } from "../src/capture/pids.ts";
+import type { UncoveredSample } from "../src/capture/splice.ts";
 import { rootFrameName } from "../src/collapse/perf_state.ts";
 
 const LIBC = "/usr/lib/x86_64-linux-gnu/libc.so.6";
@@ -197,10 +198,15 @@ Deno.test("splicer: a call shorter than the reader's period is found in a call n
   assert.equal(splicer.candidates(1, 170e6, 1), undefined);
 });
 
-Deno.test("perf splice: the reader's samples no perf sample of their thread is near", () => {
-  // The reader read thread 5 every millisecond from 0 to 100 ms; perf sampled thread 5 once,
-  // at 50 ms, and thread 6 at 30 and 70 ms (a period of 10 ms).
-  const samples = Array.from({ length: 101 }, (_, i) => ({ time: i * 1e6, tid: 5, stack: 0 }));
+Deno.test("perf splice: the reader's samples of what perf could not see, a period per thread", () => {
+  // The reader read threads 5 and 7 every millisecond from 0 to 100 ms (thread 7 waited for a
+  // CPU from 60 ms on: not running); perf (a period of 10 ms) sampled thread 5 at 50 ms and
+  // thread 6 at 30 and 70 ms, and never thread 7.
+  const samples = [];
+  for (let i = 0; i <= 100; i++) {
+    samples.push({ time: i * 1e6, tid: 5, stack: 0 });
+    samples.push({ time: i * 1e6, tid: 7, stack: 0, running: i < 60 });
+  }
   const splice = new PerfSplice({ stacks: [python311], periodNs: 1e6, samples });
   const hooks = splice.hooks((frames: NativeFrame[]) => frames);
   for (const [tid, ms] of [[5, 50], [6, 30], [6, 70]]) {
@@ -210,18 +216,24 @@ Deno.test("perf splice: the reader's samples no perf sample of their thread is n
       )!,
     );
   }
-  const times = (s: { time: number }[]) => s.map((x) => x.time / 1e6);
+  const times = (tid: number, s: UncoveredSample[]) =>
+    s.filter((x) => x.tid === tid).map((x) => x.time / 1e6);
   const range = (a: number, b: number) => Array.from({ length: b - a + 1 }, (_, i) => a + i);
-  // A program run under perf was recorded whole: all but those within 10 ms of 50 ms.
-  assert.deepEqual(
-    times(splice.uncovered(10e6, { attached: false })),
-    [...range(0, 39), ...range(61, 100)],
-  );
+  // A program run under perf was recorded whole. Thread 5: perf's sample at 50 ms accounts for
+  // the time before it; after it, the reader's samples up to one period (10 ms). Thread 7: the
+  // first period of its running samples, none of thread 6 (the reader never read it).
+  const launched = splice.uncovered(10e6, { attached: false });
+  assert.deepEqual(times(5, launched), range(51, 60));
+  assert.deepEqual(times(7, launched), range(0, 9));
+  assert.deepEqual(times(6, launched), []);
+  assert.ok(launched.every((s) => s.weightNs === 1e6), "each weighs the reader's period");
   // Attached: only between perf's first and last sample (a period either side).
-  assert.deepEqual(
-    times(splice.uncovered(10e6, { attached: true })),
-    [...range(20, 39), ...range(61, 80)],
-  );
+  const attached = splice.uncovered(10e6, { attached: true });
+  assert.deepEqual(times(5, attached), range(51, 60));
+  assert.deepEqual(times(7, attached), range(20, 29));
+  // A budget that is not a whole number of reader periods ends with a part of one.
+  const part = splice.uncovered(2.5e6, { attached: false }).filter((s) => s.tid === 5);
+  assert.deepEqual(part.map((s) => s.weightNs), [1e6, 1e6, 0.5e6]);
 });
 
 Deno.test("perf splice: perf's name of each thread, for the root of the reader's samples", () => {

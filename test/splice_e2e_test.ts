@@ -42,9 +42,15 @@ function splicedTest(name: string, python: Python, fn: (dir: string) => Promise<
   });
 }
 
-/** Checks a mixed.py profile: whole Python chains, zlib above compress, kernel frames. */
-function assertSpliced(text: string, label: string): void {
+/**
+ * Checks a mixed.py profile: whole Python chains, zlib above compress, kernel frames. `stderr`,
+ * flame's messages, goes with a failure (the splice's summary line says what it kept native).
+ */
+function assertSpliced(text: string, label: string, stderr: string): void {
   const s = spliceShares(text);
+  label = `${label} (${Math.round(s.python / 1e6)} ms in Python; flame said: ${
+    stderr.trim().replaceAll("\n", " | ")
+  })`;
   assert.ok(s.python > 0, `${label}: no Python samples`);
   const whole = s.whole / s.python;
   assert.ok(whole >= 0.95, `${label}: ${Math.round(100 * whole)}% whole Python chains`);
@@ -66,7 +72,7 @@ for (const label of ["3.11.7", "3.12.1", "3.13.0"]) {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /Python frames from the interpreter spliced into \d+%/);
     assert.doesNotMatch(r.stderr, /no Python function names/);
-    assertSpliced(Deno.readTextFileSync(`${dir}/run.folded`), "launched");
+    assertSpliced(Deno.readTextFileSync(`${dir}/run.folded`), "launched", r.stderr);
     // No perf support was switched on: no perf map or jitdump was written for it.
     assert.deepEqual(
       [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => /^(jit-|perf-)/.test(n)),
@@ -87,7 +93,7 @@ for (const label of ["3.11.7", "3.12.1", "3.13.0"]) {
         `${dir}/rec.folded`,
       ]);
       assert.equal(r.code, 0, r.stderr);
-      assertSpliced(Deno.readTextFileSync(`${dir}/rec.folded`), "attached");
+      assertSpliced(Deno.readTextFileSync(`${dir}/rec.folded`), "attached", r.stderr);
     } finally {
       await program.stop();
     }
@@ -148,7 +154,7 @@ for (
     const stderr = new TextDecoder().decode(out.stderr);
     const expected = { "group-SIGINT": 130, "abort": 134, "program-SIGTERM": 143, "exit": 3 }[how];
     assert.equal(out.code, expected, stderr);
-    assertSpliced(Deno.readTextFileSync(`${dir}/end.folded`), ending);
+    assertSpliced(Deno.readTextFileSync(`${dir}/end.folded`), ending, stderr);
   });
 }
 

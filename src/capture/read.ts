@@ -216,9 +216,10 @@ function profileOf(
 }
 
 /**
- * Adds the reader's samples of running threads that no perf sample covers (threads shorter than
- * perf's sampling period): their Python frames alone, each weighing the time one of the
- * reader's ticks stood for, under the root frame perf would give them. Only where perf's weights are time (a clock event) to add to.
+ * Adds the reader's samples that stand for CPU time perf could not see (`PerfSplice.uncovered`:
+ * threads shorter than perf's sampling period, and the end of each thread): their Python frames
+ * alone, under the root frame perf would give them. Only where perf's weights are time (a clock
+ * event) to add to.
  */
 function addUncovered(
   outcome: ScriptOutcome,
@@ -231,7 +232,6 @@ function addUncovered(
   if (periodUnit(event) !== "nanoseconds") return;
   const uncovered = splice.uncovered(1e9 / options.freq, { attached: command === "record" });
   if (uncovered.length === 0) return;
-  const period = Math.round(splice.readerPeriodNs);
   const comm = new Map(python.processes.map((p) => [p.pid, p.comm || "python"]));
   const pidOf = new Map(python.threads.map((t) => [t.tid, t.pid]));
   const keys = new Map<string, string>();
@@ -250,7 +250,7 @@ function addUncovered(
         if (!outcome.frames.has(label)) outcome.frames.set(label, { kind: "python" });
       }
     }
-    outcome.stacks.set(key, (outcome.stacks.get(key) ?? 0) + period);
+    outcome.stacks.set(key, (outcome.stacks.get(key) ?? 0) + Math.round(s.weightNs));
     outcome.samples++;
   }
   // The samples span the reader's too (perf may have sampled a thread-per-request server a

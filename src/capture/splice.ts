@@ -201,6 +201,15 @@ export interface PythonSamples<F extends PythonFrameLike> {
   periodNs: number;
 }
 
+/** A reader's sample that stands for time perf did not see (`PerfSplice.uncovered`). */
+export interface UncoveredSample {
+  time: number;
+  tid: number;
+  stack: number;
+  /** The time it stands for, ns. */
+  weightNs: number;
+}
+
 /** Why a perf sample kept its native stack. */
 export type SpliceMiss = "no Python sample near it" | "stacks disagree";
 
@@ -406,11 +415,6 @@ export class PerfSplice<F extends PythonFrameLike> {
     this.splicer = new Splicer(python);
   }
 
-  /** The reader's sampling period, ns. */
-  get readerPeriodNs(): number {
-    return this.#python.periodNs;
-  }
-
   /** The name (`comm`) perf gave thread `tid` in its samples, if it sampled the thread. */
   perfComm(tid: number): string | undefined {
     return this.#comms.get(tid);
@@ -466,36 +470,43 @@ export class PerfSplice<F extends PythonFrameLike> {
   }
 
   /**
-   * The reader's samples of threads on a CPU that no perf sample of the same thread is near
-   * (within `perfPeriodNs`, perf's sampling period): a thread that lives shorter than that is
-   * never sampled by perf (its per-thread counter starts afresh), but the reader sees it.
+   * The reader's samples that stand for what perf could not see. perf's counter of a thread
+   * counts the thread's CPU time and fires every `perfPeriodNs` of it, each sample's period
+   * accounting for the time before it; what the thread ran after its last sample (less than a
+   * period) is never seen, and neither is a thread that ran less than one period in all (a
+   * request thread of a few milliseconds). So: the reader's samples of a running thread after
+   * perf's last sample of it, or of a thread perf never sampled, weighing the reader's period
+   * each, up to one perf period per thread in all. (A thread that waited for a CPU between
+   * perf's samples reads as running to the reader: that time is not CPU time, and perf's
+   * samples already account for its CPU.)
    * `attached`: the reader started before perf attached and stopped after it, so only its
    * samples between perf's first and last count (a program run under perf is recorded whole).
    */
-  uncovered(
-    perfPeriodNs: number,
-    { attached }: { attached: boolean },
-  ): { time: number; tid: number; stack: number }[] {
-    const out: { time: number; tid: number; stack: number }[] = [];
-    const sorted = new Map<number, number[]>();
+  uncovered(perfPeriodNs: number, { attached }: { attached: boolean }): UncoveredSample[] {
+    const out: UncoveredSample[] = [];
+    const lastPerf = new Map<number, number>();
     let first = attached ? Infinity : -Infinity;
     let last = attached ? -Infinity : Infinity;
     for (const [tid, times] of this.#perfTimes) {
-      times.sort((a, b) => a - b);
-      sorted.set(tid, times);
-      if (!attached) continue;
-      first = Math.min(first, times[0]);
-      last = Math.max(last, times[times.length - 1]);
+      let latest = -Infinity;
+      for (const t of times) {
+        if (t > latest) latest = t;
+        if (attached && t < first) first = t;
+      }
+      lastPerf.set(tid, latest);
+      if (attached) last = Math.max(last, latest);
     }
+    const weight = this.#python.periodNs;
+    const left = new Map<number, number>();
     for (const s of this.#python.samples) {
       if (s.tid === undefined || s.running === false) continue;
       if (s.time < first - perfPeriodNs || s.time > last + perfPeriodNs) continue;
-      const times = sorted.get(s.tid);
-      const near = times === undefined
-        ? Infinity
-        : Math.abs(times[nearest(times, s.time)] - s.time);
-      if (near <= perfPeriodNs) continue;
-      out.push({ time: s.time, tid: s.tid, stack: s.stack });
+      if (s.time <= (lastPerf.get(s.tid) ?? -Infinity)) continue;
+      const budget = left.get(s.tid) ?? perfPeriodNs;
+      if (budget <= 0) continue;
+      const w = Math.min(weight, budget);
+      left.set(s.tid, budget - w);
+      out.push({ time: s.time, tid: s.tid, stack: s.stack, weightNs: w });
     }
     return out;
   }
