@@ -11,7 +11,7 @@
  * make the sum of counts overflow makes its line invalid, and binary data is refused at once.
  */
 import { FlameError } from "../errors.ts";
-import { BinarySniffer, type Input, MAX_LINE_CHARS } from "../io/input.ts";
+import { BinarySniffer, type Input, LineCarry, MAX_LINE_CHARS } from "../io/input.ts";
 
 /** One parsed folded line. `before` is set for two-count (differential) lines. */
 export interface FoldedLine {
@@ -252,11 +252,8 @@ class FoldedParser {
     tooLarge: 0,
   };
   readonly #decoder = new TextDecoder("utf-8", { fatal: false, ignoreBOM: false });
-  /** The unfinished last line of the text so far, in pieces (joined once, when it ends). */
-  #rest: string[] = [];
-  #restLength = 0;
-  /** The unfinished line is longer than MAX_LINE_CHARS: it is dropped up to its end. */
-  #skipping = false;
+  /** The unfinished last line of the text so far (the limit, and room for its `\r\n`). */
+  readonly #rest = new LineCarry(MAX_LINE_CHARS + 2);
 
   constructor(sink: FoldedSink, options: ReadFoldedOptions) {
     this.#sink = sink;
@@ -271,26 +268,26 @@ class FoldedParser {
     const text = this.#decoder.decode(bytes, { stream: true });
     const first = text.indexOf("\n");
     if (first === -1) {
-      this.#keep(text);
+      this.#rest.add(text);
       return;
     }
     let from = 0;
-    if (this.#restLength !== 0 || this.#skipping) {
+    if (this.#rest.pending) {
       // The line that straddles two blocks is joined on its own: joining whole blocks would copy.
-      this.#keep(text.slice(0, first + 1));
+      this.#rest.add(text.slice(0, first + 1));
       this.#endRest();
       from = first + 1;
     }
     const last = text.lastIndexOf("\n");
     this.#lines(text, from, last + 1);
-    this.#keep(text.slice(last + 1));
+    this.#rest.add(text.slice(last + 1));
   }
 
   /** Parses the last line, if unterminated, and returns what was found. */
   end(): FoldedReadStats {
     this.#notText(this.#sniffer.end());
-    this.#keep(this.#decoder.decode());
-    if (this.#restLength !== 0 || this.#skipping) this.#endRest();
+    this.#rest.add(this.#decoder.decode());
+    if (this.#rest.pending) this.#endRest();
     return this.#stats;
   }
 
@@ -298,31 +295,11 @@ class FoldedParser {
     if (binary !== undefined) throw new FlameError(`${this.#name}: ${binary}`);
   }
 
-  /** Keeps the start of a line that has not ended yet, unless it is too long already. */
-  #keep(text: string): void {
-    if (this.#skipping || text === "") return;
-    // The limit, and room for the line's `\r\n`.
-    if (this.#restLength + text.length > MAX_LINE_CHARS + 2) {
-      this.#rest = [];
-      this.#restLength = 0;
-      this.#skipping = true;
-      return;
-    }
-    this.#rest.push(text);
-    this.#restLength += text.length;
-  }
-
   /** The line kept in pieces has ended (or the input has): parses it. */
   #endRest(): void {
-    if (this.#skipping) {
-      this.#skipping = false;
-      this.#tooLong();
-      return;
-    }
-    const line = this.#rest.length === 1 ? this.#rest[0] : this.#rest.join("");
-    this.#rest = [];
-    this.#restLength = 0;
-    this.#lines(line, 0, line.length);
+    const line = this.#rest.take();
+    if (line === undefined) this.#tooLong();
+    else this.#lines(line, 0, line.length);
   }
 
   /** Counts a line too long to read as invalid. */

@@ -38,17 +38,55 @@ export async function openInput(path: string | undefined): Promise<Input> {
 export const MAX_LINE_CHARS = 1 << 22;
 
 /**
+ * The start of a line that goes on in the next chunk, kept in pieces (joined once, at its end)
+ * up to `limit` characters: a longer line is dropped up to its end, so memory stays bounded
+ * whatever the lines.
+ */
+export class LineCarry {
+  #pieces: string[] = [];
+  #length = 0;
+  #tooLong = false;
+
+  constructor(private readonly limit: number) {}
+
+  /** True while part of a line is held (or being dropped). */
+  get pending(): boolean {
+    return this.#length !== 0 || this.#tooLong;
+  }
+
+  /** Adds text of the unfinished line. */
+  add(text: string): void {
+    if (this.#tooLong || text === "") return;
+    if (this.#length + text.length > this.limit) {
+      this.#pieces = [];
+      this.#length = 0;
+      this.#tooLong = true;
+      return;
+    }
+    this.#pieces.push(text);
+    this.#length += text.length;
+  }
+
+  /** Ends the line: its text, or undefined when it was too long. The next line starts afresh. */
+  take(): string | undefined {
+    const tooLong = this.#tooLong;
+    const line = this.#pieces.length === 1 ? this.#pieces[0] : this.#pieces.join("");
+    this.#pieces = [];
+    this.#length = 0;
+    this.#tooLong = false;
+    return tooLong ? undefined : line;
+  }
+}
+
+/**
  * Splits streamed text into lines (without the `\n`, and without a `\r` before it), calling
  * `onLine` with each line and its 1-based number. A last line without a newline is passed too.
  * A line longer than `maxLine` characters is skipped (and counted): memory and time stay linear
  * in the input whatever its lines.
  */
 export class LineSplitter {
-  /** The start of a line that goes on in the next chunk, in pieces (joined once, at its end). */
-  #pieces: string[] = [];
-  #restLength = 0;
-  /** The line being read is too long: its text is dropped up to its end. */
-  #skipping = false;
+  /** The start of a line that goes on in the next chunk (one more than the limit: its `\r`). */
+  readonly #carry: LineCarry;
   #lineNo = 0;
   #skipped = 0;
   #firstSkipped = 0;
@@ -56,18 +94,20 @@ export class LineSplitter {
   constructor(
     private readonly onLine: (line: string, lineNo: number) => void,
     private readonly maxLine = MAX_LINE_CHARS,
-  ) {}
+  ) {
+    this.#carry = new LineCarry(maxLine + 1);
+  }
 
   /** Feeds a chunk of text. */
   push(chunk: string): void {
     let nl = chunk.indexOf("\n");
     if (nl === -1) {
-      this.#keep(chunk);
+      this.#carry.add(chunk);
       return;
     }
     let start = 0;
-    if (this.#restLength !== 0 || this.#skipping) {
-      this.#keep(chunk.slice(0, nl));
+    if (this.#carry.pending) {
+      this.#carry.add(chunk.slice(0, nl));
       this.#endLine();
       start = nl + 1;
       nl = chunk.indexOf("\n", start);
@@ -79,12 +119,12 @@ export class LineSplitter {
       else this.onLine(chunk.slice(start, end), ++this.#lineNo);
       start = nl + 1;
     }
-    if (start < chunk.length) this.#keep(chunk.slice(start));
+    if (start < chunk.length) this.#carry.add(chunk.slice(start));
   }
 
   /** Ends the input; passes a final unterminated line, if any. */
   end(): void {
-    if (this.#restLength !== 0 || this.#skipping) this.#endLine();
+    if (this.#carry.pending) this.#endLine();
   }
 
   /** Lines seen so far (skipped ones included). */
@@ -107,30 +147,13 @@ export class LineSplitter {
     return this.#firstSkipped;
   }
 
-  /** Keeps text of a line that has not ended yet (unless the line is too long already). */
-  #keep(text: string): void {
-    if (this.#skipping || text === "") return;
-    if (this.#restLength + text.length > this.maxLine + 1) {
-      // One more than the limit: the line's `\r` may still be to come.
-      this.#pieces = [];
-      this.#restLength = 0;
-      this.#skipping = true;
-      return;
-    }
-    this.#pieces.push(text);
-    this.#restLength += text.length;
-  }
-
   /** The line kept in pieces has ended. */
   #endLine(): void {
-    if (this.#skipping) {
-      this.#skipping = false;
+    let line = this.#carry.take();
+    if (line === undefined) {
       this.#skip();
       return;
     }
-    let line = this.#pieces.length === 1 ? this.#pieces[0] : this.#pieces.join("");
-    this.#pieces = [];
-    this.#restLength = 0;
     if (line.endsWith("\r")) line = line.slice(0, -1);
     if (line.length > this.maxLine) this.#skip();
     else this.onLine(line, ++this.#lineNo);
