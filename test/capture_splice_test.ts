@@ -10,9 +10,9 @@ import {
   PerfSplice,
   Splicer,
   spliceStack,
+  type UncoveredSample,
 } from "../src/capture/splice.ts";
 import { parseHeaderLine } from "../src/capture/pids.ts";
-import type { UncoveredSample } from "../src/capture/splice.ts";
 import { rootFrameName } from "../src/collapse/perf_state.ts";
 
 const LIBC = "/usr/lib/x86_64-linux-gnu/libc.so.6";
@@ -79,9 +79,21 @@ Deno.test("splice: up to 3.10 one evaluation call per frame; a C extension betwe
     "<module> (a.py)",
     "main",
   ]);
-  // One Python frame too many or too few: the stacks disagree, no splice.
-  assert.equal(spliceStack(native, python.slice(1)), undefined);
+  // A stack read shallower (the program was in `dump`, not yet in `default`): its groups go to
+  // the outer calls, the inner call stays native.
+  assert.deepEqual(names(spliceStack(native, python.slice(0, 2))!), [
+    "_PyEval_EvalFrameDefault",
+    "_PyFunction_Vectorcall",
+    "encoder_listencode_obj",
+    "encoder_call",
+    "_PyObject_MakeTpCall",
+    "dump (a.py)",
+    "<module> (a.py)",
+    "main",
+  ]);
+  // One Python frame too many, or none: the stacks disagree, no splice.
   assert.equal(spliceStack(native, [...python, py("more (a.py)", true)]), undefined);
+  assert.equal(spliceStack(native, []), undefined);
 });
 
 Deno.test("splice: 2.7's PyEval_EvalFrameEx counts where _PyEval_EvalFrameDefault is absent", () => {
@@ -151,6 +163,32 @@ Deno.test("splicer: when the nearest disagrees, a neighbour that agrees is taken
   });
   assert.deepEqual(names(splicer.splice(1, 6e6, native310)), ["f (b.py)", "<module> (b.py)"]);
   assert.equal(splicer.missed.size, 0);
+});
+
+Deno.test("splicer: a stack read shallower gives perf's outer calls their frames", () => {
+  const native310 = [
+    n("_PyEval_EvalFrameDefault", PY310),
+    n("_PyFunction_Vectorcall", PY310),
+    n("_PyEval_EvalFrameDefault", PY310),
+  ];
+  const module = py("<module> (b.py)", true);
+  const deeper = [module, py("f (b.py)", true), py("g (b.py)", true)];
+  const splicer = new Splicer({
+    stacks: [[module], deeper],
+    periodNs: 2e6,
+    samples: [{ time: 0, tid: 1, stack: 0 }, { time: 100e6, tid: 2, stack: 1 }],
+  });
+  // Thread 1 was read only in <module>: the outer call gets it, the inner one stays native.
+  assert.deepEqual(names(splicer.splice(1, 1e6, native310)), [
+    "_PyEval_EvalFrameDefault",
+    "_PyFunction_Vectorcall",
+    "<module> (b.py)",
+  ]);
+  assert.equal(splicer.partly, 1);
+  // Thread 2 was read deeper only: which of its calls perf saw cannot be told.
+  assert.deepEqual(splicer.splice(2, 101e6, native310), native310);
+  assert.equal(splicer.missed.get("stacks disagree"), 1);
+  assert.equal(splicer.spliced, 1);
 });
 
 Deno.test("splicer: a callee's samples go to the function seen calling it, among the candidates", () => {

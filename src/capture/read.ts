@@ -278,10 +278,15 @@ function reportSplice(splice: PerfSplice<PythonFrameLike>): void {
   const python = s.pythonSamples;
   if (python === 0) return;
   const share = Math.round((100 * s.spliced) / python);
-  const missed = [...s.missed].map(([why, n]) => `${n} ${why}`).join(", ");
+  const notes = [...s.missed].map(([why, n]) => `${n} ${why}`);
+  const missed = notes.length > 0 ? `kept native: ${notes.join(", ")}` : "";
+  const partly = s.partly > 0
+    ? `${s.partly} in their outer calls only, the reader having read them shallower`
+    : "";
+  const more = [partly, missed].filter((x) => x !== "").join("; ");
   info(
     `Python frames from the interpreter spliced into ${share}% of the samples running Python` +
-      (missed ? ` (kept native: ${missed})` : ""),
+      (more ? ` (${more})` : ""),
   );
 }
 

@@ -102,8 +102,9 @@ export function evaluationGroups<F extends PythonFrameLike>(python: readonly F[]
 
 /**
  * The native stack (leaf first) with each evaluation call replaced by the Python frames it ran,
- * or undefined when the two do not agree (the number of evaluation calls against the number of
- * Python frame groups). Around them the rules of a readable Python stack hold: leafward of the
+ * or undefined when the Python stack has more frame groups than the native one has evaluation
+ * calls. With fewer groups (a stack read when it was shallower), the outer calls take them and
+ * the inner ones stay native. Around them the rules of a readable Python stack hold: leafward of the
  * innermost Python frame, only the interpreter glue right next to it goes (C extensions, libc
  * and kernel frames stay); between Python frames, interpreter frames go (a C extension that calls
  * back into Python stays); rootward of the outermost, the interpreter and libc's start-up go (an
@@ -120,15 +121,18 @@ export function spliceStack(
   }
   const calls = evaluationCalls(native);
   const groups = evaluationGroups(python);
-  if (calls.length !== groups.length) return undefined;
+  if (groups.length > calls.length) return undefined;
   if (calls.length === 0) return native.slice();
+  if (groups.length === 0) return undefined;
+  // The inner calls the Python stack has no group for stay as they are.
+  const inner = calls.length - groups.length;
   const out: NativeFrame[] = [];
-  // Leafward: drop the run of glue next to the innermost evaluation call.
-  const j = glueStart(native, calls[0]);
+  // Leafward: drop the run of glue next to the innermost evaluation call spliced.
+  const j = inner === 0 ? glueStart(native, calls[0]) : calls[inner];
   for (let i = 0; i < j; i++) out.push(native[i]);
-  for (let c = 0; c < calls.length; c++) {
-    // The group this call ran: the innermost call ran the innermost group.
-    const group = groups[groups.length - 1 - c];
+  for (let c = inner; c < calls.length; c++) {
+    // The group this call ran: the innermost call spliced ran the innermost group.
+    const group = groups[groups.length - 1 - (c - inner)];
     for (let g = group.length - 1; g >= 0; g--) {
       out.push({ sym: group[g].label, module: READER_PYTHON_MODULE, display: group[g].label });
     }
@@ -241,8 +245,12 @@ export class Splicer<F extends PythonFrameLike> {
    * after one of them.
    */
   readonly #callers = new Map<string, Tally>();
-  /** Perf samples spliced, passed through (no Python running), and kept native by reason. */
+  /**
+   * Perf samples spliced (`partly`: of those, only their outer evaluation calls), passed through
+   * (no Python running), and kept native by reason.
+   */
   spliced = 0;
+  partly = 0;
   passed = 0;
   readonly missed = new Map<SpliceMiss, number>();
 
@@ -288,7 +296,7 @@ export class Splicer<F extends PythonFrameLike> {
       const distance = Math.min(dl, dh);
       if (distance > reach) break;
       const stack = stacks[dl <= dh ? lo-- : hi++];
-      if (this.#groupsOf(stack) !== calls || out.includes(stack)) continue;
+      if (this.groupsOf(stack) !== calls || out.includes(stack)) continue;
       const label = this.#innermost(stack);
       if (distance > this.#tolerance && innermost.has(label)) continue;
       out.push(stack);
@@ -297,6 +305,12 @@ export class Splicer<F extends PythonFrameLike> {
     if (out.length > 0) {
       this.spliced++;
       return out;
+    }
+    const shallower = this.#shallowerNear(thread, timeNs, calls);
+    if (shallower !== undefined) {
+      this.spliced++;
+      this.partly++;
+      return [shallower];
     }
     const gap = Math.abs(times[nearest(times, timeNs)] - timeNs);
     return this.#miss(gap > reach ? "no Python sample near it" : "stacks disagree");
@@ -352,11 +366,34 @@ export class Splicer<F extends PythonFrameLike> {
     const found = this.candidates(tid, timeNs, calls.length);
     if (found === undefined) return native;
     const callee = calleeOf(native, calls);
-    this.learn(found, callee, this.bracketing(tid, timeNs));
+    if (this.groupsOf(found[0]) === calls.length) {
+      this.learn(found, callee, this.bracketing(tid, timeNs));
+    }
     return spliceStack(native, this.#stacks[this.choose(found, callee)]) ?? native;
   }
 
-  #groupsOf(stack: number): number {
+  /**
+   * The nearest stack within the tolerance that has fewer groups than `calls` (but some). A stack
+   * that changes fast (imports nest a dozen evaluation calls, each for a fraction of a
+   * millisecond) is seldom read at the depth perf caught it, and a deep one that moves is read
+   * less often (torn reads are read again or dropped); the stack grows and shrinks at its inner
+   * end, so the groups of a shallower stack read just before or after are perf's outer calls.
+   */
+  #shallowerNear(thread: ThreadStacks, timeNs: number, calls: number): number | undefined {
+    const { times, stacks } = thread;
+    for (let lo = nearest(times, timeNs), hi = lo + 1; lo >= 0 || hi < times.length;) {
+      const dl = lo >= 0 ? Math.abs(timeNs - times[lo]) : Infinity;
+      const dh = hi < times.length ? Math.abs(times[hi] - timeNs) : Infinity;
+      if (Math.min(dl, dh) > this.#tolerance) return undefined;
+      const stack = stacks[dl <= dh ? lo-- : hi++];
+      const groups = this.groupsOf(stack);
+      if (groups > 0 && groups < calls) return stack;
+    }
+    return undefined;
+  }
+
+  /** The number of evaluation groups of the reader's stack `stack`. */
+  groupsOf(stack: number): number {
     return this.#groups[stack] ??= evaluationGroups(this.#stacks[stack]).length;
   }
 
@@ -451,7 +488,10 @@ export class PerfSplice<F extends PythonFrameLike> {
         }
         const found = this.splicer.candidates(tid, time, native.calls);
         if (found === undefined) return undefined;
-        this.splicer.learn(found, native.callee, this.splicer.bracketing(tid, time));
+        // (A shallower stack's innermost function is not the one that called the callee.)
+        if (this.splicer.groupsOf(found[0]) === native.calls) {
+          this.splicer.learn(found, native.callee, this.splicer.bracketing(tid, time));
+        }
         const key = found.join(",");
         let id = this.#setIds.get(key);
         if (id === undefined) {
