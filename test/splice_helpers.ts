@@ -65,7 +65,7 @@ export function spliceShares(text: string): SpliceShares {
     const py = frames.some((f) => PY_FRAME.test(f));
     if (!evals && !py) continue;
     // The interpreter's own start-up (its frozen imports) runs before a reader started at exec
-    // has found it (20-40 ms: reading libpython's symbols): perf's stack is all there is.
+    // has found it (a few ms; the reader parses libpython's symbols first): perf's stack is all there is.
     if (evals && frames.some((f) => STARTUP.test(f))) continue;
     s.python += n;
     if (!evals && PY_FRAME.test(frames[1] ?? "")) s.whole += n;
