@@ -103,9 +103,9 @@ export function evaluationGroups<F extends PythonFrameLike>(python: readonly F[]
 /**
  * The native stack (leaf first) with each evaluation call replaced by the Python frames it ran,
  * or undefined when the Python stack has more frame groups than the native one has evaluation
- * calls. With fewer groups (a stack read when it was shallower), the outer calls take them and
- * the inner ones stay native. Around them the rules of a readable Python stack hold: leafward of the
- * innermost Python frame, only the interpreter glue right next to it goes (C extensions, libc
+ * calls (or none). With fewer groups (a stack read when it was shallower), the outer calls take
+ * them and the inner ones stay native. Around them the rules of a readable Python stack hold:
+ * leafward of the innermost Python frame, only the interpreter glue right next to it goes (C extensions, libc
  * and kernel frames stay); between Python frames, interpreter frames go (a C extension that calls
  * back into Python stays); rootward of the outermost, the interpreter and libc's start-up go (an
  * embedding program stays).
@@ -231,7 +231,8 @@ export type SpliceMiss = "no Python sample near it" | "stacks disagree";
  * REACH_NS. The nearest one is mostly right, so over a recording the innermost functions of the
  * nearest candidates of a callee's samples show who calls it: the first candidate whose
  * innermost function makes up at least CALLER_SHARE of them is taken, else the nearest (`learn`
- * first, then `choose`).
+ * first, then `choose`). Where no stack within reach agrees, the nearest shallower one within
+ * two reader periods gives perf's outer calls their frames (`spliceStack`).
  */
 export class Splicer<F extends PythonFrameLike> {
   readonly #threads = new Map<number, ThreadStacks>();
@@ -276,8 +277,9 @@ export class Splicer<F extends PythonFrameLike> {
    * The reader's stacks (indexes, nearest in time first, each once) that may go with a perf
    * sample of `tid` at `timeNs` whose native stack holds `calls` evaluation calls, and that
    * agree with it in groups: every one within the tolerance (two reader periods), then, up to
-   * REACH_NS, the nearest one of each other innermost function. Undefined when there is none
-   * (counted: passed through when `calls` is 0, else missed).
+   * REACH_NS, the nearest one of each other innermost function; failing those, the nearest
+   * shallower one within the tolerance (counted `partly`). Undefined when there is none (counted:
+   * passed through when `calls` is 0, else missed).
    */
   candidates(tid: number, timeNs: number, calls: number): number[] | undefined {
     if (calls === 0) {
