@@ -105,10 +105,10 @@ export function evaluationGroups<F extends PythonFrameLike>(python: readonly F[]
  * or undefined when the Python stack has more frame groups than the native one has evaluation
  * calls (or none). With fewer groups (a stack read when it was shallower), the outer calls take
  * them and the inner ones stay native. Around them the rules of a readable Python stack hold:
- * leafward of the innermost Python frame, only the interpreter glue right next to it goes (C extensions, libc
- * and kernel frames stay); between Python frames, interpreter frames go (a C extension that calls
- * back into Python stays); rootward of the outermost, the interpreter and libc's start-up go (an
- * embedding program stays).
+ * leafward of the innermost Python frame, only the interpreter glue right next to it goes (C
+ * extensions, libc and kernel frames stay); between Python frames, interpreter frames go (a C
+ * extension that calls back into Python stays); rootward of the outermost, the interpreter and
+ * libc's start-up go (an embedding program stays).
  */
 export function spliceStack(
   native: readonly NativeFrame[],
