@@ -8,6 +8,8 @@ import {
   evaluationGroups,
   type NativeFrame,
   PerfSplice,
+  type PythonFrameLike,
+  type PythonSamples,
   Splicer,
   spliceStack,
   type UncoveredSample,
@@ -108,85 +110,107 @@ Deno.test("splice: 2.7's PyEval_EvalFrameEx counts where _PyEval_EvalFrameDefaul
   assert.deepEqual(evaluationCalls(both), [0], "3.x's wrapper is not a second call");
 });
 
+/** A perf sample: its thread, time (ns) and native stack (leaf first). */
+type PerfSample = [tid: number, timeNs: number, native: readonly NativeFrame[]];
+
+/**
+ * Splices perf samples as the perf collapser does, through PerfSplice's hooks: each sample's
+ * header, then its stack (a node of its own), and the fold at the end, once everything was
+ * learnt. Gives each sample's stack and the splicer, for its counts.
+ */
+function spliceSamples(python: PythonSamples<PythonFrameLike>, samples: PerfSample[]) {
+  const splice = new PerfSplice(python);
+  const hooks = splice.hooks((node: readonly NativeFrame[]) => [...node]);
+  const variants = samples.map(([tid, timeNs, native]) => {
+    hooks.onHeader({ comm: "python3", pid: tid, tid, time: timeNs / 1e9, timeNs });
+    return hooks.sampleVariant(native);
+  });
+  const stacks = samples.map(([, , native], i) => {
+    const variant = variants[i];
+    return variant === undefined ? native : hooks.variant([...native], variant);
+  });
+  return { stacks, splicer: splice.splicer };
+}
+
 Deno.test("splicer: the nearest sample of the thread, within two periods; misses counted", () => {
-  const stacks = [python311, python311.slice(0, 2)];
-  const splicer = new Splicer({
-    stacks,
+  const plain = [n("memcpy", LIBC), n("main", "/bin/p")];
+  const { stacks, splicer } = spliceSamples({
+    stacks: [python311, python311.slice(0, 2)],
     periodNs: 10e6,
     samples: [
       { time: 1_000e6, tid: 7, stack: 1 },
       { time: 1_010e6, tid: 7, stack: 0 },
       { time: 1_020e6, tid: 8, stack: 0 },
     ],
-  });
+  }, [
+    [7, 1_009e6, native311],
+    [7, 1_060e6, native311],
+    [9, 1_010e6, native311],
+    [7, 1_010e6, plain],
+  ]);
   // Nearest to 1,009 ms is the sample at 1,010 ms: the whole chain.
-  assert.equal(names(splicer.splice(7, 1_009e6, native311)).at(-1), "<module> (w.py)");
-  assert.equal(names(splicer.splice(7, 1_009e6, native311)).length, 6);
+  assert.equal(names(stacks[0]).at(-1), "<module> (w.py)");
+  assert.equal(names(stacks[0]).length, 6);
   // 50 ms away: no Python sample near it; the native stack is kept.
-  assert.deepEqual(splicer.splice(7, 1_060e6, native311), native311);
+  assert.deepEqual(stacks[1], native311);
   // A thread the reader never saw.
-  assert.deepEqual(splicer.splice(9, 1_010e6, native311), native311);
+  assert.deepEqual(stacks[2], native311);
   // No interpreter frames at all: passed through, not a miss.
-  const plain = [n("memcpy", LIBC), n("main", "/bin/p")];
-  assert.deepEqual(splicer.splice(7, 1_010e6, plain), plain);
-  assert.equal(splicer.spliced, 2);
+  assert.deepEqual(stacks[3], plain);
+  assert.equal(splicer.spliced, 1);
   assert.equal(splicer.passed, 1);
   assert.equal(splicer.missed.get("no Python sample near it"), 2);
-  assert.equal(splicer.pythonSamples, 4);
+  assert.equal(splicer.pythonSamples, 3);
 });
 
 Deno.test("splicer: where the reader fell behind, a stack up to 25 ms away; none farther", () => {
   // The reader samples every 2 ms (4 ms of tolerance) but skipped 40 ms after 1,000 ms.
-  const splicer = new Splicer({
+  const { stacks, splicer } = spliceSamples({
     stacks: [python311],
     periodNs: 2e6,
     samples: [{ time: 1_000e6, tid: 7, stack: 0 }, { time: 1_040e6, tid: 7, stack: 0 }],
-  });
+  }, [[7, 1_012e6, native311], [7, 970e6, native311]]);
   // 12 ms from the nearest: beyond the tolerance, within reach.
-  assert.equal(names(splicer.splice(7, 1_012e6, native311)).at(-1), "<module> (w.py)");
+  assert.equal(names(stacks[0]).at(-1), "<module> (w.py)");
   // 30 ms before the first: out of reach, the native stack is kept.
-  assert.deepEqual(splicer.splice(7, 970e6, native311), native311);
+  assert.deepEqual(stacks[1], native311);
   assert.equal(splicer.spliced, 1);
   assert.equal(splicer.missed.get("no Python sample near it"), 1);
 });
 
+const native310 = [
+  n("_PyEval_EvalFrameDefault", PY310),
+  n("_PyFunction_Vectorcall", PY310),
+  n("_PyEval_EvalFrameDefault", PY310),
+];
+
 Deno.test("splicer: when the nearest disagrees, a neighbour that agrees is taken", () => {
-  const native310 = [
-    n("_PyEval_EvalFrameDefault", PY310),
-    n("_PyFunction_Vectorcall", PY310),
-    n("_PyEval_EvalFrameDefault", PY310),
-  ];
-  const splicer = new Splicer({
+  const { stacks, splicer } = spliceSamples({
     stacks: [[py("<module> (b.py)", true)], [py("<module> (b.py)", true), py("f (b.py)", true)]],
     periodNs: 10e6,
     samples: [{ time: 0, tid: 1, stack: 1 }, { time: 10e6, tid: 1, stack: 0 }],
-  });
-  assert.deepEqual(names(splicer.splice(1, 6e6, native310)), ["f (b.py)", "<module> (b.py)"]);
+  }, [[1, 6e6, native310]]);
+  assert.deepEqual(names(stacks[0]), ["f (b.py)", "<module> (b.py)"]);
   assert.equal(splicer.missed.size, 0);
 });
 
 Deno.test("splicer: a stack read shallower gives perf's outer calls their frames", () => {
-  const native310 = [
-    n("_PyEval_EvalFrameDefault", PY310),
-    n("_PyFunction_Vectorcall", PY310),
-    n("_PyEval_EvalFrameDefault", PY310),
-  ];
   const module = py("<module> (b.py)", true);
   const deeper = [module, py("f (b.py)", true), py("g (b.py)", true)];
-  const splicer = new Splicer({
+  const { stacks, splicer } = spliceSamples({
     stacks: [[module], deeper],
     periodNs: 2e6,
     samples: [{ time: 0, tid: 1, stack: 0 }, { time: 100e6, tid: 2, stack: 1 }],
-  });
+  }, [[1, 1e6, native310], [2, 101e6, native310]]);
   // Thread 1 was read only in <module>: the outer call gets it, the inner one stays native.
-  assert.deepEqual(names(splicer.splice(1, 1e6, native310)), [
+  assert.deepEqual(names(stacks[0]), [
     "_PyEval_EvalFrameDefault",
     "_PyFunction_Vectorcall",
     "<module> (b.py)",
   ]);
   assert.equal(splicer.partly, 1);
   // Thread 2 was read deeper only: which of its calls perf saw cannot be told.
-  assert.deepEqual(splicer.splice(2, 101e6, native310), native310);
+  assert.deepEqual(stacks[1], native310);
   assert.equal(splicer.missed.get("stacks disagree"), 1);
   assert.equal(splicer.spliced, 1);
 });

@@ -360,21 +360,6 @@ export class Splicer<F extends PythonFrameLike> {
   }
 
   /**
-   * The spliced stack (leaf first) for one perf sample, or its native stack (counted), with
-   * what was learnt so far.
-   */
-  splice(tid: number, timeNs: number, native: readonly NativeFrame[]): readonly NativeFrame[] {
-    const calls = evaluationCalls(native);
-    const found = this.candidates(tid, timeNs, calls.length);
-    if (found === undefined) return native;
-    const callee = calleeOf(native, calls);
-    if (this.groupsOf(found[0]) === calls.length) {
-      this.learn(found, callee, this.bracketing(tid, timeNs));
-    }
-    return spliceStack(native, this.#stacks[this.choose(found, callee)]) ?? native;
-  }
-
-  /**
    * The nearest stack within the tolerance that has fewer groups than `calls` (but some). A stack
    * that changes fast (imports nest a dozen evaluation calls, each for a fraction of a
    * millisecond) is seldom read at the depth perf caught it, and a deep one that moves is read
