@@ -66,3 +66,16 @@ export const BIDI_SENSITIVE =
 export function isolate(name: string): string {
   return BIDI_SENSITIVE.test(name) ? `\u2068${name}\u2069` : name;
 }
+
+/**
+ * Rows of cells as lines of a table: every column but the last right-aligned to its widest
+ * cell, columns two spaces apart (the last, a name, is left as it is).
+ */
+export function tableLines(rows: readonly string[][]): string[] {
+  const columns = rows[0]?.length ?? 0;
+  const widths = Array.from(
+    { length: Math.max(0, columns - 1) },
+    (_, i) => Math.max(...rows.map((r) => r[i].length)),
+  );
+  return rows.map((r) => [...widths.map((w, i) => r[i].padStart(w)), r[columns - 1]].join("  "));
+}

@@ -5,7 +5,7 @@ import {
   privilegeNotes,
   recordFailure,
 } from "../src/capture/permissions.ts";
-import { commandLabel, oneLine } from "../src/format.ts";
+import { commandLabel, oneLine, tableLines } from "../src/format.ts";
 import { processesPhrase, processLabel } from "../src/capture/record.ts";
 import {
   dtraceArgv,
@@ -236,4 +236,16 @@ Deno.test("pids: read from perf script headers, process names with spaces and di
     parseHeaderLine("    Web Content 2 77/78 [001]  1.5:  1 cycles:")?.comm,
     "Web Content 2",
   );
+});
+
+Deno.test("text tables: columns right-aligned to their widest cell, the last left as it is", () => {
+  assert.deepEqual(
+    tableLines([["self", "self%", "function"], ["1.5 s", "12.00%", "main"], [
+      "250 ms",
+      "2.00%",
+      "a b",
+    ]]),
+    ["  self   self%  function", " 1.5 s  12.00%  main", "250 ms   2.00%  a b"],
+  );
+  assert.deepEqual(tableLines([]), []);
 });

@@ -4,7 +4,7 @@
  * functions with the most self time on a terminal, print one summary line, push the profile if
  * asked, open the graph if asked, and exit with the program's status.
  */
-import { plural } from "../format.ts";
+import { plural, tableLines } from "../format.ts";
 import { info, showable, sink, stderrIsTerminal, warn } from "../log.ts";
 import type { Palette, RenderOptions } from "../render/mod.ts";
 import { writeProfile, writerByName } from "../formats/registry.ts";
@@ -82,9 +82,7 @@ function topFunctions(profile: Profile, top: number): string {
     formatWeight(f.self, profile.unit),
     showable(f.name),
   ]);
-  const w0 = Math.max(...rows.map((r) => r[0].length));
-  const w1 = Math.max(...rows.map((r) => r[1].length));
-  const lines = rows.map((r) => `  ${r[0].padStart(w0)}  ${r[1].padStart(w1)}  ${r[2]}`);
+  const lines = tableLines(rows).map((line) => `  ${line}`);
   return `flame: most self time:\n${lines.join("\n")}\n`;
 }
 

@@ -4,7 +4,7 @@
  * counts once per stack in its total even when it recurses, so no total exceeds 100%. Written
  * as a text table for people, or as JSON for CI scripts (`jq '.bySelf[0].name'`).
  */
-import { formatBytes, groupDigits } from "../format.ts";
+import { formatBytes, groupDigits, tableLines } from "../format.ts";
 import { showable } from "../log.ts";
 import { frameInfo, type Profile, SEPARATOR, totalWeight, type Unit } from "../profile/profile.ts";
 import { type ProfileWriter, TextBlocks } from "./format.ts";
@@ -135,12 +135,7 @@ export function summaryText(s: ProfileSummary): string {
         : ""),
     ]);
     const header = ["self", "self%", "total", "total%", "function"];
-    const widths = header.slice(0, 4).map((h, i) =>
-      Math.max(h.length, ...cells.map((c) => c[i].length))
-    );
-    const line = (c: string[]) =>
-      c.slice(0, 4).map((x, i) => x.padStart(widths[i])).join("  ") + "  " + c[4];
-    return [`${title}:`, line(header), ...cells.map(line)].join("\n");
+    return [`${title}:`, ...tableLines([header, ...cells])].join("\n");
   };
   return [
     head,
