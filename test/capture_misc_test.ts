@@ -6,6 +6,7 @@ import {
   recordFailure,
 } from "../src/capture/permissions.ts";
 import { commandLabel, oneLine, tableLines } from "../src/format.ts";
+import { childPids } from "../src/python/children.ts";
 import { processesPhrase, processLabel } from "../src/capture/record.ts";
 import {
   dtraceArgv,
@@ -248,4 +249,17 @@ Deno.test("text tables: columns right-aligned to their widest cell, the last lef
     ["  self   self%  function", " 1.5 s  12.00%  main", "250 ms   2.00%  a b"],
   );
   assert.deepEqual(tableLines([]), []);
+});
+
+Deno.test("childPids: this process's children, none once one has exited", async () => {
+  const child = new Deno.Command("sleep", { args: ["5"] }).spawn();
+  try {
+    assert.ok(childPids(Deno.pid).includes(child.pid), "a running child is found");
+    assert.deepEqual(childPids(child.pid), []);
+  } finally {
+    child.kill();
+    await child.status;
+  }
+  assert.ok(!childPids(Deno.pid).includes(child.pid), "a reaped child is gone");
+  assert.deepEqual(childPids(4_194_305), [], "no such process");
 });

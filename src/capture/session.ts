@@ -23,7 +23,8 @@ import {
 import { realProbe } from "./runtime.ts";
 import { SampleLog } from "./samples.ts";
 import { parseHeaderLine } from "./pids.ts";
-import { childPids, type Interrupts, signalPid } from "./signals.ts";
+import { type Interrupts, signalPid } from "./signals.ts";
+import { childPids } from "../python/mod.ts";
 
 /** How long perf may take to finish after its program was killed, before it is killed too. */
 const PERF_EXIT_WAIT_MS = 2000;

@@ -76,20 +76,6 @@ export function programEnding(
   };
 }
 
-/** The child processes of `pid` (from /proc; empty when it has exited). */
-export function childPids(pid: number): number[] {
-  const out: number[] = [];
-  try {
-    for (const task of Deno.readDirSync(`/proc/${pid}/task`)) {
-      try {
-        const text = Deno.readTextFileSync(`/proc/${pid}/task/${task.name}/children`);
-        for (const w of text.split(/\s+/)) if (w) out.push(Number(w));
-      } catch { /* the thread ended */ }
-    }
-  } catch { /* the process ended */ }
-  return out;
-}
-
 /** Sends `signal` to a PID, ignoring a process that is already gone. */
 export function signalPid(pid: number, signal: Deno.Signal): void {
   try {

@@ -1,6 +1,6 @@
 /**
- * A process's descendants, for following the Python processes a program starts
- * (multiprocessing workers, a shell script that runs python). Uses
+ * A process's children and descendants: for following the Python processes a program starts
+ * (multiprocessing workers, a shell script that runs python), and the program perf starts. Uses
  * `/proc/PID/task/TID/children` where the kernel has it, else a scan of every `/proc/N/stat`.
  */
 
@@ -39,6 +39,11 @@ function parents(): Map<number, number[]> {
     } catch { /* gone */ }
   }
   return byParent;
+}
+
+/** The child processes of `pid` (none once it has exited). */
+export function childPids(pid: number): number[] {
+  return childrenFile(pid) ?? parents().get(pid) ?? [];
 }
 
 /** Every descendant of `pids` (children, grandchildren, ...), not including `pids`. */

@@ -8,6 +8,7 @@
  * - `samplesForSplice(result)`: the samples as capture/splice.ts's `Splicer` takes them.
  * - `pythonFrameLabel`, `uniqueFrameNames`: the naming rule for Python frames.
  * - `monotonicNs()`: CLOCK_MONOTONIC, the clock sample times are on (as perf's `-k 1`).
+ * - `childPids(pid)`: a process's children, from /proc.
  */
 export {
   discoverPython,
@@ -36,3 +37,4 @@ export { type PythonProfileOptions, samplingToProfile } from "./profile.ts";
 export { pythonFrameLabel, shortFileName, uniqueFrameNames } from "./names.ts";
 export { samplesForSplice, type SpliceFrame, type SpliceSamples } from "./splice_input.ts";
 export { monotonicNs } from "./clock.ts";
+export { childPids } from "./children.ts";
