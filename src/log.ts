@@ -14,13 +14,17 @@ export const sink = {
 };
 
 /**
- * Characters a terminal acts on instead of showing: C0 and C1 controls (escape sequences can
- * recolour, retitle or clear the terminal; a newline could forge a line of flame's own) and the
- * bidirectional controls that reorder the text around them.
+ * What a terminal must never get raw: C0 controls, DEL, C1 controls (U+009B is a CSI), the
+ * bidi controls and line/paragraph separators (they reorder or break what follows), and lone
+ * surrogates (no character at all). `ls` prints bidi controls raw; flame escapes them, in its
+ * messages (`showable`) and in the names it quotes (terminal.ts).
  */
-const UNSHOWABLE =
-  // deno-lint-ignore no-control-regex -- matching control characters is the point
-  /[\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+export const UNSAFE =
+  // deno-lint-ignore no-control-regex
+  /[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** UNSAFE, every one (a newline could forge a line of flame's own); a tab is shown as it is. */
+const UNSHOWABLE = new RegExp(UNSAFE.source, "g");
 
 /**
  * A message as the terminal should show it: every control character written as an escape
@@ -29,6 +33,7 @@ const UNSHOWABLE =
  */
 export function showable(text: string): string {
   return text.replace(UNSHOWABLE, (c) => {
+    if (c === "\t") return c;
     if (c === "\n") return "\\n";
     const code = c.charCodeAt(0);
     return code < 0x100

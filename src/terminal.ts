@@ -13,16 +13,12 @@
  * Pure: text in, text out.
  */
 
+import { UNSAFE } from "./log.ts";
+
 // Names shown as they are: letters and digits of any script, combining marks, and punctuation
 // no shell reads specially.
 const BARE = /^[\p{L}\p{N}\p{M}_.,:/@%+-]+$/u;
 
-// What a terminal must never get raw: C0 controls, DEL, C1 controls (U+009B is a CSI), the
-// bidi controls and line/paragraph separators (they reorder or break what follows), and lone
-// surrogates (no character at all). `ls` prints bidi controls raw; they are escaped here.
-const UNSAFE =
-  // deno-lint-ignore no-control-regex
-  /[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 const UNSAFE_RUNS = new RegExp(`(?:${UNSAFE.source})+`, "g");
 
 // The characters that keep their meaning inside double quotes.

@@ -9,6 +9,9 @@ Deno.test("showable: controls and bidi overrides become escapes; text stays", ()
   assert.equal(showable("\u202egnp.exe"), "\\u202egnp.exe");
   assert.equal(showable("\x9b2J"), "\\x9b2J"); // the one-byte CSI
   assert.equal(showable("tab\tkept"), "tab\tkept");
+  // The same characters as names quoted for the terminal: lone surrogates too, pairs kept.
+  assert.equal(showable("lone\ud800 pair\ud83d\ude00"), "lone\\ud800 pair\ud83d\ude00");
+  assert.equal(showable("\u2028\u2029"), "\\u2028\\u2029");
 });
 
 Deno.test("warn and info never write a control character of a message", () => {
