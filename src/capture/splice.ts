@@ -292,13 +292,20 @@ export class Splicer<F extends PythonFrameLike> {
     const reach = Math.max(this.#tolerance, REACH_NS);
     const out: number[] = [];
     const innermost = new Set<string>();
+    /** The nearest stack within the tolerance with fewer groups (but some), for a partial splice. */
+    let shallower: number | undefined;
     for (let lo = nearest(times, timeNs), hi = lo + 1; lo >= 0 || hi < times.length;) {
       const dl = lo >= 0 ? Math.abs(timeNs - times[lo]) : Infinity;
       const dh = hi < times.length ? Math.abs(times[hi] - timeNs) : Infinity;
       const distance = Math.min(dl, dh);
       if (distance > reach) break;
       const stack = stacks[dl <= dh ? lo-- : hi++];
-      if (this.groupsOf(stack) !== calls || out.includes(stack)) continue;
+      const groups = this.groupsOf(stack);
+      if (groups !== calls) {
+        if (groups > 0 && groups < calls && distance <= this.#tolerance) shallower ??= stack;
+        continue;
+      }
+      if (out.includes(stack)) continue;
       const label = this.#innermost(stack);
       if (distance > this.#tolerance && innermost.has(label)) continue;
       out.push(stack);
@@ -308,7 +315,10 @@ export class Splicer<F extends PythonFrameLike> {
       this.spliced++;
       return out;
     }
-    const shallower = this.#shallowerNear(thread, timeNs, calls);
+    // A stack that changes fast (imports nest a dozen evaluation calls, each for a fraction of a
+    // millisecond) is seldom read at the depth perf caught it, and a deep one that moves is read
+    // less often (torn reads are read again or dropped); the stack grows and shrinks at its
+    // inner end, so a shallower stack read just before or after holds perf's outer calls.
     if (shallower !== undefined) {
       this.spliced++;
       this.partly++;
@@ -357,26 +367,6 @@ export class Splicer<F extends PythonFrameLike> {
     const least = CALLER_SHARE * tally.total;
     return candidates.find((i) => (tally.counts.get(this.#innermost(i)) ?? 0) >= least) ??
       candidates[0];
-  }
-
-  /**
-   * The nearest stack within the tolerance that has fewer groups than `calls` (but some). A stack
-   * that changes fast (imports nest a dozen evaluation calls, each for a fraction of a
-   * millisecond) is seldom read at the depth perf caught it, and a deep one that moves is read
-   * less often (torn reads are read again or dropped); the stack grows and shrinks at its inner
-   * end, so the groups of a shallower stack read just before or after are perf's outer calls.
-   */
-  #shallowerNear(thread: ThreadStacks, timeNs: number, calls: number): number | undefined {
-    const { times, stacks } = thread;
-    for (let lo = nearest(times, timeNs), hi = lo + 1; lo >= 0 || hi < times.length;) {
-      const dl = lo >= 0 ? Math.abs(timeNs - times[lo]) : Infinity;
-      const dh = hi < times.length ? Math.abs(times[hi] - timeNs) : Infinity;
-      if (Math.min(dl, dh) > this.#tolerance) return undefined;
-      const stack = stacks[dl <= dh ? lo-- : hi++];
-      const groups = this.groupsOf(stack);
-      if (groups > 0 && groups < calls) return stack;
-    }
-    return undefined;
   }
 
   /** The number of evaluation groups of the reader's stack `stack`. */
