@@ -36,6 +36,7 @@ import { commandEcho, recordingState, requirePerf } from "./record.ts";
 import { PerfSplice, type PythonFrameLike } from "./splice.ts";
 import { periodUnit, userOnly } from "../collapse/perf_events.ts";
 import { rootFrameName } from "../collapse/perf_state.ts";
+import { addStack } from "../folded/stacks.ts";
 import { samplesForSplice, type SamplingResult } from "../python/mod.ts";
 
 /** What the first Ctrl-C stops once the recording is being read. */
@@ -117,9 +118,18 @@ export async function readRecording(
     await removeStrayFiles(perf, script, recorded.started, outcome);
   }
   if (options.keepData) await keepRecording(script, options.keepData, injected);
-  if (splice && recorded?.python) {
-    addUncovered(outcome, splice, recorded.python, options, recorded.spec.event, command);
-    describeReaderFrames(outcome, spliceInput!.frameInfo);
+  if (splice && spliceInput && recorded?.python) {
+    const { frameInfo } = spliceInput;
+    addUncovered(
+      outcome,
+      splice,
+      frameInfo,
+      recorded.python,
+      options,
+      recorded.spec.event,
+      command,
+    );
+    describeReaderFrames(outcome, frameInfo);
     reportSplice(splice);
   }
   const callGraph = recorded?.spec.callGraph ?? headerCallGraph(await header);
@@ -224,6 +234,7 @@ function profileOf(
 function addUncovered(
   outcome: ScriptOutcome,
   splice: PerfSplice<PythonFrameLike>,
+  frameInfo: ReadonlyMap<string, FrameInfo>,
   python: SamplingResult,
   options: CaptureOptions,
   event: string,
@@ -247,10 +258,10 @@ function addUncovered(
       key = [root, ...frames].join(";");
       keys.set(id, key);
       for (const label of frames) {
-        if (!outcome.frames.has(label)) outcome.frames.set(label, { kind: "python" });
+        if (!outcome.frames.has(label)) outcome.frames.set(label, frameInfo.get(label)!);
       }
     }
-    outcome.stacks.set(key, (outcome.stacks.get(key) ?? 0) + Math.round(s.weightNs));
+    addStack(outcome.stacks, key, Math.round(s.weightNs));
     outcome.samples++;
   }
   // The samples span the reader's too (perf may have sampled a thread-per-request server a
