@@ -18,7 +18,7 @@
  * - Failures are one line naming the path and the cause (no space left on device, read-only
  *   file system, permission denied, is a directory, ...).
  */
-import { FlameError } from "../errors.ts";
+import { describeFileError, FlameError } from "../errors.ts";
 import { quoteName } from "../terminal.ts";
 
 const encoder = new TextEncoder();
@@ -421,12 +421,22 @@ async function writeOutputBytes(
   produce: (write: (bytes: Uint8Array) => Promise<void>) => Promise<void>,
 ): Promise<void> {
   const target = resolveTarget(path);
+  let failedWriting = false;
+  const writeTo = (file: Deno.FsFile) => async (bytes: Uint8Array) => {
+    try {
+      await writeAllAsync(file, bytes);
+    } catch (err) {
+      failedWriting = true;
+      throw err;
+    }
+  };
+  const described = (err: unknown) => failedWriting ? describeWriteError(path, err) : err;
   if (target.kind === "direct") {
     const file = openDirect(path);
     try {
-      await produce((bytes) => writeAllAsync(file, bytes));
+      await produce(writeTo(file));
     } catch (err) {
-      throw describeWriteError(path, err);
+      throw described(err);
     } finally {
       file.close();
     }
@@ -441,21 +451,12 @@ async function writeOutputBytes(
     untracked();
     throw err;
   }
-  let failedWriting = false;
-  const write = async (bytes: Uint8Array) => {
-    try {
-      await writeAllAsync(temp.file, bytes);
-    } catch (err) {
-      failedWriting = true;
-      throw err;
-    }
-  };
   try {
-    await produce(write);
+    await produce(writeTo(temp.file));
     commitTemp(temp, path);
   } catch (err) {
     abandonTemp(temp);
-    throw failedWriting ? describeWriteError(path, err) : err;
+    throw described(err);
   } finally {
     untracked();
   }
@@ -639,7 +640,7 @@ export async function keepFile(from: string, to: string): Promise<void> {
         try {
           n = await source.read(buffer);
         } catch (err) {
-          throw describeWriteError(to, err);
+          throw describeFileError(from, err);
         }
         if (n === null) break;
         await write(buffer.subarray(0, n));
