@@ -99,11 +99,7 @@ export function stringValues(values: Record<string, OptionValue>, name: string):
  * Parses `-p 12,34 -p 56` into PIDs; throws a usage error for anything else, naming `command`
  * and showing `example`.
  */
-export function parsePids(
-  values: string[],
-  command = "record",
-  example = "e.g. flame record -p 1234 or -p 1234,5678 (pgrep NAME finds them)",
-): number[] {
+export function parsePids(values: string[], command: string, example: string): number[] {
   const pids: number[] = [];
   for (const v of values) {
     for (const part of v.split(",")) {

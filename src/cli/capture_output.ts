@@ -87,7 +87,7 @@ function topFunctions(profile: Profile, top: number): string {
 }
 
 /** The one-line summary every capture ends with. */
-export function summaryLine(
+function summaryLine(
   samples: number,
   seconds: number,
   output: string,

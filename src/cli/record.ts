@@ -30,8 +30,8 @@ Profile running processes, or the whole system.
 
 Attaches perf to the processes (all their threads, also ones started later) until the
 duration ends, you press Ctrl-C, or they exit; then writes flame.svg. The processes keep
-running. Python processes (any CPython, started normally) have their stacks read from the
-interpreter's memory beside perf and spliced in; Java processes get their perf map through
+running. Python processes (CPython 2.7, 3.6-3.13, started normally) have their stacks read from
+the interpreter's memory beside perf and spliced in; Java processes get their perf map through
 'jcmd PID Compiler.perfmap'.
 
 Target:
@@ -62,7 +62,11 @@ async function run(argv: string[]): Promise<number> {
   } as const;
   const { values, positionals } = parseCommandArgs("record", argv, options);
   noPositionals("record", positionals);
-  const pids = parsePids(stringValues(values, "pid"));
+  const pids = parsePids(
+    stringValues(values, "pid"),
+    "record",
+    "e.g. flame record -p 1234 or -p 1234,5678 (pgrep NAME finds them)",
+  );
   const all = flagValue(values, "all-cpus");
   const duration = numberOption("record", "duration", stringValue(values, "duration"), {
     min: 0.001,

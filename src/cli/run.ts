@@ -14,10 +14,10 @@ const HELP = `Usage: flame run [OPTIONS] -- CMD [ARGS...]
 
 Profile a program and write its flame graph.
 
-Runs CMD under 'perf record', set up for what it is: Python (any CPython) has its stacks read
-from the interpreter's memory beside perf and spliced into perf's native and kernel stacks,
-Node and Deno get their perf maps, Java frame pointers and a perf map; native code is unwound
-with DWARF. Then writes flame.svg and one summary line. The program keeps the terminal. Ctrl-C
+Runs CMD under 'perf record', set up for what it is: Python (CPython 2.7, 3.6-3.13) has its
+stacks read from the interpreter's memory beside perf and spliced into perf's native and kernel
+stacks, Node and Deno get their perf maps, Java frame pointers and a perf map; native code is
+unwound with DWARF. Then writes flame.svg and one summary line. The program keeps the terminal. Ctrl-C
 stops it and the graph of what was recorded is still written (a second Ctrl-C aborts at once).
 When it fails, the graph is still written, and flame exits with the program's status.
 

@@ -43,15 +43,16 @@ export function isVmlinux(module: string): boolean {
  * and inferno mark `_[k]`, with versioned vmlinux and `.ko` files added.
  */
 export function isKernelModule(module: string): boolean {
-  if (module.includes("unknown") || module === READER_PYTHON_MODULE) return false;
+  if (module.includes("unknown")) return false;
   return module.startsWith("[") || module.endsWith(".ko") || isVmlinux(module);
 }
 
 /**
  * The module of the Python frames flame's own interpreter reader put into perf's stacks (the
- * splice): their symbols are already the names shown, `func (file.py)`.
+ * splice): their symbols are already the names shown, `func (file.py)`. Not in brackets, which
+ * name kernel code.
  */
-export const READER_PYTHON_MODULE = "[python]";
+export const READER_PYTHON_MODULE = "<python reader>";
 
 const PERF_MAP = /\/perf-\d+\.map$/;
 

@@ -10,14 +10,17 @@
  * was counted (`cycles:u` is user time only) and must be named, as in Perl.
  */
 
+/** cpu-clock or task-clock, with modifiers or not. */
+const CLOCK_EVENT = /^(?:cpu|task)-clock(?::|$)/;
+
 /**
  * What the sample periods of perf event `event` (as perf prints it, modifiers and all) add up to:
  * nanoseconds of CPU time for the software clocks, `cpu-clock` and `task-clock`; else a count
  * of events. The one place flame decides a perf recording's unit.
  */
 export function periodUnit(event: string | undefined): "nanoseconds" | "samples" {
-  const base = event?.split(":")[0];
-  return base === "cpu-clock" || base === "task-clock" ? "nanoseconds" : "samples";
+  // (A test, not a split: the line-by-line reader asks once per sample.)
+  return event !== undefined && CLOCK_EVENT.test(event) ? "nanoseconds" : "samples";
 }
 
 /**

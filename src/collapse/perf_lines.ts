@@ -217,7 +217,7 @@ export function parseBareFrameLine(line: string): { pc: string; sym: string } | 
  * True for a line that could be a one-line sample (a cheap test before the parser). perf indents
  * frame lines with a tab and right-aligns process names with spaces, so a tab rules one out.
  */
-export function mayBeOneLineSample(line: string): boolean {
+function mayBeOneLineSample(line: string): boolean {
   return line.charCodeAt(0) !== 9 && (line.includes(": ") || line.includes(":\t"));
 }
 

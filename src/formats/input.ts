@@ -158,7 +158,7 @@ export async function readAllBytes(
 }
 
 /** Reads the whole input as UTF-8 text (invalid bytes replaced), bounded as readAllBytes is. */
-export async function readAllText(input: FormatInput, maxBytes?: number): Promise<string> {
+async function readAllText(input: FormatInput, maxBytes?: number): Promise<string> {
   return new TextDecoder().decode(await readAllBytes(input, maxBytes));
 }
 

@@ -89,7 +89,7 @@ export function writerByName(name: string): ProfileWriter {
 }
 
 /** The writer an output path's extension names, or undefined. The longest ending wins. */
-export function writerForExtension(path: string): ProfileWriter | undefined {
+function writerForExtension(path: string): ProfileWriter | undefined {
   const lower = path.toLowerCase();
   let best: ProfileWriter | undefined;
   let bestLength = 0;
@@ -107,17 +107,13 @@ export function knownExtensions(): string {
 }
 
 /**
- * The writer for an output: `format` when given, else the one `path`'s extension names, else
- * `fallback` when there is no path (stdout). An unknown extension is a usage error that lists
- * the known ones.
+ * The writer for an output of `convert`: `format` when given, else the one `path`'s extension
+ * names, else folded when there is no path (stdout). An unknown extension is a usage error that
+ * lists the known ones (where `writerForOutput` draws an SVG).
  */
-export function chooseWriter(
-  format: string | undefined,
-  path: string | undefined,
-  fallback = "folded",
-): ProfileWriter {
+export function chooseWriter(format: string | undefined, path: string | undefined): ProfileWriter {
   if (format !== undefined) return writerByName(format);
-  if (path === undefined || path === "-") return writerByName(fallback);
+  if (path === undefined || path === "-") return writerByName("folded");
   const writer = writerForExtension(path);
   if (!writer) {
     throw new UsageError(
@@ -130,16 +126,15 @@ export function chooseWriter(
 
 /**
  * The writer for an output of the capture and files commands: `format` when given, else the one
- * `path`'s extension names, else `fallback` (an SVG, as those commands always wrote; an
- * unknown extension too).
+ * `path`'s extension names, else an SVG (as those commands always wrote; an unknown extension
+ * too, where `chooseWriter` refuses it).
  */
 export function writerForOutput(
   format: string | undefined,
   path: string | undefined,
-  fallback = "svg",
 ): ProfileWriter {
   if (format !== undefined) return writerByName(format);
-  return (path && writerForExtension(path)) || writerByName(fallback);
+  return (path && writerForExtension(path)) || writerByName("svg");
 }
 
 /** Options of readProfile(s): the readers' and an input format to use instead of detecting. */

@@ -272,14 +272,12 @@ export function describeBinary(
   name: string,
   complete = false,
 ): string | undefined {
-  const file = name === "<stdin>" ? "FILE" : name;
+  // The advice is a command to paste: the name quoted as a shell reads it back.
+  const file = name === "<stdin>" ? "FILE" : quoteName(name);
   for (const { magic, what, advice } of SIGNATURES) {
     if (head.length >= magic.length && magic.every((b, i) => head[i] === b)) {
       const text = `looks like ${what}, not UTF-8 text`;
-      // The advice is a command to paste: the name quoted as a shell reads it back.
-      return advice === undefined
-        ? text
-        : `${text}: ${advice(file === "FILE" ? file : quoteName(file))}`;
+      return advice === undefined ? text : `${text}: ${advice(file)}`;
     }
   }
   if (head.includes(0)) return "looks like binary data (it has NUL bytes), not UTF-8 text";
