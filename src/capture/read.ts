@@ -118,17 +118,19 @@ export async function readRecording(
     await removeStrayFiles(perf, script, recorded.started, outcome);
   }
   if (options.keepData) await keepRecording(script, options.keepData, injected);
+  // What the weights are: flame's recording has one event; else the samples kept decide (one
+  // event: the filter's, or the first seen), not the header.
+  const unit = recorded
+    ? periodUnit(recorded.spec.event)
+    : outcome.clock.nanoseconds
+    ? "nanoseconds"
+    : "samples";
   if (splice && spliceInput && recorded?.python) {
     const { frameInfo } = spliceInput;
-    addUncovered(
-      outcome,
-      splice,
-      frameInfo,
-      recorded.python,
-      options,
-      recorded.spec.event,
-      command,
-    );
+    // The reader's samples weigh time: only where perf's weights are time too.
+    if (unit === "nanoseconds") {
+      addUncovered(outcome, splice, frameInfo, recorded.python, options, command);
+    }
     describeReaderFrames(outcome, frameInfo);
     reportSplice(splice);
   }
@@ -191,8 +193,7 @@ export async function readRecording(
   return {
     profile: profileOf(
       outcome,
-      // The samples kept (one event: the filter's, or the first seen) decide, not the header.
-      outcome.clock.nanoseconds ? "nanoseconds" : "samples",
+      unit,
       recorded?.title ?? `flame report: ${data}`,
     ),
     samples,
@@ -228,8 +229,7 @@ function profileOf(
 /**
  * Adds the reader's samples that stand for CPU time perf could not see (`PerfSplice.uncovered`:
  * threads shorter than perf's sampling period, and the end of each thread): their Python frames
- * alone, under the root frame perf would give them. Only where perf's weights are time (a clock
- * event) to add to.
+ * alone, under the root frame perf would give them.
  */
 function addUncovered(
   outcome: ScriptOutcome,
@@ -237,10 +237,8 @@ function addUncovered(
   frameInfo: ReadonlyMap<string, FrameInfo>,
   python: SamplingResult,
   options: CaptureOptions,
-  event: string,
   command: CaptureCommand,
 ): void {
-  if (periodUnit(event) !== "nanoseconds") return;
   const uncovered = splice.uncovered(1e9 / options.freq, { attached: command === "record" });
   if (uncovered.length === 0) return;
   const comm = new Map(python.processes.map((p) => [p.pid, p.comm || "python"]));
