@@ -15,7 +15,6 @@ import {
   type UncoveredSample,
 } from "../src/capture/splice.ts";
 import { parseHeaderLine } from "../src/capture/pids.ts";
-import { rootFrameName } from "../src/collapse/perf_state.ts";
 
 const LIBC = "/usr/lib/x86_64-linux-gnu/libc.so.6";
 const PY311 = "/root/.pyenv/versions/3.11.7/lib/libpython3.11.so.1.0";
@@ -222,8 +221,8 @@ Deno.test("splicer: a callee's samples go to the function seen calling it, among
   const spin = [module, py("spin (m.py)")];
   const splicer = new Splicer({ stacks: [compress, spin], periodNs: 2e6, samples: [] });
   // Nine zlib samples whose nearest stack was compress, one whose nearest was spin.
-  for (let i = 0; i < 9; i++) splicer.learn([0, 1], "zlib_compress");
-  splicer.learn([1, 0], "zlib_compress");
+  for (let i = 0; i < 9; i++) splicer.learn(0, 0, [0, 1], 1, "zlib_compress");
+  splicer.learn(0, 0, [1, 0], 1, "zlib_compress");
   // A zlib sample nearest to spin, with compress a little further: compress.
   assert.equal(splicer.choose([1, 0], "zlib_compress"), 0);
   // A pure-Python sample (no callee), or a callee not learnt: the nearest.
@@ -252,7 +251,7 @@ Deno.test("splicer: a call shorter than the reader's period is found in a call n
     ],
   });
   assert.deepEqual(splicer.candidates(1, 99.5e6, 1), [1, 0]);
-  for (let i = 0; i < 5; i++) splicer.learn([0], "zlib_compress");
+  for (let i = 0; i < 5; i++) splicer.learn(0, 0, [0], 1, "zlib_compress");
   assert.equal(splicer.choose([1, 0], "zlib_compress"), 0);
   // Farther than 25 ms no stack is a candidate: at 112 ms only spin's (compress was read at 80
   // and 140 ms), at 170 ms none.
@@ -298,7 +297,7 @@ Deno.test("perf splice: the reader's samples of what perf could not see, a perio
   assert.deepEqual(part.map((s) => s.weightNs), [1e6, 1e6, 0.5e6]);
 });
 
-Deno.test("perf splice: perf's name of each thread, for the root of the reader's samples", () => {
+Deno.test("perf splice: perf's name of each thread (for the root of the reader's samples)", () => {
   const splice = new PerfSplice({ stacks: [python311], periodNs: 1e6, samples: [] });
   const hooks = splice.hooks((frames: NativeFrame[]) => frames);
   for (const line of ["python3 100/100 0.1: 1 cpu-clock:", "worker 1 100/101 0.2: 1 cpu-clock:"]) {
@@ -307,10 +306,6 @@ Deno.test("perf splice: perf's name of each thread, for the root of the reader's
   assert.equal(splice.perfComm(100), "python3");
   assert.equal(splice.perfComm(101), "worker 1");
   assert.equal(splice.perfComm(102), undefined);
-  // Named as perf's collapsed stacks name that thread's own samples.
-  assert.equal(rootFrameName("worker 1", 100, 101, {}), "worker_1");
-  assert.equal(rootFrameName("worker 1", 100, 101, { pid: true }), "worker_1-100");
-  assert.equal(rootFrameName("worker 1", 100, 101, { pid: true, tid: true }), "worker_1-100/101");
 });
 
 Deno.test("splicer: a function read just before and just after a callee's sample counts more", () => {
@@ -319,18 +314,19 @@ Deno.test("splicer: a function read just before and just after a callee's sample
   const spin = [module, py("spin (m.py)")];
   const samples = [0, 2e6, 4e6].map((time, i) => ({ time, tid: 1, stack: i < 2 ? 0 : 1 }));
   const splicer = new Splicer({ stacks: [readBack, spin], periodNs: 2e6, samples });
-  // Between two reads of read_back; between read_back and spin; after the last read.
+  // Between two reads of read_back; between read_back and spin; after the last read (where
+  // the samples below are learnt from).
   assert.equal(splicer.bracketing(1, 1e6), "read_back (m.py)");
   assert.equal(splicer.bracketing(1, 3e6), undefined);
   assert.equal(splicer.bracketing(1, 5e6), undefined);
   // The nearest stacks of a file read's samples were read_back's and spin's alike: both count
   // as its callers, and the nearest candidate is taken.
   for (let i = 0; i < 3; i++) {
-    splicer.learn([1], "_io__Buffered_read");
-    splicer.learn([0], "_io__Buffered_read");
+    splicer.learn(1, 5e6, [1], 1, "_io__Buffered_read");
+    splicer.learn(1, 5e6, [0], 1, "_io__Buffered_read");
   }
   assert.equal(splicer.choose([1, 0], "_io__Buffered_read"), 1);
-  // One sample between two reads of read_back settles it.
-  splicer.learn([0], "_io__Buffered_read", "read_back (m.py)");
+  // One sample between two reads of read_back (at 1 ms) settles it.
+  splicer.learn(1, 1e6, [0], 1, "_io__Buffered_read");
   assert.equal(splicer.choose([1, 0], "_io__Buffered_read"), 0);
 });

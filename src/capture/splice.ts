@@ -7,8 +7,9 @@
  * The interpreter's C stack shows one evaluation call (`_PyEval_EvalFrameDefault`, 2.7's
  * `PyEval_EvalFrameEx`) per C-level entry into Python: up to 3.10 one per Python frame, from
  * 3.11 one per run of Python frames that began with an entry frame (the reader marks them). A
- * perf sample is spliced only when its evaluation calls and the reader's groups of frames agree
- * in number; otherwise it keeps its native stack and is counted.
+ * perf sample is spliced when its evaluation calls and the reader's groups of frames agree in
+ * number, or into its outer calls only when the reader read the stack shallower nearby;
+ * otherwise it keeps its native stack and is counted.
  */
 import { isGlueSymbol } from "../collapse/python.ts";
 import type { SampleHeader } from "./pids.ts";
@@ -201,7 +202,7 @@ export interface PythonSamples<F extends PythonFrameLike> {
    * whether the thread was on a CPU (taken as running when not said).
    */
   samples: { time: number; tid: number | undefined; stack: number; running?: boolean }[];
-  /** The reader's sampling period, ns. */
+  /** The time one reader sample stands for, ns (its period, more where ticks were skipped). */
   periodNs: number;
 }
 
@@ -300,7 +301,7 @@ export class Splicer<F extends PythonFrameLike> {
       const distance = Math.min(dl, dh);
       if (distance > reach) break;
       const stack = stacks[dl <= dh ? lo-- : hi++];
-      const groups = this.groupsOf(stack);
+      const groups = this.#groupsOf(stack);
       if (groups !== calls) {
         if (groups > 0 && groups < calls && distance <= this.#tolerance) shallower ??= stack;
         continue;
@@ -348,12 +349,21 @@ export class Splicer<F extends PythonFrameLike> {
   }
 
   /**
-   * Counts, for a sample that called `callee`, the innermost function of its nearest candidate
-   * and the function that `bracketing` found, if any.
+   * Counts, for a perf sample of `tid` at `timeNs` that called `callee` from `calls` evaluation
+   * calls, the innermost function of its nearest candidate and the function that `bracketing`
+   * finds, if any. A shallower candidate teaches nothing: its innermost function is not the one
+   * that made the call.
    */
-  learn(candidates: readonly number[], callee: string | undefined, bracketing?: string): void {
-    if (callee === undefined) return;
+  learn(
+    tid: number,
+    timeNs: number,
+    candidates: readonly number[],
+    calls: number,
+    callee: string | undefined,
+  ): void {
+    if (callee === undefined || this.#groupsOf(candidates[0]) !== calls) return;
     count(this.#callers, callee, this.#innermost(candidates[0]), 1);
+    const bracketing = this.bracketing(tid, timeNs);
     if (bracketing !== undefined) count(this.#callers, callee, bracketing, BRACKET_WEIGHT);
   }
 
@@ -370,7 +380,7 @@ export class Splicer<F extends PythonFrameLike> {
   }
 
   /** The number of evaluation groups of the reader's stack `stack`. */
-  groupsOf(stack: number): number {
+  #groupsOf(stack: number): number {
     return this.#groups[stack] ??= evaluationGroups(this.#stacks[stack]).length;
   }
 
@@ -418,8 +428,12 @@ export class PerfSplice<F extends PythonFrameLike> {
   /** Distinct candidate lists, and the variant number of each. */
   readonly #sets: number[][] = [];
   readonly #setIds = new Map<string, number>();
-  /** Times (ns) of the perf samples per thread, for the reader samples they cover. */
-  readonly #perfTimes = new Map<number, number[]>();
+  /**
+   * The time (ns) of perf's latest sample of each thread, and its first of any: after that, the
+   * reader's samples stand for what perf did not see (`uncovered`).
+   */
+  readonly #lastPerfNs = new Map<number, number>();
+  #firstPerfNs = Infinity;
   /** perf's name (`comm`) of each thread it sampled, the latest. */
   readonly #comms = new Map<number, string>();
   readonly #python: PythonSamples<F>;
@@ -450,10 +464,11 @@ export class PerfSplice<F extends PythonFrameLike> {
       onHeader: (header) => {
         tid = header.tid;
         time = header.timeNs;
-        if (this.#comms.get(tid) !== header.comm) this.#comms.set(tid, header.comm);
-        let times = this.#perfTimes.get(tid);
-        if (times === undefined) this.#perfTimes.set(tid, times = []);
-        times.push(time);
+        this.#comms.set(tid, header.comm);
+        // (The slices of a parallel perf script come in any order.)
+        const latest = this.#lastPerfNs.get(tid);
+        if (latest === undefined || time > latest) this.#lastPerfNs.set(tid, time);
+        if (time < this.#firstPerfNs) this.#firstPerfNs = time;
       },
       sampleVariant: (node) => {
         let native = this.#native.get(node);
@@ -465,10 +480,7 @@ export class PerfSplice<F extends PythonFrameLike> {
         }
         const found = this.splicer.candidates(tid, time, native.calls);
         if (found === undefined) return undefined;
-        // (A shallower stack's innermost function is not the one that called the callee.)
-        if (this.splicer.groupsOf(found[0]) === native.calls) {
-          this.splicer.learn(found, native.callee, this.splicer.bracketing(tid, time));
-        }
+        this.splicer.learn(tid, time, found, native.calls, native.callee);
         const key = found.join(",");
         let id = this.#setIds.get(key);
         if (id === undefined) {
@@ -501,18 +513,9 @@ export class PerfSplice<F extends PythonFrameLike> {
    */
   uncovered(perfPeriodNs: number, { attached }: { attached: boolean }): UncoveredSample[] {
     const out: UncoveredSample[] = [];
-    const lastPerf = new Map<number, number>();
-    let first = attached ? Infinity : -Infinity;
-    let last = attached ? -Infinity : Infinity;
-    for (const [tid, times] of this.#perfTimes) {
-      let latest = -Infinity;
-      for (const t of times) {
-        if (t > latest) latest = t;
-        if (attached && t < first) first = t;
-      }
-      lastPerf.set(tid, latest);
-      if (attached) last = Math.max(last, latest);
-    }
+    const lastPerf = this.#lastPerfNs;
+    const first = attached ? this.#firstPerfNs : -Infinity;
+    const last = attached ? Math.max(...lastPerf.values()) : Infinity;
     const weight = this.#python.periodNs;
     const left = new Map<number, number>();
     for (const s of this.#python.samples) {

@@ -1,8 +1,8 @@
 /**
  * The sampler's result in the shape the perf splice looks stacks up in: each distinct stack as
  * its frames' names (named as in profiles, by names.ts) with their `entry` marks, and each
- * sample's time, OS thread id and stack. Kept apart from profile.ts: the splice needs the
- * samples, not a merged profile.
+ * sample's time, OS thread id and stack, and what is known of each frame. Apart from
+ * profile.ts's merged profile: the splice needs the samples one by one.
  */
 import type { FrameInfo } from "../profile/profile.ts";
 import { frameLabels } from "./names.ts";
