@@ -16,7 +16,7 @@ import {
 } from "../src/capture/dtrace.ts";
 import { jitdumpPid, selectArtifacts } from "../src/capture/cleanup.ts";
 import { interruptAction, programEnding, signalExitCode } from "../src/capture/signals.ts";
-import { headerPid, parseHeaderLine } from "../src/capture/pids.ts";
+import { parseHeaderLine } from "../src/capture/pids.ts";
 import { DtraceCollapser } from "../src/collapse/dtrace.ts";
 import { collapseInput } from "../src/collapse/stream.ts";
 import { openInput } from "../src/io/input.ts";
@@ -222,9 +222,12 @@ Deno.test("labels: commands and processes on one line, shortened", () => {
 });
 
 Deno.test("pids: read from perf script headers, process names with spaces and digits", () => {
-  assert.equal(headerPid("python3.13 10146/10146   485.886568:    1001001 cpu-clock: "), 10146);
-  assert.equal(headerPid("Web Content 2 77/78 [001]  1.5:  1 cycles:"), 77);
-  assert.equal(headerPid("\t  7f12 main (/bin/p)"), undefined);
+  assert.equal(
+    parseHeaderLine("python3.13 10146/10146   485.886568:    1001001 cpu-clock: ")?.pid,
+    10146,
+  );
+  assert.equal(parseHeaderLine("Web Content 2 77/78 [001]  1.5:  1 cycles:")?.pid, 77);
+  assert.equal(parseHeaderLine("\t  7f12 main (/bin/p)"), undefined);
   assert.deepEqual(parseHeaderLine("java 5/6 12.250000: 1 cpu-clock:"), {
     comm: "java",
     pid: 5,

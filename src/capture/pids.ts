@@ -18,12 +18,6 @@ export interface SampleHeader {
   timeNs: number;
 }
 
-/** The PID in a `perf script` header line, or undefined when the line is not a header. */
-export function headerPid(line: string): number | undefined {
-  const m = HEADER.exec(line);
-  return m ? Number(m[1]) : undefined;
-}
-
 /** The process name, PID, TID and time of a header line, or undefined. */
 export function parseHeaderLine(line: string): SampleHeader | undefined {
   const m = HEADER.exec(line);
