@@ -8,7 +8,7 @@ import { describeFrameName } from "../src/formats/frames.ts";
 import { formatInputFrom } from "../src/formats/input.ts";
 import { readFormatInput, readProfile } from "../src/formats/registry.ts";
 import { totalWeight } from "../src/profile/profile.ts";
-import { repoPath } from "./helpers.ts";
+import { repoPath, withTempDir } from "./helpers.ts";
 
 /** The sum of the sample periods in perf script text (`  2004008 cpu-clock:` headers). */
 function periodTotal(path: string): number {
@@ -44,8 +44,7 @@ Deno.test("perf script: frames get kernel/native kinds and modules; cpu-clock pe
 
 Deno.test("perf script: the unit follows the event, modifiers and all", async () => {
   const text = Deno.readTextFileSync(repoPath("fixtures/perf/c-fp.perf.txt"));
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     for (
       const [event, unit] of [
         ["cpu-clock:pppH", "nanoseconds"],
@@ -58,9 +57,7 @@ Deno.test("perf script: the unit follows the event, modifiers and all", async ()
       Deno.writeTextFileSync(path, text.replaceAll(" cpu-clock:", ` ${event}:`));
       assert.equal((await readProfile(path)).profile.unit, unit, event);
     }
-  } finally {
-    Deno.removeSync(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("perf script: a second event in the input leaves the first one's unit", async () => {
@@ -69,17 +66,14 @@ Deno.test("perf script: a second event in the input leaves the first one's unit"
   const text = Deno.readTextFileSync(repoPath("fixtures/perf/c-fp.perf.txt"));
   const blocks = text.split("\n\n").filter((b) => b.trim() !== "");
   const faults = blocks.map((b) => b.replace(/\s2004008 cpu-clock:/, " 3 page-faults:"));
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const path = `${dir}/mixed.perf.txt`;
     Deno.writeTextFileSync(path, blocks.map((b, i) => `${b}\n\n${faults[i]}\n\n`).join(""));
     const { profile } = await readProfile(path);
     assert.equal(profile.unit, "nanoseconds");
     assert.equal(profile.meta.sampleRate, Math.round(1e9 / 2004008));
     assert.equal(totalWeight(profile.stacks), periodTotal(repoPath("fixtures/perf/c-fp.perf.txt")));
-  } finally {
-    Deno.removeSync(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("perf script: V8 and Python perf-map frames are js and python", async () => {

@@ -194,7 +194,9 @@ splicedTest(
     const seen = `${(handle / 1e9).toFixed(2)} s of ${
       (cpuNs / 1e9).toFixed(2)
     } s seen in request threads`;
-    assert.ok(handle >= 0.6 * cpuNs, seen);
+    // Most of it, and not much more: each thread's reader samples stand for at most one perf
+    // period (0.8-1.15 of the CPU on a quiet machine, up to 1.5 with every core busy).
+    assert.ok(handle >= 0.6 * cpuNs && handle <= 1.6 * cpuNs, seen);
     // The reader's frames, spliced or alone, carry the file and the function's first line.
     const source = Deno.readTextFileSync(fixture("server.py")).split("\n");
     const defLine = (def: string) => source.findIndex((l) => l.trim().startsWith(def)) + 1;
