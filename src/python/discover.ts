@@ -135,7 +135,7 @@ function fsPath(pid: number, path: string): string {
 
 interface Candidate {
   path: string;
-  symbols: Map<string, { value: number }>;
+  symbols: ReadonlyMap<string, { value: number }>;
   runtimeSection?: number;
   bias: number;
 }
@@ -197,9 +197,7 @@ function candidates(pid: number, maps: Mapping[], exe: string): Candidate[] {
     const own = maps.filter((m) => m.path.replace(/ \(deleted\)$/, "") === path);
     const bias = loadBias(facts, own);
     if (bias === undefined) continue;
-    // A copy: discovery may take symbols out of its candidates.
-    const symbols = new Map(facts.symbols);
-    out.push({ path, symbols, runtimeSection: facts.runtimeSection, bias });
+    out.push({ path, symbols: facts.symbols, runtimeSection: facts.runtimeSection, bias });
   }
   return out;
 }
@@ -285,14 +283,17 @@ export function discoverPython(pid: number, options: DiscoverOptions = {}): Pyth
     exe = maps.find((m) => m.path.startsWith("/"))?.path ?? "";
   }
   const found = candidates(pid, maps, exe);
-  if (options.runtimeSymbol === false) { for (const c of found) c.symbols.delete("_PyRuntime"); }
+  // The candidates' symbols are the cached facts of their files: an option only hides one.
+  const symbolOf = (c: Candidate, name: string) =>
+    name === "_PyRuntime" && options.runtimeSymbol === false ? undefined : c.symbols.get(name);
   const hit = found.find((c) =>
-    c.symbols.has("_PyRuntime") || c.symbols.has("interp_head") || c.runtimeSection !== undefined
+    symbolOf(c, "_PyRuntime") !== undefined || c.symbols.has("interp_head") ||
+    c.runtimeSection !== undefined
   );
   if (!hit) throw notFound(pid, exe, found);
 
   const sym = (name: string) => {
-    const s = hit.symbols.get(name);
+    const s = symbolOf(hit, name);
     return s === undefined ? undefined : s.value + hit.bias;
   };
   const runtime = sym("_PyRuntime") ??
