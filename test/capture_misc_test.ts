@@ -232,7 +232,6 @@ Deno.test("pids: read from perf script headers, process names with spaces and di
     comm: "java",
     pid: 5,
     tid: 6,
-    time: 12.25,
     timeNs: 12_250_000_000,
   });
   // perf right-aligns the name, which may hold spaces.

@@ -18,7 +18,7 @@ Deno.test("samples: Python 3.13 stacks read from <module> to the C extension and
   assert.equal(result.samples, 5);
   assert.equal(log.samples, 5);
   assert.deepEqual([...log.pids], [14247]);
-  assert.ok(log.lastTime > log.firstTime);
+  assert.ok(log.lastNs > log.firstNs);
   const stacks = [...result.stacks.keys()];
   assert.ok(
     stacks.includes(

@@ -121,7 +121,7 @@ function spliceSamples(python: PythonSamples<PythonFrameLike>, samples: PerfSamp
   const splice = new PerfSplice(python);
   const hooks = splice.hooks((node: readonly NativeFrame[]) => [...node]);
   const variants = samples.map(([tid, timeNs, native]) => {
-    hooks.onHeader({ comm: "python3", pid: tid, tid, time: timeNs / 1e9, timeNs });
+    hooks.onHeader({ comm: "python3", pid: tid, tid, timeNs });
     return hooks.sampleVariant(native);
   });
   const stacks = samples.map(([, , native], i) => {

@@ -1,7 +1,7 @@
 /**
- * The process name, PID, TID and time of a `perf script` sample header (`comm PID/TID [CPU] TIME: PERIOD
- * EVENT:`). The process name may hold spaces and digits, so the fields are found by what
- * follows them.
+ * The process name, PID, TID and time of a `perf script` sample header (`comm PID/TID [CPU]
+ * TIME: PERIOD EVENT:`). The process name may hold spaces and digits, so the fields are found
+ * by what follows them.
  */
 
 const HEADER = / +(\d+)\/(\d+) +(?:\[\d+\] +)?(\d+)\.(\d+):/;
@@ -12,9 +12,7 @@ export interface SampleHeader {
   comm: string;
   pid: number;
   tid: number;
-  /** Seconds, as perf printed them. */
-  time: number;
-  /** The same time in whole nanoseconds (perf's clock, CLOCK_MONOTONIC with `-k 1`). */
+  /** The time in whole nanoseconds (perf's clock, CLOCK_MONOTONIC with `-k 1`). */
   timeNs: number;
 }
 
@@ -26,7 +24,6 @@ export function parseHeaderLine(line: string): SampleHeader | undefined {
     comm: line.slice(0, m.index).trim(),
     pid: Number(m[1]),
     tid: Number(m[2]),
-    time: Number(`${m[3]}.${m[4]}`),
     timeNs: Number(m[3]) * 1e9 + Number(m[4].padEnd(9, "0").slice(0, 9)),
   };
 }

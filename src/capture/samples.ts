@@ -14,9 +14,9 @@ import { parseHeaderLine, type SampleHeader } from "./pids.ts";
 export class SampleLog {
   /** Sample headers seen. */
   samples = 0;
-  /** Times (seconds) of the first and last sample. */
-  firstTime = Infinity;
-  lastTime = -Infinity;
+  /** Times (ns) of the first and last sample. */
+  firstNs = Infinity;
+  lastNs = -Infinity;
   readonly stats: StackStats;
 
   /** `pids` collects the PIDs seen (a set shared by parallel slices may be passed). */
@@ -46,8 +46,8 @@ export class SampleLog {
   noteHeader(header: SampleHeader): void {
     this.samples++;
     this.pids.add(header.pid);
-    if (header.time < this.firstTime) this.firstTime = header.time;
-    if (header.time > this.lastTime) this.lastTime = header.time;
+    if (header.timeNs < this.firstNs) this.firstNs = header.timeNs;
+    if (header.timeNs > this.lastNs) this.lastNs = header.timeNs;
   }
 
   /** A distinct stack (raw frames, leaf first) and how many samples had it. */

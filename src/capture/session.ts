@@ -340,9 +340,9 @@ export async function scriptAndCollapse(job: ScriptJob): Promise<ScriptOutcome> 
       clock: { nanoseconds: false },
     };
     const clocks: PerfClock[] = [];
-    const first = Math.min(...results.map((r) => r.log.firstTime));
-    const last = Math.max(...results.map((r) => r.log.lastTime));
-    if (last > first) out.span = last - first;
+    const first = Math.min(...results.map((r) => r.log.firstNs));
+    const last = Math.max(...results.map((r) => r.log.lastNs));
+    if (last > first) out.span = (last - first) / 1e9;
     let lost = 0;
     for (const r of results) {
       if (!r.status.success && !out.interrupted) {
